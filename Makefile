@@ -1,0 +1,148 @@
+# tend — one static multicall binary.
+#
+#   make                 ./tend, static, musl, with TLS (mbedtls)
+#   make TLS=0           ./tend without mbedtls
+#   make test [J=2]      build, then every unit and shell test
+#   make test-asan       the same suite against a glibc + ASan/UBSan build
+#   make demo            build and run the examples
+#   make bench           side-by-side benchmarks against PM2 (bench/)
+#   make install [PREFIX=/usr/local] ; make install-links
+#   make clean ; make distclean
+
+TLS      ?= 1
+FLAVOUR  ?= musl
+J        ?= 1
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+TESTS    ?=
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
+
+VERSION  := 0.1.0
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-unused-parameter
+CPPFLAGS := -D_GNU_SOURCE -I. -Icore -Ivendor/build/include -DTEND_VERSION='"$(VERSION)"' \
+            -DTEND_TLS=$(TLS)
+
+ifeq ($(FLAVOUR),asan)
+CC       := gcc
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=undefined
+LDFLAGS  := -fsanitize=address,undefined
+MBEDTLS  := vendor/build/mbedtls-glibc
+MBEDTLS_CC := gcc
+else
+CC       := musl-gcc
+OPT      := -Os -ffunction-sections -fdata-sections
+LDFLAGS  := -static -s -Wl,--gc-sections
+MBEDTLS  := vendor/build/mbedtls-musl
+MBEDTLS_CC := musl-gcc
+endif
+
+OBJDIR   := build/$(FLAVOUR)$(if $(filter 0,$(TLS)),-notls)
+BIN      := $(OBJDIR)/tend
+CFLAGS   := -std=c11 $(OPT) $(WARN)
+
+ifeq ($(TLS),0)
+TLS_LIBS :=
+TLS_DEP  :=
+else
+CPPFLAGS += -I$(MBEDTLS)/include
+TLS_LIBS := $(MBEDTLS)/library/libmbedtls.a $(MBEDTLS)/library/libmbedx509.a \
+            $(MBEDTLS)/library/libmbedcrypto.a
+TLS_DEP  := $(MBEDTLS)/library/libmbedtls.a
+endif
+
+APPLET_SRCS := $(sort $(wildcard applets/*.c))
+CORE_SRCS   := $(sort $(wildcard core/*.c))
+UNIT_SRCS   := $(sort $(wildcard test/unit/*.c))
+SRCS        := main.c $(APPLET_SRCS) $(CORE_SRCS)
+OBJS        := $(SRCS:%.c=$(OBJDIR)/%.o)
+CORE_OBJS   := $(CORE_SRCS:%.c=$(OBJDIR)/%.o)
+UNIT_BINS   := $(UNIT_SRCS:test/unit/%.c=$(OBJDIR)/unit/%)
+JSMN        := vendor/build/include/jsmn.h
+
+.PHONY: all deps test-deps test test-asan unit demo bench install install-links clean distclean FORCE
+
+all: tend
+
+# ./tend is whichever flavour was built last; the copy keeps switching TLS=0/1 honest.
+ifeq ($(FLAVOUR),musl)
+tend: $(BIN) FORCE
+	@cmp -s $(BIN) $@ || cp $(BIN) $@
+else
+tend: $(BIN)
+endif
+
+$(BIN): $(OBJS) $(TLS_DEP)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(TLS_LIBS)
+
+$(OBJDIR)/%.o: %.c | $(JSMN) $(TLS_DEP)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The applet table is generated from the //applet: lines next to each applet.
+$(OBJDIR)/main.o $(APPLET_SRCS:%.c=$(OBJDIR)/%.o): $(OBJDIR)/applets.h
+CPPFLAGS += -I$(OBJDIR)
+$(OBJDIR)/applets.h: $(APPLET_SRCS) scripts/mkapplets.sh
+	@mkdir -p $(@D)
+	@scripts/mkapplets.sh $(APPLET_SRCS) >$@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+# The build id changes only when a source changes; client and daemon compare it.
+$(OBJDIR)/core/version.o: $(OBJDIR)/buildid.h
+$(OBJDIR)/buildid.h: $(SRCS) $(wildcard core/*.h) FORCE
+	@mkdir -p $(@D)
+	@printf '#define TEND_BUILD_ID "%s"\n' \
+		"$$(cat $(SRCS) $(wildcard core/*.h) | sha256sum | cut -c1-12)" >$@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+$(JSMN):
+	vendor/deps.sh tools
+
+$(MBEDTLS)/library/libmbedtls.a: | $(JSMN)
+	vendor/deps.sh mbedtls $(notdir $(MBEDTLS:vendor/build/mbedtls-%=%)) $(MBEDTLS_CC)
+
+deps: $(JSMN) $(TLS_DEP)
+
+$(OBJDIR)/unit/%: test/unit/%.c $(CORE_OBJS) test/unit/unit.h
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Itest/unit -o $@ $< $(CORE_OBJS) $(TLS_LIBS)
+
+unit: $(UNIT_BINS)
+
+# What the tests run besides tend (node, python3, file...), from Debian's archive.
+test-deps:
+	@vendor/deps.sh pkgs $$(cat test/packages)
+
+test: tend unit test-deps
+	@TEND_BIN=$(abspath $(BIN)) UNIT_DIR=$(abspath $(OBJDIR)/unit) \
+		test/run.sh -j $(J) $(TESTS)
+
+test-asan:
+	@$(MAKE) --no-print-directory FLAVOUR=asan TLS=$(TLS) test
+
+demo: tend
+	@examples/demo.sh ./tend
+
+bench: tend
+	@bench/run.sh ./tend
+
+install: tend
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 tend $(DESTDIR)$(PREFIX)/bin/tend
+	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+install-links: install
+	$(DESTDIR)$(PREFIX)/bin/tend --install $(DESTDIR)$(PREFIX)/bin -s
+
+clean:
+	rm -rf build tend
+
+distclean: clean
+	rm -rf vendor/build bench/.deps bench/results
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,110 @@
+#include "home.h"
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool pm2_names;
+
+static const char *const names[2][HOME_NFILES] = {
+	[0] = {
+		[HOME_SOCKET] = "tend.sock",
+		[HOME_PIDFILE] = "tend.pid",
+		[HOME_LOG] = "tend.log",
+		[HOME_DUMP] = "dump.json",
+		[HOME_LOCK] = "tend.lock",
+		[HOME_LOGS] = "logs",
+		[HOME_PIDS] = "pids",
+	},
+	[1] = {
+		/* rpc.sock/pub.sock belong to a real PM2 daemon; ours must not collide. */
+		[HOME_SOCKET] = "tend.sock",
+		[HOME_PIDFILE] = "pm2.pid",
+		[HOME_LOG] = "pm2.log",
+		[HOME_DUMP] = "dump.pm2",
+		[HOME_LOCK] = "tend.lock",
+		[HOME_LOGS] = "logs",
+		[HOME_PIDS] = "pids",
+	},
+};
+
+/* Variables that may point one file elsewhere, per flavour. */
+static const char *const overrides[2][HOME_NFILES] = {
+	[0] = {[HOME_PIDFILE] = "TEND_PID_FILE_PATH", [HOME_LOG] = "TEND_LOG_FILE_PATH"},
+	[1] = {[HOME_PIDFILE] = "PM2_PID_FILE_PATH", [HOME_LOG] = "PM2_LOG_FILE_PATH"},
+};
+
+void home_use_pm2_names(void) { pm2_names = true; }
+bool home_is_pm2(void) { return pm2_names; }
+
+const char *home_env(const char *suffix)
+{
+	char var[64];
+	snprintf(var, sizeof var, "TEND_%s", suffix);
+	const char *v = getenv(var);
+	if (v && *v)
+		return v;
+	snprintf(var, sizeof var, "PM2_%s", suffix);
+	v = getenv(var);
+	return v && *v ? v : NULL;
+}
+
+const char *home_dir(void)
+{
+	static char dir[PATH_MAX];
+	if (dir[0])
+		return dir;
+	const char *h = getenv(pm2_names ? "PM2_HOME" : "TEND_HOME");
+	if (h && *h) {
+		snprintf(dir, sizeof dir, "%s", h);
+	} else {
+		const char *user_home = getenv("HOME");
+		if (!user_home || !*user_home) {
+			struct passwd *pw = getpwuid(getuid());
+			user_home = pw && pw->pw_dir ? pw->pw_dir : "/";
+		}
+		snprintf(dir, sizeof dir, "%s/%s", strcmp(user_home, "/") ? user_home : "",
+		         pm2_names ? ".pm2" : ".tend");
+	}
+	/* Relative homes would change meaning when the daemon chdirs. */
+	if (dir[0] != '/') {
+		char cwd[PATH_MAX], abs[2 * PATH_MAX + 2];
+		if (getcwd(cwd, sizeof cwd)) {
+			snprintf(abs, sizeof abs, "%s/%s", cwd, dir);
+			snprintf(dir, sizeof dir, "%.*s", (int)sizeof dir - 1, abs);
+		}
+	}
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = 0;
+	return dir;
+}
+
+const char *home_path(enum home_file f)
+{
+	static char paths[HOME_NFILES][PATH_MAX];
+	if (paths[f][0])
+		return paths[f];
+	const char *var = overrides[pm2_names][f];
+	const char *v = var ? getenv(var) : NULL;
+	if (v && *v)
+		snprintf(paths[f], sizeof paths[f], "%s", v);
+	else
+		snprintf(paths[f], sizeof paths[f], "%s/%s", home_dir(), names[pm2_names][f]);
+	return paths[f];
+}
+
+int home_prepare(void)
+{
+	if (mkdir_p(home_dir(), 0700) < 0)
+		return -1;
+	if (mkdir_p(home_path(HOME_LOGS), 0700) < 0 || mkdir_p(home_path(HOME_PIDS), 0700) < 0)
+		return -1;
+	return 0;
+}

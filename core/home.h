@@ -1,0 +1,30 @@
+/* Where tend keeps its files. tend uses $TEND_HOME (else ~/.tend) and its own names;
+ * invoked as pm2, it uses $PM2_HOME (else ~/.pm2) and PM2's names, so ops scripts that
+ * look for pm2.pid or logs/NAME-out.log find them. All names live in one table. */
+#ifndef TEND_HOME_H
+#define TEND_HOME_H
+
+#include <stdbool.h>
+
+enum home_file {
+	HOME_SOCKET,     /* control socket */
+	HOME_PIDFILE,    /* daemon pid */
+	HOME_LOG,        /* daemon log */
+	HOME_DUMP,       /* saved app list */
+	HOME_LOCK,       /* held by the running daemon */
+	HOME_LOGS,       /* directory of app logs */
+	HOME_PIDS,       /* directory of app pid files */
+	HOME_NFILES
+};
+
+void home_use_pm2_names(void);
+bool home_is_pm2(void);
+const char *home_dir(void);
+const char *home_path(enum home_file f);   /* absolute; static storage */
+/* Make the home and its directories (0700). Returns 0 or -1 with errno. */
+int home_prepare(void);
+/* An environment variable under the flavour's prefix: "KILL_SIGNAL" reads
+ * TEND_KILL_SIGNAL, else PM2_KILL_SIGNAL. */
+const char *home_env(const char *suffix);
+
+#endif

@@ -1,0 +1,358 @@
+#define JSMN_PARENT_LINKS
+#define JSMN_STRICT
+#include <jsmn.h>   /* the implementation lives in this object only */
+
+#include "json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void json_sep(struct buf *b)
+{
+	if (b->len == 0)
+		return;
+	char last = b->data[b->len - 1];
+	if (last != '{' && last != '[' && last != ':')
+		buf_putc(b, ',');
+}
+
+void json_open(struct buf *b, char bracket)
+{
+	json_sep(b);
+	buf_putc(b, bracket);
+}
+
+void json_close(struct buf *b, char bracket)
+{
+	buf_putc(b, bracket);
+}
+
+void json_key(struct buf *b, const char *key)
+{
+	json_str(b, key);
+	buf_putc(b, ':');
+}
+
+void json_strn(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	json_sep(b);
+	buf_grow(b, n + 2);
+	buf_putc(b, '"');
+	size_t run = 0;   /* bytes copied as they are, flushed in one go */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		char esc[7] = {'\\', 0};
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+		}
+		buf_add(b, esc, strlen(esc));
+	}
+	buf_add(b, s + run, n - run);
+	buf_putc(b, '"');
+}
+
+void json_str(struct buf *b, const char *s)
+{
+	if (!s)
+		json_null(b);
+	else
+		json_strn(b, s, strlen(s));
+}
+
+void json_int(struct buf *b, long long v)
+{
+	json_sep(b);
+	buf_printf(b, "%lld", v);
+}
+
+void json_num(struct buf *b, double v)
+{
+	json_sep(b);
+	if (!isfinite(v))
+		v = 0;
+	if (v == (double)(long long)v)
+		buf_printf(b, "%lld", (long long)v);
+	else
+		buf_printf(b, "%.4g", v);
+}
+
+void json_bool(struct buf *b, bool v)
+{
+	json_sep(b);
+	buf_puts(b, v ? "true" : "false");
+}
+
+void json_null(struct buf *b)
+{
+	json_sep(b);
+	buf_puts(b, "null");
+}
+
+void json_raw(struct buf *b, const char *text, size_t n)
+{
+	json_sep(b);
+	buf_add(b, text, n);
+}
+
+void json_kstr(struct buf *b, const char *key, const char *s) { json_key(b, key); json_str(b, s); }
+void json_kint(struct buf *b, const char *key, long long v) { json_key(b, key); json_int(b, v); }
+void json_kbool(struct buf *b, const char *key, bool v) { json_key(b, key); json_bool(b, v); }
+
+static void locate(const char *text, size_t pos, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < pos; i++) {
+		if (text[i] == '\n') {
+			++*line;
+			*col = 1;
+		} else {
+			++*col;
+		}
+	}
+}
+
+bool json_parse(struct jdoc *d, const char *text, size_t len)
+{
+	jsmn_parser p;
+	d->text = text;
+	d->len = len;
+	d->tok = NULL;
+	d->ntok = 0;
+	d->err[0] = 0;
+	unsigned cap = 64;
+	for (;;) {
+		d->tok = xrealloc(d->tok, cap * sizeof *d->tok);
+		jsmn_init(&p);
+		int n = jsmn_parse(&p, text, len, d->tok, cap);
+		if (n == JSMN_ERROR_NOMEM && cap < (1u << 24)) {
+			cap *= 4;
+			continue;
+		}
+		if (n > 0) {
+			d->ntok = n;
+			return true;
+		}
+		int line, col;
+		locate(text, p.pos < len ? p.pos : len, &line, &col);
+		const char *why = n == 0 ? "empty document"
+			: n == JSMN_ERROR_PART ? "unexpected end of input"
+			: n == JSMN_ERROR_NOMEM ? "document too large"
+			: "unexpected character";
+		snprintf(d->err, sizeof d->err, "%d:%d: %s", line, col, why);
+		free(d->tok);
+		d->tok = NULL;
+		return false;
+	}
+}
+
+void json_free(struct jdoc *d)
+{
+	free(d->tok);
+	d->tok = NULL;
+	d->ntok = 0;
+}
+
+int json_next(const struct jdoc *d, int i)
+{
+	if (i < 0 || i >= d->ntok)
+		return d->ntok;
+	int end = d->tok[i].end;
+	for (i++; i < d->ntok && d->tok[i].start < end; i++)
+		;
+	return i;
+}
+
+int json_child(const struct jdoc *d, int c, int n)
+{
+	if (c < 0 || c >= d->ntok || n < 0 || n >= d->tok[c].size)
+		return -1;
+	int i = c + 1;
+	while (n-- > 0) {
+		if (d->tok[c].type == JSMN_OBJECT)
+			i = json_next(d, i);   /* skip the key */
+		i = json_next(d, i);
+	}
+	return i;
+}
+
+int json_get(const struct jdoc *d, int obj, const char *key)
+{
+	if (obj < 0 || obj >= d->ntok || d->tok[obj].type != JSMN_OBJECT)
+		return -1;
+	int i = obj + 1;
+	for (int k = 0; k < d->tok[obj].size && i + 1 < d->ntok; k++) {
+		if (json_eq(d, i, key))
+			return i + 1;
+		i = json_next(d, i + 1);
+	}
+	return -1;
+}
+
+bool json_is_str(const struct jdoc *d, int i)
+{
+	return i >= 0 && i < d->ntok && d->tok[i].type == JSMN_STRING;
+}
+
+bool json_is_null(const struct jdoc *d, int i)
+{
+	return i >= 0 && i < d->ntok && d->tok[i].type == JSMN_PRIMITIVE &&
+	       d->text[d->tok[i].start] == 'n';
+}
+
+bool json_eq(const struct jdoc *d, int i, const char *s)
+{
+	if (!json_is_str(d, i))
+		return false;
+	size_t n = (size_t)(d->tok[i].end - d->tok[i].start);
+	return strlen(s) == n && memcmp(d->text + d->tok[i].start, s, n) == 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+static long read_u16(const char *p, size_t left)
+{
+	if (left < 4)
+		return -1;
+	long v = 0;
+	for (int i = 0; i < 4; i++) {
+		int h = hexval(p[i]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+static size_t put_utf8(char *out, unsigned long cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+long json_unescape(const char *in, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] != '\\') {
+			out[o++] = in[i];
+			continue;
+		}
+		if (++i >= n)
+			return -1;
+		switch (in[i]) {
+		case '"': out[o++] = '"'; break;
+		case '\\': out[o++] = '\\'; break;
+		case '/': out[o++] = '/'; break;
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u': {
+			long cp = read_u16(in + i + 1, n - i - 1);
+			if (cp < 0)
+				return -1;
+			i += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < n && in[i + 1] == '\\' &&
+			    in[i + 2] == 'u') {
+				long lo = read_u16(in + i + 3, n - i - 3);
+				if (lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					i += 6;
+				}
+			}
+			/* A \u escape never writes more bytes than the six it replaces. */
+			o += put_utf8(out + o, (unsigned long)cp);
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	return (long)o;
+}
+
+char *json_dup(const struct jdoc *d, int i)
+{
+	if (i < 0 || i >= d->ntok || d->tok[i].type == JSMN_OBJECT || d->tok[i].type == JSMN_ARRAY ||
+	    json_is_null(d, i))
+		return NULL;
+	const char *s = d->text + d->tok[i].start;
+	size_t n = (size_t)(d->tok[i].end - d->tok[i].start);
+	char *out = xmalloc(n + 1);
+	long len = d->tok[i].type == JSMN_STRING ? json_unescape(s, n, out) : (memcpy(out, s, n), (long)n);
+	if (len < 0) {
+		free(out);
+		return NULL;
+	}
+	out[len] = 0;
+	return out;
+}
+
+bool json_as_ll(const struct jdoc *d, int i, long long *out)
+{
+	if (i < 0 || i >= d->ntok || d->tok[i].type != JSMN_PRIMITIVE)
+		return false;
+	const char *s = d->text + d->tok[i].start;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end != d->text + d->tok[i].end || v != floor(v) || fabs(v) > 9.0e18)
+		return false;
+	*out = (long long)v;
+	return true;
+}
+
+bool json_as_bool(const struct jdoc *d, int i, bool *out)
+{
+	if (i < 0 || i >= d->ntok || d->tok[i].type != JSMN_PRIMITIVE)
+		return false;
+	char c = d->text[d->tok[i].start];
+	if (c != 't' && c != 'f')
+		return false;
+	*out = c == 't';
+	return true;
+}

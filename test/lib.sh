@@ -1,0 +1,114 @@
+# Helpers for tend's shell tests. A test sources this file, then runs real commands.
+# Every test gets its own temp dir and TEND_HOME; on exit, every process it started
+# is stopped by pid (the daemon through `tend kill`, then SIGKILL by pid if needed).
+#
+#   run CMD...            run, keeping $OUT (stdout), $ERR (stderr), $RC
+#   expect_rc N           $RC must be N
+#   expect_out TEXT       $OUT must equal TEXT
+#   expect_out_has TEXT   $OUT must contain TEXT (fixed string)
+#   expect_err_has TEXT   $ERR must contain TEXT
+#   expect_err_line RE    $ERR must be exactly one line matching the ERE
+#   check COND_CMD... -- MSG     fail with MSG unless COND_CMD succeeds
+#   wait_for SECS CMD...  poll CMD (every 20 ms) until it succeeds, else fail
+#   track_pid PID         kill PID at exit
+#   fail MSG              stop the test with MSG as its reason
+set -u
+
+: "${TEND_BIN:?TEND_BIN must name the binary under test}"
+TEND=$TEND_BIN
+TOP=${TEND_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/tend-t.XXXXXX")
+export TEND_HOME="$T/home"
+unset PM2_HOME TEND_PID_FILE_PATH TEND_LOG_FILE_PATH PM2_PID_FILE_PATH PM2_LOG_FILE_PATH
+OUT= ERR= RC=0
+_tracked=
+
+fail() {
+	echo "$*" >&2
+	exit 1
+}
+
+track_pid() { _tracked="$_tracked $*"; }
+
+_stop_home() { # _stop_home HOME: stop the daemon of that home and all its apps, by pid
+	home=$1
+	[ -d "$home" ] || return 0
+	pids=$(cat "$home"/pids/*.pid "$home"/*.pid 2>/dev/null)
+	if [ -S "$home/tend.sock" ]; then
+		TEND_HOME=$home PM2_HOME=$home timeout 10 "$TEND" kill >/dev/null 2>&1
+	fi
+	for p in $pids; do
+		case $p in *[!0-9]*|'') continue ;; esac
+		kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
+	done
+	return 0
+}
+
+_cleanup() {
+	rc=$?
+	for p in $_tracked; do kill -9 "$p" 2>/dev/null; done
+	for h in "$T"/home*; do _stop_home "$h"; done
+	if [ "$rc" = 0 ] || [ -z "${KEEP_TMP:-}" ]; then
+		rm -rf "$T"
+	else
+		echo "kept $T" >&2
+	fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+run() {
+	"$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+	return 0
+}
+
+_show() { printf '%s' "$1" | head -c 300 | tr '\n' '|'; }
+
+expect_rc() {
+	[ "$RC" = "$1" ] || fail "${2:-exit status} $RC, expected $1 (stdout: $(_show "$OUT")) (stderr: $(_show "$ERR"))"
+}
+
+expect_out() {
+	[ "$OUT" = "$1" ] || fail "stdout was '$(_show "$OUT")', expected '$(_show "$1")'"
+}
+
+expect_out_has() {
+	case $OUT in *"$1"*) ;; *) fail "stdout lacks '$1': '$(_show "$OUT")'" ;; esac
+}
+
+expect_err_has() {
+	case $ERR in *"$1"*) ;; *) fail "stderr lacks '$1': '$(_show "$ERR")'" ;; esac
+}
+
+expect_err_line() {
+	n=$(printf '%s\n' "$ERR" | grep -c .)
+	[ "$n" = 1 ] || fail "stderr should be one line, was $n: '$(_show "$ERR")'"
+	printf '%s\n' "$ERR" | grep -Eq "$1" || fail "stderr '$ERR' does not match /$1/"
+}
+
+check() {
+	cmd=
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		cmd="$cmd '$(printf '%s' "$1" | sed "s/'/'\\\\''/g")'"
+		shift
+	done
+	[ "${1:-}" = "--" ] && shift
+	eval "$cmd" >/dev/null 2>&1 || fail "${*:-check failed:$cmd}"
+}
+
+wait_for() {
+	secs=$1
+	shift
+	deadline=$(( $(date +%s) + secs ))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$deadline" ] && fail "timed out after ${secs}s waiting for: $*"
+		sleep 0.02
+	done
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+dead() { ! kill -0 "$1" 2>/dev/null; }
