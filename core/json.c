@@ -36,6 +36,12 @@ void json_key(struct buf *b, const char *key)
 	buf_putc(b, ':');
 }
 
+void json_keyn(struct buf *b, const char *key, size_t n)
+{
+	json_strn(b, key, n);
+	buf_putc(b, ':');
+}
+
 void json_strn(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

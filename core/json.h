@@ -14,6 +14,7 @@
 void json_open(struct buf *b, char bracket);      /* '{' or '[' */
 void json_close(struct buf *b, char bracket);     /* '}' or ']' */
 void json_key(struct buf *b, const char *key);
+void json_keyn(struct buf *b, const char *key, size_t n);
 void json_str(struct buf *b, const char *s);      /* NULL writes null */
 void json_strn(struct buf *b, const char *s, size_t n);
 void json_int(struct buf *b, long long v);

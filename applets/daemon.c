@@ -1,0 +1,91 @@
+/* The daemon's own applets: run it, ping it, kill it. */
+#include "applets/applet.h"
+#include "client.h"
+#include "daemon.h"
+#include "home.h"
+#include "opt.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//applet: daemon daemon_main daemon_help - run the supervisor daemon in the foreground
+//applet: kill kill_main kill_help c stop every app, then the daemon
+//applet: ping ping_main ping_help - start the daemon if needed and check it answers
+
+const char daemon_help[] =
+	"usage: tend daemon\n"
+	"\n"
+	"Run the supervisor in the foreground, logging to stdout: for systemd units of\n"
+	"Type=simple, containers and terminals. Other applets start it on demand in the\n"
+	"background, logging to $TEND_HOME/tend.log. SIGINT or SIGTERM stop every app,\n"
+	"then the daemon. Only one daemon runs per home; a second exits with status 1.\n";
+
+const char ping_help[] =
+	"usage: tend ping\n"
+	"\n"
+	"Start the daemon if it is not running, and print \"pong\" once it answers.\n";
+
+const char kill_help[] =
+	"usage: tend kill\n"
+	"\n"
+	"Stop every app gracefully (their kill signal, SIGKILL after kill_timeout), then\n"
+	"stop the daemon, which removes its socket and pid file. The saved dump is left\n"
+	"as it is. With no daemon running, exits 0 at once.\n";
+
+static void no_args(int argc, char **argv)
+{
+	struct optstate s;
+	static const struct opt none[] = {{0}};
+	opt_init(&s, argc, argv);
+	opt_next_or_die(&s, none);
+	if (s.npos || s.nrest)
+		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
+	opt_free(&s);
+}
+
+int daemon_main(int argc, char **argv)
+{
+	/* --background is how clients start it detached: log to the home's file. */
+	bool background = argc == 2 && strcmp(argv[1], "--background") == 0;
+	if (!background)
+		no_args(argc, argv);
+	return daemon_run(!background, NULL, 0);
+}
+
+int ping_main(int argc, char **argv)
+{
+	no_args(argc, argv);
+	struct buf req = {0};
+	req_begin(&req, "ping");
+	req_end(&req);
+	struct reply rep;
+	call_or_die(&req, NULL, NULL, &rep);
+	char *build = json_dup(&rep.doc, json_get(&rep.doc, 0, "build"));
+	if (build && strcmp(build, tend_build_id) != 0) {
+		warn("the daemon is build %s, this client is build %s; stop the old daemon with "
+		     "'tend kill' (its apps stop too), then retry", build, tend_build_id);
+		return EXIT_FAIL;
+	}
+	free(build);
+	puts("pong");
+	reply_free(&rep);
+	buf_free(&req);
+	return EXIT_OK;
+}
+
+int kill_main(int argc, char **argv)
+{
+	no_args(argc, argv);
+	struct buf req = {0};
+	req_begin(&req, "kill");
+	req_end(&req);
+	struct reply rep;
+	if (!call_until_exit(&req, &rep))
+		return EXIT_OK;   /* nothing to kill */
+	int rc = reply_status(&rep);
+	reply_free(&rep);
+	buf_free(&req);
+	return rc;
+}

@@ -1,0 +1,146 @@
+/* list, jlist, prettylist: the process table, or PM2's JSON. */
+#include "applets/applet.h"
+#include "client.h"
+#include "opt.h"
+#include "table.h"
+
+#include <stdio.h>
+#include <string.h>
+
+//applet: jlist jlist_main jlist_help - print every app as JSON (PM2's jlist format)
+//applet: l list_main list_help a list
+//applet: list list_main list_help - print the process table
+//applet: ls list_main list_help a list
+//applet: prettylist prettylist_main prettylist_help - print every app as indented JSON
+//applet: ps list_main list_help a list
+//applet: status list_main list_help a list
+
+const char list_help[] =
+	"usage: tend list [--sort FIELD[:asc|desc]] [-m] [--no-color]\n"
+	"       (also: ls, l, ps, status)\n"
+	"\n"
+	"Print the process table: id, name, namespace, mode, pid, uptime, restarts,\n"
+	"status, cpu, mem, user. CPU and memory are sampled from /proc by the daemon.\n"
+	"Colors only when stdout is a terminal (and NO_COLOR is unset).\n"
+	"\n"
+	"      --sort FIELD  id, name, namespace, status, pid, uptime, restarts, cpu, mem;\n"
+	"                    add :desc to reverse\n"
+	"  -m, --mini-list   print \"id name status pid\" lines\n"
+	"      --no-color    never use colors\n";
+
+const char jlist_help[] =
+	"usage: tend jlist\n"
+	"\n"
+	"Print every app as one JSON array in PM2's jlist format: pid, name, pm_id,\n"
+	"monit {memory, cpu}, pm2_env {status, pm_uptime, restart_time, env, ...}.\n";
+
+const char prettylist_help[] =
+	"usage: tend prettylist\n"
+	"\n"
+	"Print the same JSON as jlist, indented.\n";
+
+enum { O_SORT = 1, O_MINI, O_NO_COLOR };
+static const struct opt options[] = {
+	{"sort", 0, OPT_REQUIRED, O_SORT},
+	{"mini-list", 'm', OPT_NONE, O_MINI},
+	{"no-color", 0, OPT_NONE, O_NO_COLOR},
+	{0},
+};
+
+int list_main(int argc, char **argv)
+{
+	struct optstate s;
+	struct table_opts o = {0};
+	bool no_color = false;
+	opt_init(&s, argc, argv);
+	int id;
+	while ((id = opt_next_or_die(&s, options)) != OPT_END) {
+		if (id == O_SORT) {
+			if (!table_sort_valid(s.arg))
+				die_usage("--sort: unknown field '%s' (id, name, namespace, status, pid, "
+				          "uptime, restarts, cpu, mem; :asc or :desc)", s.arg);
+			o.sort = s.arg;
+		} else if (id == O_MINI) {
+			o.mini = true;
+		} else {
+			no_color = true;
+		}
+	}
+	if (s.npos || s.nrest)
+		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
+	o.color = want_color(1, no_color);
+	table_show(stdout, &o);
+	opt_free(&s);
+	return EXIT_OK;
+}
+
+static void print_line(const char *line, size_t len, void *arg)
+{
+	(void)arg;
+	fwrite(line, 1, len, stdout);
+	fputc('\n', stdout);
+}
+
+/* Indent JSON text (already valid: it comes from the daemon). */
+static void pretty(const char *line, size_t len, void *arg)
+{
+	(void)arg;
+	int depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = line[i];
+		if (in_str) {
+			putchar(c);
+			if (c == '\\' && i + 1 < len)
+				putchar(line[++i]);
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = true;
+			putchar(c);
+			break;
+		case '{':
+		case '[':
+			if (i + 1 < len && (line[i + 1] == '}' || line[i + 1] == ']')) {
+				putchar(c);
+				putchar(line[++i]);
+				break;
+			}
+			printf("%c\n%*s", c, ++depth * 2, "");
+			break;
+		case '}':
+		case ']':
+			printf("\n%*s%c", --depth * 2, "", c);
+			break;
+		case ',':
+			printf(",\n%*s", depth * 2, "");
+			break;
+		case ':':
+			fputs(": ", stdout);
+			break;
+		default:
+			putchar(c);
+		}
+	}
+	putchar('\n');
+}
+
+static int dump_json(int argc, char **argv, data_fn *print)
+{
+	if (argc > 1)
+		die_usage("unexpected argument '%s'", argv[1]);
+	struct buf req = {0};
+	req_begin(&req, "list");
+	req_end(&req);
+	struct reply rep;
+	call_or_die(&req, print, NULL, &rep);
+	reply_free(&rep);
+	buf_free(&req);
+	return EXIT_OK;
+}
+
+int jlist_main(int argc, char **argv) { return dump_json(argc, argv, print_line); }
+int prettylist_main(int argc, char **argv) { return dump_json(argc, argv, pretty); }

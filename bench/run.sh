@@ -1,0 +1,485 @@
+#!/bin/bash
+# Side-by-side benchmark of tend and PM2 (`make bench` runs `bench/run.sh ./tend`).
+#
+#   bench/run.sh TEND_BIN [--only tend|pm2]
+#
+# For each tool, with the same apps (bench/apps/) and a fresh temp home per daemon
+# (TEND_HOME / PM2_HOME under a mktemp dir), it measures:
+#   daemon RSS idle and with 100 apps     VmRSS of the daemon pid from <home>/{tend,pm2}.pid
+#   jlist latency with 10 and 1000 apps   median of hyperfine runs (own loop if no hyperfine)
+#   start 50 apps until all online        wall time, median of BENCH_REPS repetitions
+#   delete all (50 apps)                  wall time of the one command, median likewise
+# The 1000-app case runs for tend only unless BENCH_PM2_1000=1 (PM2 needs minutes for it).
+# The table goes to stdout and bench/results/latest.md; each tool's failures (the command,
+# its exit status and output) go to bench/results/TOOL.log, and a failed metric reads n/a.
+#
+# PM2 comes from npm into bench/.deps (pm2@7, else pm2@latest), hyperfine from Debian
+# (vendor/deps.sh pkgs hyperfine). Every process started is stopped at the end: the
+# daemon by `TOOL kill`, then anything still alive by pid (checked against its start time).
+#
+# Knobs (environment): BENCH_RUNS=30 (jlist runs), BENCH_WARMUP=3, BENCH_REPS=3,
+# BENCH_PM2_1000=0, BENCH_N_RSS=100, BENCH_N_JLIST=10, BENCH_N_BIG=1000, BENCH_N_START=50,
+# BENCH_NO_HYPERFINE=1 (use the own loop), BENCH_KEEP=1 (keep the temp dir).
+set -u
+
+usage() {
+	echo "usage: bench/run.sh TEND_BIN [--only tend|pm2]" >&2
+	exit 2
+}
+
+ARGV_STR=$(printf '%q ' "$0" "$@")
+ARGV_STR=${ARGV_STR% }
+
+[ $# -ge 1 ] || usage
+TEND_ARG=$1
+shift
+ONLY=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--only) [ $# -ge 2 ] || usage; ONLY=$2; shift 2 ;;
+	--only=*) ONLY=${1#--only=}; shift ;;
+	-h|--help) usage ;;
+	*) echo "bench: unknown argument '$1'" >&2; usage ;;
+	esac
+done
+case $ONLY in ''|tend|pm2) ;; *) echo "bench: --only takes tend or pm2" >&2; usage ;; esac
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case $TEND_ARG in /*) TEND_BIN=$TEND_ARG ;; *) TEND_BIN=$PWD/$TEND_ARG ;; esac
+cd "$ROOT" || exit 1
+
+RUNS=${BENCH_RUNS:-30}
+WARMUP=${BENCH_WARMUP:-3}
+REPS=${BENCH_REPS:-3}
+N_RSS=${BENCH_N_RSS:-100}
+N_JL=${BENCH_N_JLIST:-10}
+N_BIG=${BENCH_N_BIG:-1000}
+N_START=${BENCH_N_START:-50}
+PM2_1000=${BENCH_PM2_1000:-0}
+
+DEPS=$ROOT/bench/.deps
+PM2_BIN=$DEPS/node_modules/.bin/pm2
+RESULTS=$ROOT/bench/results
+APP_IDLE=$ROOT/bench/apps/idle.js
+APP_SLEEP=$ROOT/bench/apps/sleep.sh
+JLIST_JS=$ROOT/bench/lib/jlist.js
+NODE=$(command -v node || echo /usr/bin/node)
+
+# Anything that would move a pid or log file out of the home we point the tools at.
+unset TEND_PID_FILE_PATH TEND_LOG_FILE_PATH PM2_PID_FILE_PATH PM2_LOG_FILE_PATH
+
+mkdir -p "$RESULTS"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tend-bench.XXXXXX") || exit 1
+TRACKED=$WORK/tracked
+: >"$TRACKED"
+T0=${EPOCHREALTIME/./}
+
+declare -A R      # R[tool:metric] = value, absent = failed
+declare -A NOTE   # NOTE[tool:metric] = why it is missing (skipped, failed...)
+TOOL= BIN= PIDFILE= H= LOG= DPID=
+
+say() { printf '[bench %4ds] %s\n' $(( (${EPOCHREALTIME/./} - T0) / 1000000 )) "$*" >&2; }
+
+# ---- time, numbers ---------------------------------------------------------------------
+
+now_us() { # microseconds since the epoch
+	if [ -n "${EPOCHREALTIME:-}" ]; then
+		echo "${EPOCHREALTIME/./}"
+	else
+		echo $(( $(date +%s%N) / 1000 ))
+	fi
+}
+
+median() { # median VALUE...; fails if there are none
+	[ $# -gt 0 ] || return 1
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
+		END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# ---- pids we started: recorded with their start time, so a reused pid is never killed ----
+
+starttime() { # starttime PID: field 22 of /proc/PID/stat
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	echo "${20}"
+}
+
+track_to() { # track_to FILE PID...: record PIDs (with start times) in FILE and $TRACKED
+	local f=$1 p st
+	shift
+	for p; do
+		[[ $p =~ ^[0-9]+$ ]] || continue
+		st=$(starttime "$p") || continue
+		echo "$p $st" >>"$TRACKED"
+		[ "$f" = "$TRACKED" ] || echo "$p $st" >>"$f"
+	done
+}
+
+track() { track_to "$TRACKED" "$@"; }
+
+alive_same() { # alive_same PID STARTTIME: still the process we recorded
+	local st
+	st=$(starttime "$1") || return 1
+	[ "$st" = "$2" ] || return 1
+	# A zombie is dead already, only waiting for its parent.
+	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+descendants() { # descendants PID: every process below PID
+	ps -e -o pid=,ppid= 2>/dev/null | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END { q = root; while (q != "") { n = split(q, a, " "); q = "";
+			for (i = 1; i <= n; i++) { m = split(kids[a[i]], k, " ");
+				for (j = 1; j <= m; j++) { print k[j]; q = q " " k[j] } } } }'
+}
+
+reap() { # reap WAIT_SECS [FILE]: wait for the pids in FILE ($TRACKED) to go, then SIGKILL
+	local deadline=$(( $(now_us) + ${1:-0} * 1000000 )) f=${2:-$TRACKED} left p st
+	[ -f "$f" ] || return 0
+	while :; do
+		left=0
+		while read -r p st; do
+			alive_same "$p" "$st" && left=$((left + 1))
+		done <"$f"
+		[ "$left" = 0 ] && return 0
+		[ "$(now_us)" -ge "$deadline" ] && break
+		sleep 0.1
+	done
+	while read -r p st; do
+		alive_same "$p" "$st" || continue
+		[ -n "$LOG" ] && echo "== still alive after ${1:-0} s, SIGKILL: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >>"$LOG"
+		kill -9 "$p" 2>/dev/null
+	done <"$f"
+	return 0
+}
+
+# ---- running a tool ----------------------------------------------------------------------
+
+use_tool() { # use_tool tend|pm2
+	TOOL=$1
+	LOG=$RESULTS/$TOOL.log
+	if [ "$TOOL" = tend ]; then BIN=$TEND_BIN PIDFILE=tend.pid; else BIN=$PM2_BIN PIDFILE=pm2.pid; fi
+}
+
+t() { # t SECS ARGS...: run the tool in home $H with a timeout; output in $WORK/out
+	local secs=$1 rc
+	shift
+	TEND_HOME=$H PM2_HOME=$H timeout -k 5 "$secs" "$BIN" "$@" >"$WORK/out" 2>&1 </dev/null
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		{
+			echo "== $(date '+%F %T') $TOOL $*: exit $rc$([ "$rc" = 124 ] && echo " (timeout ${secs}s)")"
+			tail -n 40 "$WORK/out"
+		} >>"$LOG"
+	fi
+	return "$rc"
+}
+
+fail() { # fail METRIC... -- MSG: the metrics get no value; MSG goes to the log
+	local m msg
+	for m; do [ "$m" = -- ] && break; done
+	msg=${*: -1}
+	echo "== FAILED: $msg" >>"$LOG"
+	say "$TOOL: FAILED: $msg (see ${LOG#"$ROOT"/})"
+	for m; do
+		[ "$m" = -- ] && break
+		[ -n "${R[$TOOL:$m]:-}" ] || NOTE[$TOOL:$m]=failed
+	done
+	return 1
+}
+
+jl_count() { # prints "ONLINE TOTAL"
+	t 30 jlist || return 1
+	"$NODE" "$JLIST_JS" count <"$WORK/out" 2>>"$LOG"
+}
+
+jl_pids() {
+	t 30 jlist || return 1
+	"$NODE" "$JLIST_JS" pids <"$WORK/out" 2>>"$LOG"
+}
+
+wait_count() { # wait_count ONLINE TOTAL SECS: until jlist shows that many
+	local want="$1 $2" deadline=$(( $(now_us) + $3 * 1000000 )) got=
+	while :; do
+		got=$(jl_count) && [ "$got" = "$want" ] && return 0
+		if [ "$(now_us)" -ge "$deadline" ]; then
+			echo "== waited $3 s for '$want' (online total), last saw '$got'" >>"$LOG"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+rss_kb() { # rss_kb PID
+	awk '/^VmRSS:/ { print $2; f = 1 } END { exit !f }' "/proc/$1/status" 2>/dev/null
+}
+
+start_daemon() { # new home $H, daemon up, DPID set
+	local deadline
+	H=$(mktemp -d "$WORK/$TOOL-home.XXXXXX") || return 1
+	DPID=
+	t 30 ping || return 1
+	deadline=$(( $(now_us) + 10 * 1000000 ))
+	while :; do
+		DPID=$(cat "$H/$PIDFILE" 2>/dev/null)
+		[[ $DPID =~ ^[0-9]+$ ]] && kill -0 "$DPID" 2>/dev/null && break
+		if [ "$(now_us)" -ge "$deadline" ]; then
+			echo "== no live daemon pid in $H/$PIDFILE after ping (saw '$DPID')" >>"$LOG"
+			DPID=
+			return 1
+		fi
+		sleep 0.05
+	done
+	track "$DPID"
+	return 0
+}
+
+stop_daemon() { # stop the daemon of $H and everything under it
+	[ -n "$H" ] || return 0
+	if [ -n "$DPID" ]; then
+		# shellcheck disable=SC2046
+		track "$DPID" $(descendants "$DPID")
+	fi
+	# shellcheck disable=SC2046
+	track $(cat "$H"/pids/*.pid 2>/dev/null)
+	t 60 kill || true
+	reap 10
+	H= DPID=
+}
+
+start_apps() { # start_apps FROM TO SCRIPT [ARGS...]: one `start` per app, names b0001...
+	local i=$1 to=$2 script=$3
+	shift 3
+	while [ "$i" -le "$to" ]; do
+		t 30 start "$script" --name "$(printf 'b%04d' "$i")" "$@" || return 1
+		i=$((i + 1))
+	done
+}
+
+jlist_ms() { # jlist_ms: median jlist latency in ms, in the current home
+	local json=$WORK/hf.json i a b
+	local -a v=()
+	if [ -z "${BENCH_NO_HYPERFINE:-}" ] && command -v hyperfine >/dev/null 2>&1; then
+		rm -f "$json"
+		TEND_HOME=$H PM2_HOME=$H timeout -k 5 600 hyperfine -N --style basic \
+			--runs "$RUNS" --warmup "$WARMUP" --export-json "$json" "$BIN jlist" \
+			>>"$LOG" 2>&1 </dev/null || { echo "== hyperfine failed" >>"$LOG"; return 1; }
+		"$NODE" -e 'const r = require(process.argv[1]).results[0];
+			console.log((r.median * 1000).toFixed(3))' "$json" 2>>"$LOG"
+		return
+	fi
+	for ((i = 0; i < WARMUP; i++)); do t 30 jlist || return 1; done
+	for ((i = 0; i < RUNS; i++)); do
+		a=$(now_us)
+		TEND_HOME=$H PM2_HOME=$H timeout -k 5 30 "$BIN" jlist >/dev/null 2>&1 </dev/null ||
+			{ echo "== jlist failed in the timing loop" >>"$LOG"; return 1; }
+		b=$(now_us)
+		v+=("$(awk -v d=$((b - a)) 'BEGIN { printf "%.3f", d / 1000 }')")
+	done
+	median "${v[@]}"
+}
+
+# ---- the measurements ----------------------------------------------------------------------
+
+phase_rss_jlist() { # idle RSS, jlist with N_JL apps, RSS with N_RSS apps
+	local kb ms
+	say "$TOOL: daemon, idle RSS"
+	start_daemon || { fail rss_idle jl_10 rss_100 -- "daemon did not start"; return; }
+	sleep 2
+	kb=$(rss_kb "$DPID") && R[$TOOL:rss_idle]=$kb || fail rss_idle -- "no VmRSS for $DPID"
+	say "$TOOL: starting $N_JL apps"
+	start_apps 1 "$N_JL" "$APP_IDLE" && wait_count "$N_JL" "$N_JL" 60 ||
+		{ fail jl_10 rss_100 -- "$N_JL apps not online"; stop_daemon; return; }
+	say "$TOOL: jlist with $N_JL apps"
+	ms=$(jlist_ms) && R[$TOOL:jl_10]=$ms || fail jl_10 -- "jlist timing with $N_JL apps"
+	say "$TOOL: starting $((N_RSS - N_JL)) more apps"
+	start_apps $((N_JL + 1)) "$N_RSS" "$APP_IDLE" && wait_count "$N_RSS" "$N_RSS" 120 ||
+		{ fail rss_100 -- "$N_RSS apps not online"; stop_daemon; return; }
+	sleep 2
+	kb=$(rss_kb "$DPID") && R[$TOOL:rss_100]=$kb || fail rss_100 -- "no VmRSS for $DPID"
+	say "$TOOL: stopping"
+	stop_daemon
+}
+
+phase_start_delete() { # start N_START apps until online; delete all; REPS times
+	local rep a b pids=
+	local -a st=() dl=()
+	start_daemon || { fail start50 delall50 -- "daemon did not start"; return; }
+	for ((rep = 1; rep <= REPS; rep++)); do
+		say "$TOOL: start $N_START apps until online, delete all ($rep/$REPS)"
+		a=$(now_us)
+		start_apps 1 "$N_START" "$APP_IDLE" && wait_count "$N_START" "$N_START" 120 ||
+			{ fail start50 delall50 -- "$N_START apps not online (rep $rep)"; break; }
+		b=$(now_us)
+		st+=("$(awk -v d=$((b - a)) 'BEGIN { printf "%.3f", d / 1e6 }')")
+		pids=$(jl_pids)
+		: >"$WORK/rep.pids"
+		# shellcheck disable=SC2086
+		track_to "$WORK/rep.pids" $pids
+		a=$(now_us)
+		t 120 delete all || { fail delall50 -- "delete all (rep $rep)"; break; }
+		b=$(now_us)
+		dl+=("$(awk -v d=$((b - a)) 'BEGIN { printf "%.3f", d / 1e6 }')")
+		wait_count 0 0 30 || { fail delall50 -- "apps still listed after delete all (rep $rep)"; break; }
+		reap 20 "$WORK/rep.pids"   # the deleted apps are gone before the next repetition
+	done
+	echo "== start $N_START: ${st[*]:-} s; delete all: ${dl[*]:-} s" >>"$LOG"
+	# Only complete sets of repetitions count.
+	[ "${#st[@]}" = "$REPS" ] && R[$TOOL:start50]=$(median "${st[@]}")
+	[ "${#dl[@]}" = "$REPS" ] && R[$TOOL:delall50]=$(median "${dl[@]}")
+	stop_daemon
+}
+
+phase_big() { # N_BIG one-process apps: jlist latency (and daemon RSS)
+	local kb ms
+	start_daemon || { fail jl_1000 rss_1000 -- "daemon did not start"; return; }
+	say "$TOOL: starting $N_BIG apps"
+	start_apps 1 "$N_BIG" "$APP_SLEEP" --interpreter none && wait_count "$N_BIG" "$N_BIG" 180 ||
+		{ fail jl_1000 rss_1000 -- "$N_BIG apps not online"; stop_daemon; return; }
+	sleep 1
+	kb=$(rss_kb "$DPID") && R[$TOOL:rss_1000]=$kb || fail rss_1000 -- "no VmRSS for $DPID"
+	say "$TOOL: jlist with $N_BIG apps"
+	ms=$(jlist_ms) && R[$TOOL:jl_1000]=$ms || fail jl_1000 -- "jlist timing with $N_BIG apps"
+	say "$TOOL: stopping $N_BIG apps"
+	stop_daemon
+}
+
+bench_tool() { # bench_tool tend|pm2
+	use_tool "$1"
+	: >"$LOG"
+	echo "== $(date '+%F %T') $ARGV_STR: $TOOL ($BIN)" >>"$LOG"
+	if ! [ -x "$BIN" ]; then
+		fail rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50 -- "$BIN is not executable"
+		return
+	fi
+	phase_rss_jlist
+	phase_start_delete
+	if [ "$TOOL" = tend ] || [ "$PM2_1000" = 1 ]; then
+		phase_big
+	else
+		NOTE[$TOOL:jl_1000]=skipped NOTE[$TOOL:rss_1000]=skipped
+	fi
+	say "$TOOL: done"
+}
+
+# ---- dependencies ------------------------------------------------------------------------
+
+install_pm2() {
+	[ -x "$PM2_BIN" ] && return 0
+	say "installing pm2 into bench/.deps (npm)"
+	mkdir -p "$DEPS"
+	timeout 300 npm install --prefix "$DEPS" --no-audit --no-fund --loglevel=error pm2@7 \
+		>>"$RESULTS/install.log" 2>&1 ||
+		timeout 300 npm install --prefix "$DEPS" --no-audit --no-fund --loglevel=error pm2@latest \
+			>>"$RESULTS/install.log" 2>&1 ||
+		say "npm install pm2 failed (see bench/results/install.log)"
+}
+
+install_hyperfine() {
+	command -v hyperfine >/dev/null 2>&1 && return 0
+	say "installing hyperfine (vendor/deps.sh pkgs hyperfine)"
+	timeout 300 "$ROOT/vendor/deps.sh" pkgs hyperfine >>"$RESULTS/install.log" 2>&1 ||
+		say "no hyperfine (see bench/results/install.log); timing jlist with a shell loop"
+}
+
+# ---- cleanup -------------------------------------------------------------------------------
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -n "$H" ] && stop_daemon 2>/dev/null
+	reap 0
+	if [ -n "${BENCH_KEEP:-}" ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- main ----------------------------------------------------------------------------------
+
+[ "$ONLY" = tend ] || install_pm2
+install_hyperfine
+
+TOOLS=()
+[ "$ONLY" = pm2 ] || TOOLS+=(tend)
+[ "$ONLY" = tend ] || TOOLS+=(pm2)
+for tool in tend pm2; do
+	case " ${TOOLS[*]} " in *" $tool "*) ;; *)
+		for m in rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50; do
+			NOTE[$tool:$m]=skipped
+		done ;;
+	esac
+done
+for tool in "${TOOLS[@]}"; do bench_tool "$tool"; done
+
+# ---- report --------------------------------------------------------------------------------
+
+fmt() { # fmt VALUE: 3 significant-ish digits
+	awk -v v="$1" 'BEGIN { a = v < 0 ? -v : v
+		if (a >= 100) printf "%.0f", v; else if (a >= 10) printf "%.1f", v
+		else if (a >= 1) printf "%.2f", v; else printf "%.3f", v }'
+}
+
+cell() { # cell TOOL METRIC DIVISOR
+	local v=${R[$1:$2]:-}
+	if [ -n "$v" ]; then fmt "$(awk -v v="$v" -v d="$3" 'BEGIN { print v / d }')"
+	elif [ "${NOTE[$1:$2]:-}" = skipped ]; then echo "skipped"
+	else echo "n/a"; fi
+}
+
+ratio() { # ratio METRIC: PM2 / tend
+	local a=${R[tend:$1]:-} b=${R[pm2:$1]:-}
+	if [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" 'BEGIN { exit !(a > 0) }'; then
+		echo "$(fmt "$(awk -v a="$a" -v b="$b" 'BEGIN { print b / a }')")×"
+	else
+		echo "—"
+	fi
+}
+
+version_of() { # version_of tend|pm2
+	if [ "$1" = tend ]; then
+		timeout 10 "$TEND_BIN" --version 2>/dev/null | head -n 1 | grep . || echo "n/a"
+	else
+		# Not `pm2 --version`: that spawns a daemon in ~/.pm2.
+		"$NODE" -p "require('$DEPS/node_modules/pm2/package.json').version" 2>/dev/null || echo "n/a"
+	fi
+}
+
+row() { # row LABEL METRIC DIVISOR
+	printf '| %s | %s | %s | %s |\n' "$1" "$(cell tend "$2" "$3")" "$(cell pm2 "$2" "$3")" "$(ratio "$2")"
+}
+
+if command -v hyperfine >/dev/null 2>&1 && [ -z "${BENCH_NO_HYPERFINE:-}" ]; then
+	how="hyperfine -N, $RUNS runs after $WARMUP warmup"
+else
+	how="shell loop, $RUNS runs after $WARMUP warmup"
+fi
+{
+	echo "## tend vs PM2"
+	echo
+	echo "$(date -u '+%F %T UTC') · Linux $(uname -r) $(uname -m) · $(nproc) CPUs ·" \
+		"node $("$NODE" --version 2>/dev/null || echo n/a) · pm2 $(version_of pm2) ·" \
+		"$(version_of tend) · \`$ARGV_STR\`"
+	echo
+	echo "| metric | tend | PM2 | ratio (PM2/tend) |"
+	echo "|---|---:|---:|---:|"
+	row "daemon RSS, idle (MiB)" rss_idle 1024
+	row "daemon RSS, $N_RSS apps (MiB)" rss_100 1024
+	row "\`jlist\`, $N_JL apps (ms, median)" jl_10 1
+	row "\`jlist\`, $N_BIG apps (ms, median)" jl_1000 1
+	row "daemon RSS, $N_BIG apps (MiB)" rss_1000 1024
+	row "start $N_START apps until all online (s, median of $REPS)" start50 1
+	row "\`delete all\`, $N_START apps (s, median of $REPS)" delall50 1
+	echo
+	echo "Apps: bench/apps/idle.js (node, exits on SIGINT) for every row except the $N_BIG-app" \
+		"ones, which use bench/apps/sleep.sh (\`--interpreter none\`, execs \`sleep\`)." \
+		"One \`start\` per app, sequential. jlist latency: $how." \
+		"RSS: VmRSS of the daemon pid. PM2 with $N_BIG apps runs only with BENCH_PM2_1000=1." \
+		"n/a: the tool failed; see bench/results/tend.log, bench/results/pm2.log."
+} >"$RESULTS/latest.md.new"
+mv "$RESULTS/latest.md.new" "$RESULTS/latest.md"
+cat "$RESULTS/latest.md"
+say "total $(( ($(now_us) - T0) / 1000000 )) s; table in bench/results/latest.md"

@@ -1,0 +1,42 @@
+/* The applets' side of the control protocol: find (or start) the daemon, send one
+ * request, read data lines and the final {"ok":...} line. */
+#ifndef TEND_CLIENT_H
+#define TEND_CLIENT_H
+
+#include "json.h"
+
+struct reply {
+	char *line;        /* the final line, NUL-terminated */
+	struct jdoc doc;   /* parsed over line */
+	bool ok;
+	int code;          /* 0 ok, 1 failed, 2 bad input, 3 other build */
+	char *error;
+};
+
+/* Begin a request object {"cmd":CMD,"build":...; add keys with the json_ writers,
+ * then req_end() closes it. */
+void req_begin(struct buf *b, const char *cmd);
+void req_end(struct buf *b);
+/* "targets":[...] from command-line words. */
+void req_targets(struct buf *b, char **words, int n);
+
+typedef void data_fn(const char *line, size_t len, void *arg);
+
+/* Send req (from req_begin/req_end). autostart: start the daemon if none answers.
+ * Returns false only when !autostart and no daemon runs. Dies on transport errors. */
+bool call(const struct buf *req, bool autostart, data_fn *on_data, void *arg, struct reply *rep);
+/* For kill: no autostart, and return only once the daemon has closed the connection. */
+bool call_until_exit(const struct buf *req, struct reply *rep);
+void reply_free(struct reply *rep);
+/* Print the reply's error as "tend: APPLET: error" and give the exit status. */
+int reply_status(const struct reply *rep);
+/* Call and exit on failure; the common case for applets. */
+void call_or_die(const struct buf *req, data_fn *on_data, void *arg, struct reply *rep);
+
+/* The jlist array for targets (all when n == 0), as text; dies on errors. */
+char *call_list(char **targets, int n, bool with_env);
+
+/* Start the daemon detached; true once it answers (or another one does). */
+bool daemon_spawn(void);
+
+#endif

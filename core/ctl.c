@@ -1,0 +1,500 @@
+/* Control requests: decode, check, act on the procs, reply (now or when done).
+ * Every request is checked whole before anything changes: bad input changes nothing. */
+#include "ctl.h"
+#include "json.h"
+#include "proc.h"
+#include "procjson.h"
+#include "version.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { MAX_TARGETS = 4096 };
+
+struct request {
+	struct client *c;
+	struct jdoc *d;
+	const char *cmd;
+};
+
+void reply_line(struct client *c, const struct buf *json)
+{
+	client_send(c, json->data, json->len);
+	client_send(c, "\n", 1);
+}
+
+void reply_error(struct client *c, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	struct buf b = {0};
+	json_open(&b, '{');
+	json_kbool(&b, "ok", false);
+	json_kstr(&b, "error", msg);
+	json_kint(&b, "code", code);
+	json_close(&b, '}');
+	reply_line(c, &b);
+	buf_free(&b);
+}
+
+static void reply_ids(struct client *c, bool ok, const int *ids, int n, const char *error)
+{
+	struct buf b = {0};
+	json_open(&b, '{');
+	json_kbool(&b, "ok", ok);
+	if (error) {
+		json_kstr(&b, "error", error);
+		json_kint(&b, "code", 1);
+	}
+	json_key(&b, "ids");
+	json_open(&b, '[');
+	for (int i = 0; i < n; i++)
+		json_int(&b, ids[i]);
+	json_close(&b, ']');
+	json_close(&b, '}');
+	reply_line(c, &b);
+	buf_free(&b);
+}
+
+static void reply_ok(struct client *c)
+{
+	client_send(c, "{\"ok\":true}\n", 12);
+}
+
+/* ---- targets: id, name, namespace, all, /regex/ ------------------------------ */
+
+static void add_id(int **ids, int *n, int id)
+{
+	for (int i = 0; i < *n; i++)
+		if ((*ids)[i] == id)
+			return;
+	*ids = xrealloc(*ids, (size_t)(*n + 1) * sizeof **ids);
+	(*ids)[(*n)++] = id;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Resolve one target word; false (with err) when it names nothing. */
+static bool resolve_one(const char *t, int **ids, int *n, char *err, size_t errlen)
+{
+	size_t len = strlen(t);
+	int before = *n;
+	if (strcmp(t, "all") == 0) {
+		for (int i = 0; i < nprocs; i++)
+			add_id(ids, n, procs[i]->id);
+		return true;   /* "all" of nothing is not an error */
+	}
+	if (len >= 2 && t[0] == '/' && t[len - 1] == '/') {
+		char *pat = xstrndup(t + 1, len - 2);
+		regex_t re;
+		int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB);
+		free(pat);
+		if (rc != 0) {
+			snprintf(err, errlen, "bad regular expression: %s", t);
+			return false;
+		}
+		for (int i = 0; i < nprocs; i++)
+			if (regexec(&re, procs[i]->spec->name, 0, NULL, 0) == 0)
+				add_id(ids, n, procs[i]->id);
+		regfree(&re);
+	} else {
+		long long id;
+		if (parse_int(t, 0, 0x7fffffff, &id)) {
+			if (proc_find((int)id))
+				add_id(ids, n, (int)id);
+		}
+		for (int i = 0; i < nprocs; i++)
+			if (strcmp(procs[i]->spec->name, t) == 0)
+				add_id(ids, n, procs[i]->id);
+		if (*n == before)
+			for (int i = 0; i < nprocs; i++)
+				if (strcmp(procs[i]->spec->namespace, t) == 0)
+					add_id(ids, n, procs[i]->id);
+	}
+	if (*n == before) {
+		snprintf(err, errlen, "process or namespace not found: %s", t);
+		return false;
+	}
+	return true;
+}
+
+/* The "targets" array of a request → sorted unique ids. Replies the error itself. */
+static bool resolve_targets(struct request *r, int **ids, int *n)
+{
+	*ids = NULL;
+	*n = 0;
+	int t = json_get(r->d, 0, "targets");
+	if (t < 0 || r->d->tok[t].type != JSMN_ARRAY || r->d->tok[t].size == 0) {
+		reply_error(r->c, 2, "%s: targets: expected a non-empty array", r->cmd);
+		return false;
+	}
+	char err[300];
+	for (int i = 0, e = t + 1; i < r->d->tok[t].size; i++, e = json_next(r->d, e)) {
+		char *word = json_is_str(r->d, e) ? json_dup(r->d, e) : NULL;
+		bool ok = word && resolve_one(word, ids, n, err, sizeof err);
+		if (!word)
+			snprintf(err, sizeof err, "targets: expected strings");
+		free(word);
+		if (!ok || *n > MAX_TARGETS * 64) {
+			reply_error(r->c, word ? 1 : 2, "%s", err);
+			free(*ids);
+			*ids = NULL;
+			return false;
+		}
+	}
+	qsort(*ids, (size_t)*n, sizeof **ids, cmp_int);
+	return true;
+}
+
+/* ---- waits ------------------------------------------------------------------ */
+
+static void wait_on(struct client *c, enum wait_kind kind, int *ids, int n)
+{
+	c->wait.kind = kind;
+	c->wait.ids = ids;
+	c->wait.n = n;
+	c->wait.gens = xcalloc((size_t)n + 1, sizeof *c->wait.gens);
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		c->wait.gens[i] = p ? p->spawn_gen : 0;
+	}
+}
+
+static void wait_clear(struct client *c)
+{
+	free(c->wait.ids);
+	free(c->wait.gens);
+	c->wait = (struct wait){0};
+}
+
+void ctl_client_free(struct client *c)
+{
+	wait_clear(c);
+}
+
+static bool target_done(const struct wait *w, int i)
+{
+	struct proc *p = proc_find(w->ids[i]);
+	switch (w->kind) {
+	case WAIT_STOPPED:
+		return !p || (p->pid == 0 && proc_settled(p) && p->state != ST_WAITING);
+	case WAIT_GONE:
+		return !p;
+	case WAIT_RESTARTED:
+		return !p || (p->spawn_gen != w->gens[i] && proc_settled(p) && p->state != ST_STOPPING);
+	case WAIT_SHUTDOWN:
+	case WAIT_NONE:
+		break;
+	}
+	return true;
+}
+
+static bool all_down(void)
+{
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i]->pid != 0 || !proc_settled(procs[i]))
+			return false;
+	return true;
+}
+
+void ctl_check_wait(struct client *c)
+{
+	struct wait *w = &c->wait;
+	if (w->kind == WAIT_SHUTDOWN) {
+		if (!all_down())
+			return;
+		daemon_exit_when_flushed(c);   /* socket gone before the client hears ok */
+		reply_ok(c);
+		wait_clear(c);
+		c->closing = true;
+		return;
+	}
+	for (int i = 0; i < w->n; i++)
+		if (!target_done(w, i))
+			return;
+	if (w->kind == WAIT_RESTARTED) {
+		/* Report the instances that did not come back. */
+		char err[512] = "";
+		size_t len = 0;
+		for (int i = 0; i < w->n; i++) {
+			struct proc *p = proc_find(w->ids[i]);
+			if (p && p->state != ST_ONLINE && p->state != ST_LAUNCHING && len < sizeof err - 64)
+				len += (size_t)snprintf(err + len, sizeof err - len, "%s%s[%d] %s%s%s",
+					len ? "; " : "", p->spec->name, p->id, pstate_name(p->state),
+					p->last_error ? ": " : "", p->last_error ? p->last_error : "");
+		}
+		reply_ids(c, len == 0, w->ids, w->n, len ? err : NULL);
+	} else {
+		reply_ids(c, true, w->ids, w->n, NULL);
+	}
+	wait_clear(c);
+}
+
+/* ---- commands ---------------------------------------------------------------- */
+
+static void cmd_ping(struct request *r)
+{
+	struct buf b = {0};
+	json_open(&b, '{');
+	json_kbool(&b, "ok", true);
+	json_kint(&b, "pid", getpid());
+	json_kstr(&b, "version", tend_version);
+	json_kstr(&b, "build", tend_build_id);
+	json_kint(&b, "procs", nprocs);
+	json_close(&b, '}');
+	reply_line(r->c, &b);
+	buf_free(&b);
+}
+
+static bool is_up(const struct proc *p)
+{
+	return p->state == ST_ONLINE || p->state == ST_LAUNCHING || p->state == ST_STOPPING ||
+	       p->state == ST_WAITING;
+}
+
+/* start: {"apps":[spec...], "force":bool}. Smart start: a name that exists and is
+ * down is restarted; one that is up is an error unless force. */
+static void cmd_start(struct request *r)
+{
+	if (daemon_shutting_down()) {
+		reply_error(r->c, 1, "the daemon is shutting down");
+		return;
+	}
+	int apps = json_get(r->d, 0, "apps");
+	if (apps < 0 || r->d->tok[apps].type != JSMN_ARRAY || r->d->tok[apps].size == 0) {
+		reply_error(r->c, 2, "start: apps: expected a non-empty array");
+		return;
+	}
+	bool force = false;
+	json_as_bool(r->d, json_get(r->d, 0, "force"), &force);
+	int napps = r->d->tok[apps].size;
+	struct spec **specs = xcalloc((size_t)napps, sizeof *specs);
+	char err[300];
+	int e = apps + 1;
+	for (int i = 0; i < napps; i++, e = json_next(r->d, e)) {
+		specs[i] = spec_from_json(r->d, e, err, sizeof err);
+		if (!specs[i]) {
+			reply_error(r->c, 2, "apps[%d].%s", i, err);
+			goto out;
+		}
+		for (int j = 0; j < nprocs && !force; j++)
+			if (strcmp(procs[j]->spec->name, specs[i]->name) == 0 && is_up(procs[j])) {
+				reply_error(r->c, 1, "%s: already running (pm_id %d); use restart, or -f to start another",
+				            specs[i]->name, procs[j]->id);
+				goto out;
+			}
+	}
+	int *ids = NULL, n = 0;
+	char failures[512] = "";
+	size_t flen = 0;
+	for (int i = 0; i < napps; i++) {
+		struct spec *s = specs[i];
+		bool existed = false;
+		for (int j = 0; j < nprocs && !force; j++) {
+			struct proc *p = procs[j];
+			if (strcmp(p->spec->name, s->name) != 0)
+				continue;
+			existed = true;
+			proc_event(p, EV_START);
+			add_id(&ids, &n, p->id);
+		}
+		if (!existed)
+			for (int k = 0; k < s->instances; k++) {
+				struct proc *p = proc_new(s, k);
+				proc_event(p, EV_START);
+				add_id(&ids, &n, p->id);
+			}
+		for (int k = 0; k < n; k++) {
+			struct proc *p = proc_find(ids[k]);
+			if (p && p->state == ST_ERRORED && p->last_error && flen < sizeof failures - 64 &&
+			    !strstr(failures, p->spec->name))
+				flen += (size_t)snprintf(failures + flen, sizeof failures - flen, "%s%s: %s",
+				                         flen ? "; " : "", p->spec->name, p->last_error);
+		}
+	}
+	reply_ids(r->c, flen == 0, ids, n, flen ? failures : NULL);
+	free(ids);
+out:
+	for (int i = 0; i < napps; i++)
+		if (specs[i])
+			spec_unref(specs[i]);
+	free(specs);
+}
+
+static void cmd_stop(struct request *r)
+{
+	int *ids, n;
+	if (!resolve_targets(r, &ids, &n))
+		return;
+	for (int i = 0; i < n; i++)
+		proc_event(proc_find(ids[i]), EV_STOP);
+	wait_on(r->c, WAIT_STOPPED, ids, n);
+}
+
+static void cmd_delete(struct request *r)
+{
+	int *ids, n;
+	if (!resolve_targets(r, &ids, &n))
+		return;
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		p->remove = true;
+		proc_event(p, EV_STOP);
+	}
+	procs_collect_removed();
+	wait_on(r->c, WAIT_GONE, ids, n);
+}
+
+static void cmd_restart(struct request *r)
+{
+	if (daemon_shutting_down()) {
+		reply_error(r->c, 1, "the daemon is shutting down");
+		return;
+	}
+	int *ids, n;
+	if (!resolve_targets(r, &ids, &n))
+		return;
+	wait_on(r->c, WAIT_RESTARTED, ids, n);
+	for (int i = 0; i < n; i++)
+		proc_event(proc_find(ids[i]), EV_START);
+}
+
+static void cmd_reset(struct request *r)
+{
+	int *ids, n;
+	if (!resolve_targets(r, &ids, &n))
+		return;
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		p->restarts = 0;
+		p->unstable_restarts = 0;
+		p->backoff_ms = 0;
+	}
+	reply_ids(r->c, true, ids, n, NULL);
+	free(ids);
+}
+
+static void cmd_signal(struct request *r)
+{
+	char *name = json_dup(r->d, json_get(r->d, 0, "signal"));
+	int sig = name ? signal_from_name(name) : -1;
+	if (sig <= 0) {
+		reply_error(r->c, 2, "unknown signal: %s", name ? name : "(none)");
+		free(name);
+		return;
+	}
+	free(name);
+	int *ids, n;
+	if (!resolve_targets(r, &ids, &n))
+		return;
+	for (int i = 0; i < n; i++)
+		if (proc_find(ids[i])->pid <= 0) {
+			reply_error(r->c, 1, "%s[%d] is not running", proc_find(ids[i])->spec->name, ids[i]);
+			free(ids);
+			return;
+		}
+	for (int i = 0; i < n; i++)
+		kill(proc_find(ids[i])->pid, sig);
+	reply_ids(r->c, true, ids, n, NULL);
+	free(ids);
+}
+
+/* list: a data line with PM2's jlist array; "targets" optional; "env" to include
+ * each instance's environment (jlist does, the table does not need it). */
+static void cmd_list(struct request *r)
+{
+	int *ids = NULL, n = nprocs;
+	if (json_get(r->d, 0, "targets") >= 0) {
+		if (!resolve_targets(r, &ids, &n))
+			return;
+	}
+	bool with_env = true;
+	json_as_bool(r->d, json_get(r->d, 0, "env"), &with_env);
+	daemon_sample_procs();
+	struct buf b = {0};
+	buf_grow(&b, (size_t)n * (with_env ? 4096 : 1024));
+	json_open(&b, '[');
+	for (int i = 0; i < n; i++) {
+		const struct proc *p = ids ? proc_find(ids[i]) : procs[i];
+		proc_to_json(&b, p, with_env);
+	}
+	json_close(&b, ']');
+	reply_line(r->c, &b);
+	buf_free(&b);
+	free(ids);
+	reply_ok(r->c);
+}
+
+static void cmd_kill(struct request *r)
+{
+	daemon_shutdown_begin();
+	wait_on(r->c, WAIT_SHUTDOWN, NULL, 0);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct request *r);
+} commands[] = {
+	{"delete", cmd_delete},
+	{"kill", cmd_kill},
+	{"list", cmd_list},
+	{"ping", cmd_ping},
+	{"reset", cmd_reset},
+	{"restart", cmd_restart},
+	{"signal", cmd_signal},
+	{"start", cmd_start},
+	{"stop", cmd_stop},
+};
+
+void ctl_request(struct client *c, const char *line, size_t len)
+{
+	struct jdoc d;
+	if (len == 0)
+		return;
+	if (!json_parse(&d, line, len)) {
+		reply_error(c, 2, "bad request: %s", d.err);
+		return;
+	}
+	if (d.tok[0].type != JSMN_OBJECT) {
+		reply_error(c, 2, "bad request: expected an object");
+		goto out;
+	}
+	char *cmd = json_dup(&d, json_get(&d, 0, "cmd"));
+	if (!cmd) {
+		reply_error(c, 2, "bad request: no \"cmd\"");
+		goto out;
+	}
+	char *build = json_dup(&d, json_get(&d, 0, "build"));
+	if (build && strcmp(build, tend_build_id) != 0 && strcmp(cmd, "kill") != 0 &&
+	    strcmp(cmd, "ping") != 0) {
+		reply_error(c, 3, "the daemon is build %s, this client is build %s", tend_build_id, build);
+	} else {
+		size_t i = 0;
+		while (i < ARRAY_LEN(commands) && strcmp(commands[i].name, cmd) != 0)
+			i++;
+		if (i == ARRAY_LEN(commands)) {
+			reply_error(c, 2, "unknown command: %.64s", cmd);
+		} else {
+			struct request r = {c, &d, commands[i].name};
+			commands[i].fn(&r);
+			if (c->wait.kind != WAIT_NONE)
+				ctl_check_wait(c);   /* it may be done already */
+		}
+	}
+	free(build);
+	free(cmd);
+out:
+	json_free(&d);
+}

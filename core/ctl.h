@@ -1,0 +1,50 @@
+/* The daemon's side of the control protocol: one JSON request per line, answered by
+ * zero or more data lines and a final {"ok":...} line. See man/tend-protocol.7. */
+#ifndef TEND_CTL_H
+#define TEND_CTL_H
+
+#include "util.h"
+
+#include <sys/types.h>
+
+enum wait_kind {
+	WAIT_NONE,
+	WAIT_STOPPED,     /* stop: every target stopped (or errored) */
+	WAIT_GONE,        /* delete: every target removed */
+	WAIT_RESTARTED,   /* restart: every target spawned anew (or failed) */
+	WAIT_SHUTDOWN,    /* kill: every app stopped; then the daemon exits */
+};
+
+struct wait {
+	enum wait_kind kind;
+	int n;
+	int *ids;
+	unsigned *gens;   /* spawn_gen of each target when the request came */
+};
+
+struct client {
+	int fd;             /* -1: the internal client of a foreground daemon */
+	struct buf in, out;
+	bool closing;       /* close once out is flushed */
+	struct wait wait;
+	int64_t since;      /* mono ms of the request now pending */
+};
+
+/* One request line from c. Writes replies into c->out, or leaves c->wait pending. */
+void ctl_request(struct client *c, const char *line, size_t len);
+/* Re-check a pending wait after events; completes it when its condition holds. */
+void ctl_check_wait(struct client *c);
+void ctl_client_free(struct client *c);
+
+/* Replies. */
+void reply_error(struct client *c, int code, const char *fmt, ...) PRINTF_LIKE(3, 4);
+void reply_line(struct client *c, const struct buf *json);   /* a data line */
+
+/* Provided by daemon.c. */
+void client_send(struct client *c, const char *p, size_t n);
+void daemon_shutdown_begin(void);
+bool daemon_shutting_down(void);
+void daemon_exit_when_flushed(struct client *c);
+void daemon_sample_procs(void);   /* refresh CPU/memory if the last sample is stale */
+
+#endif

@@ -1,0 +1,570 @@
+/* The daemon's loop: control connections, app output pipes, signals (signalfd) and
+ * deadlines on the monotonic clock, all in one poll(2). Nothing here blocks; after
+ * start-up, every error is logged and the loop goes on. */
+#include "daemon.h"
+#include "ctl.h"
+#include "home.h"
+#include "proc.h"
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	MAX_CLIENTS = 1024,
+	MAX_REQUEST = 4 << 20,     /* a start request carries an environment; 4 MiB is plenty */
+	MAX_PENDING_OUT = 64 << 20,
+	SAMPLE_EVERY_MS = 1000,
+};
+
+static int log_fd = 2;
+static int listen_fd = -1, signal_fd = -1;
+static struct client **clients;
+static int nclients;
+static bool shutting_down;
+static struct client *exit_client;   /* reply to this one, then exit */
+static bool exit_now;
+
+void dlog(const char *fmt, ...)
+{
+	char line[2048];
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S ", &tm);
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+	line[n++] = '\n';
+	write_all(log_fd, line, n);   /* a failed log write is not worth dying for */
+}
+
+/* ---- clients ---------------------------------------------------------------- */
+
+static void client_flush(struct client *c)
+{
+	if (c->fd < 0) {
+		buf_reset(&c->out);
+		return;
+	}
+	while (c->out.len > 0) {
+		ssize_t w = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w <= 0) {   /* the client went away mid-reply */
+			buf_reset(&c->out);
+			c->closing = true;
+			return;
+		}
+		buf_consume(&c->out, (size_t)w);
+	}
+}
+
+void client_send(struct client *c, const char *p, size_t n)
+{
+	if (c->fd < 0) {
+		/* The foreground daemon's own request: only errors matter, to its log. */
+		if (n > 8 && memcmp(p, "{\"ok\":false", 11) == 0)
+			dlog("%.*s", (int)(n && p[n - 1] == '\n' ? n - 1 : n), p);
+		return;
+	}
+	if (c->out.len + n > MAX_PENDING_OUT) {
+		dlog("client not reading its replies: disconnected");
+		buf_reset(&c->out);
+		c->closing = true;
+		return;
+	}
+	buf_add(&c->out, p, n);
+	client_flush(c);
+}
+
+static void client_close(int i)
+{
+	struct client *c = clients[i];
+	if (c->fd >= 0)
+		close(c->fd);
+	ctl_client_free(c);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	if (exit_client == c)
+		exit_client = NULL, exit_now = true;
+	free(c);
+	clients[i] = clients[--nclients];
+}
+
+static struct client *client_add(int fd)
+{
+	struct client *c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	clients = xrealloc(clients, (size_t)(nclients + 1) * sizeof *clients);
+	clients[nclients++] = c;
+	return c;
+}
+
+static void accept_clients(void)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				dlog("accept: %s", strerror(errno));
+			return;
+		}
+		struct ucred cred;
+		socklen_t len = sizeof cred;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+		    (cred.uid != geteuid() && cred.uid != 0)) {
+			dlog("refused a connection from uid %d", (int)cred.uid);
+			close(fd);
+			continue;
+		}
+		if (nclients >= MAX_CLIENTS) {
+			dlog("too many connections (%d): refused one", nclients);
+			close(fd);
+			continue;
+		}
+		client_add(fd);
+	}
+}
+
+/* Run every complete request line in c->in; one at a time while a wait is pending. */
+static void client_process(struct client *c)
+{
+	while (c->wait.kind == WAIT_NONE && !c->closing) {
+		char *nl = memchr(c->in.data, '\n', c->in.len);
+		if (!nl) {
+			if (c->in.len > MAX_REQUEST) {
+				dlog("request longer than %d bytes: connection closed", MAX_REQUEST);
+				reply_error(c, 2, "request too long (more than %d bytes)", MAX_REQUEST);
+				buf_reset(&c->in);
+				c->closing = true;
+			}
+			return;
+		}
+		size_t len = (size_t)(nl - c->in.data);
+		c->since = mono_ms();
+		ctl_request(c, c->in.data, len);
+		buf_consume(&c->in, len + 1);
+	}
+}
+
+static void client_read(struct client *c)
+{
+	for (int round = 0; round < 16; round++) {
+		buf_grow(&c->in, 65536);
+		ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			/* EOF: finish what was asked (a stop still completes), then close. */
+			c->closing = true;
+			break;
+		}
+		c->in.len += (size_t)n;
+		c->in.data[c->in.len] = 0;
+		if (c->in.len > MAX_REQUEST && !memchr(c->in.data, '\n', c->in.len))
+			break;
+	}
+	client_process(c);
+}
+
+/* ---- signals and children ------------------------------------------------------ */
+
+static void reap_children(void)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			return;
+		proc_reaped(pid, status);
+	}
+}
+
+void daemon_shutdown_begin(void)
+{
+	if (shutting_down)
+		return;
+	shutting_down = true;
+	dlog("shutting down: stopping %d process(es)", nprocs);
+	for (int i = 0; i < nprocs; i++)
+		proc_event(procs[i], EV_STOP);
+}
+
+bool daemon_shutting_down(void) { return shutting_down; }
+
+/* Leave the home to a successor: no socket to connect to, no pid file. */
+static void release_home(void)
+{
+	if (listen_fd < 0)
+		return;
+	unlink(home_path(HOME_SOCKET));
+	unlink(home_path(HOME_PIDFILE));
+	close(listen_fd);
+	listen_fd = -1;
+}
+
+void daemon_exit_when_flushed(struct client *c)
+{
+	release_home();
+	if (c && c->fd >= 0)
+		exit_client = c;
+	else
+		exit_now = true;
+}
+
+static void handle_signals(void)
+{
+	struct signalfd_siginfo si;
+	while (read(signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			break;   /* reaped below, all at once */
+		case SIGTERM:
+		case SIGINT:
+			dlog("%s received", signal_name((int)si.ssi_signo));
+			if (shutting_down)
+				break;
+			daemon_shutdown_begin();
+			break;
+		case SIGHUP:
+		case SIGUSR2:
+			/* Reopen app logs (after an external logrotate). */
+			for (int i = 0; i < nprocs; i++) {
+				struct proc *p = procs[i];
+				if (p->out_log >= 0)
+					close(p->out_log), p->out_log = -1;
+				if (p->err_log >= 0)
+					close(p->err_log), p->err_log = -1;
+			}
+			dlog("%s: app logs will be reopened", signal_name((int)si.ssi_signo));
+			break;
+		}
+	}
+	reap_children();
+}
+
+/* ---- sampling ------------------------------------------------------------------ */
+
+void daemon_sample_procs(void)
+{
+	int64_t now = mono_ms();
+	long tck = procfs_clk_tck();
+	int64_t boot = procfs_boot_wall_ms();
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		struct pstat st;
+		if (p->sample_mono && now - p->sample_mono < SAMPLE_EVERY_MS / 2)
+			continue;   /* fresh enough: CPU% over a very short interval is noise */
+		if (p->pid <= 0 || !procfs_stat(p->pid, &st)) {
+			p->cpu_pct = 0;
+			p->rss_bytes = 0;
+			continue;
+		}
+		int64_t ticks_ms = st.cpu_ticks * 1000 / tck;
+		if (p->sample_mono) {
+			int64_t dt = now - p->sample_mono;
+			p->cpu_pct = dt > 0 ? 100.0 * (double)(ticks_ms - p->cpu_ticks) / (double)dt : 0;
+		} else {
+			/* First sample: the average since the process started, as ps shows it. */
+			int64_t age = wall_ms() - (boot + st.start_ticks * 1000 / tck);
+			p->cpu_pct = age > 0 ? 100.0 * (double)ticks_ms / (double)age : 0;
+		}
+		if (p->cpu_pct < 0)
+			p->cpu_pct = 0;
+		p->cpu_ticks = ticks_ms;
+		p->sample_mono = now;
+		p->rss_bytes = st.rss_bytes;
+	}
+}
+
+/* ---- start-up ------------------------------------------------------------------ */
+
+static int setup_socket(void)
+{
+	const char *path = home_path(HOME_SOCKET);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path) {
+		dlog("socket path too long (%zu bytes, at most %zu): %s", strlen(path),
+		     sizeof sa.sun_path - 1, path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	unlink(path);   /* stale: we hold the lock, so no live daemon owns it */
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (r < 0 || listen(fd, 256) < 0) {
+		dlog("socket %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+void proc_set_child_nofile(rlim_t soft);
+
+/* Many apps mean many pipes: raise the fd limit, give children the original one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	proc_set_child_nofile(rl.rlim_cur);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void signal_ready(void)
+{
+	const char *s = getenv("TEND_READY_FD");
+	if (!s)
+		return;
+	int fd = atoi(s);
+	unsetenv("TEND_READY_FD");
+	if (fd > 2) {
+		write_all(fd, "R", 1);
+		close(fd);
+	}
+}
+
+static void read_environment(void)
+{
+	const char *sig = home_env("KILL_SIGNAL");
+	if (sig) {
+		int n = signal_from_name(sig);
+		if (n > 0)
+			default_kill_signal = n;
+		else
+			dlog("ignoring bad KILL_SIGNAL %s", sig);
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE };
+
+struct source {
+	int kind;
+	void *ptr;
+};
+
+static void loop(void)
+{
+	struct pollfd *fds = NULL;
+	struct source *src = NULL;
+	size_t cap = 0;
+	while (!exit_now) {
+		size_t need = 2 + (size_t)nclients + 2 * (size_t)nprocs;
+		if (need > cap) {
+			cap = need * 2;
+			fds = xrealloc(fds, cap * sizeof *fds);
+			src = xrealloc(src, cap * sizeof *src);
+		}
+		size_t n = 0;
+		fds[n] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
+		src[n++] = (struct source){SRC_SIGNAL, NULL};
+		if (listen_fd >= 0) {
+			fds[n] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+			src[n++] = (struct source){SRC_LISTEN, NULL};
+		}
+		for (int i = 0; i < nclients; i++) {
+			struct client *c = clients[i];
+			if (c->fd < 0)
+				continue;
+			short ev = c->closing ? 0 : POLLIN;
+			if (c->out.len)
+				ev |= POLLOUT;
+			fds[n] = (struct pollfd){.fd = c->fd, .events = ev};
+			src[n++] = (struct source){SRC_CLIENT, c};
+		}
+		for (int i = 0; i < nprocs; i++) {
+			struct proc *p = procs[i];
+			if (p->out_fd >= 0) {
+				fds[n] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
+				src[n++] = (struct source){SRC_PIPE, p};
+			}
+			if (p->err_fd >= 0) {
+				fds[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
+				src[n++] = (struct source){SRC_PIPE, p};
+			}
+		}
+		int timeout = -1;
+		int64_t next = procs_next_deadline();
+		if (next) {
+			int64_t wait = next - mono_ms();
+			timeout = wait < 0 ? 0 : wait > 3600000 ? 3600000 : (int)wait;
+		}
+		int r = poll(fds, n, timeout);
+		if (r < 0 && errno != EINTR) {
+			dlog("poll: %s", strerror(errno));
+			sleep(1);   /* cannot happen short of EINVAL/ENOMEM; do not spin */
+		}
+		unsigned freed = procs_freed;
+		for (size_t i = 0; r > 0 && i < n; i++) {
+			if (!fds[i].revents)
+				continue;
+			switch (src[i].kind) {
+			case SRC_SIGNAL:
+				handle_signals();
+				break;
+			case SRC_LISTEN:
+				accept_clients();
+				break;
+			case SRC_CLIENT: {
+				struct client *c = src[i].ptr;
+				if (fds[i].revents & POLLOUT)
+					client_flush(c);
+				if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+					client_read(c);
+				break;
+			}
+			case SRC_PIPE: {
+				/* A request earlier in this pass may have deleted the proc. */
+				struct proc *p = src[i].ptr;
+				bool live = freed == procs_freed;
+				for (int k = 0; !live && k < nprocs; k++)
+					live = procs[k] == p;
+				if (live && (fds[i].fd == p->out_fd || fds[i].fd == p->err_fd))
+					proc_drain(p, fds[i].fd);
+				break;
+			}
+			}
+		}
+		procs_fire_timers(mono_ms());
+		procs_collect_removed();
+		for (int i = nclients - 1; i >= 0; i--) {
+			struct client *c = clients[i];
+			if (c->wait.kind != WAIT_NONE)
+				ctl_check_wait(c);
+			if (c->wait.kind == WAIT_NONE && c->in.len)
+				client_process(c);
+			if (c->fd >= 0 && c->out.len)
+				client_flush(c);
+			if (c->closing && c->wait.kind == WAIT_NONE && (c->out.len == 0 || c->fd < 0))
+				client_close(i);
+			else if (c->fd < 0 && c->wait.kind == WAIT_NONE)
+				client_close(i);
+		}
+		/* A signal asked for the shutdown: exit once every app is down. */
+		if (shutting_down && !exit_client) {
+			bool down = true;
+			for (int i = 0; i < nprocs && down; i++)
+				down = procs[i]->pid == 0 && proc_settled(procs[i]);
+			bool kill_pending = false;
+			for (int i = 0; i < nclients; i++)
+				kill_pending |= clients[i]->wait.kind == WAIT_SHUTDOWN;
+			if (down && !kill_pending) {
+				release_home();
+				exit_now = true;
+			}
+		}
+	}
+	free(fds);
+	free(src);
+}
+
+int daemon_run(bool foreground, const char *initial, size_t initial_len)
+{
+	if (home_prepare() < 0) {
+		warn("%s: %s", home_dir(), strerror(errno));
+		return EXIT_FAIL;
+	}
+	chmod(home_dir(), 0700);
+	int lock = open(home_path(HOME_LOCK), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0) {
+		warn("%s: %s", home_path(HOME_LOCK), strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		/* Another daemon owns this home: the client will find its socket. */
+		if (foreground)
+			warn("a daemon is already running for %s", home_dir());
+		return foreground ? EXIT_FAIL : EXIT_OK;
+	}
+	if (foreground) {
+		log_fd = 1;
+	} else {
+		int fd = open(home_path(HOME_LOG), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		log_fd = 2;
+	}
+	read_environment();
+	signal_fd = setup_signals();
+	listen_fd = setup_socket();
+	if (signal_fd < 0 || listen_fd < 0) {
+		dlog("cannot start: %s", strerror(errno));
+		if (foreground)
+			warn("cannot start the daemon: %s (see above)", strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		dlog("PR_SET_CHILD_SUBREAPER: %s (orphans will not be reaped here)", strerror(errno));
+	raise_fd_limit();
+	char pid[24];
+	int len = snprintf(pid, sizeof pid, "%d", (int)getpid());
+	if (write_file_atomic(home_path(HOME_PIDFILE), pid, (size_t)len, 0644) < 0)
+		dlog("pid file %s: %s", home_path(HOME_PIDFILE), strerror(errno));
+	dlog("daemon %d started in %s", (int)getpid(), home_dir());
+	signal_ready();
+	if (initial) {
+		struct client *c = client_add(-1);
+		ctl_request(c, initial, initial_len);
+	}
+	loop();
+	release_home();
+	dlog("daemon %d exited", (int)getpid());
+	for (int i = nclients - 1; i >= 0; i--)
+		client_close(i);
+	while (nprocs > 0)
+		proc_free(procs[nprocs - 1]);
+	free(procs);
+	free(clients);
+	close(signal_fd);
+	close(lock);
+	return EXIT_OK;
+}

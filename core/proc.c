@@ -1,0 +1,693 @@
+/* The supervisor: one state machine per instance, driven by events.
+ *
+ *   state × event → action, in fsm[][] below. Actions set the next state and at most
+ *   one deadline; nothing here blocks except the few microseconds between fork and
+ *   exec, which the spawn waits for so that a bad exec is reported at once. */
+#include "proc.h"
+#include "home.h"
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct proc **procs;
+int nprocs;
+unsigned procs_freed;
+int default_kill_signal = SIGINT;
+
+/* The restart policy's fixed numbers, PM2's. */
+enum {
+	BACKOFF_CAP_MS = 15000,
+	BACKOFF_RESET_UPTIME_MS = 30000,
+	TREE_POLL_MS = 20,     /* how often a stop re-checks escaped descendants */
+	REKILL_MS = 1000,      /* SIGKILL again while something survives */
+};
+
+static const char *const state_names[ST_NSTATES] = {
+	[ST_STOPPED] = "stopped",
+	[ST_LAUNCHING] = "launching",
+	[ST_ONLINE] = "online",
+	[ST_STOPPING] = "stopping",
+	[ST_WAITING] = "waiting restart",
+	[ST_ERRORED] = "errored",
+};
+
+const char *pstate_name(enum pstate s)
+{
+	return s < ST_NSTATES ? state_names[s] : "unknown";
+}
+
+struct spec *spec_ref(struct spec *s)
+{
+	s->refs++;
+	return s;
+}
+
+static void free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+void spec_unref(struct spec *s)
+{
+	if (!s || --s->refs > 0)
+		return;
+	free(s->name);
+	free(s->namespace);
+	free(s->script);
+	free(s->interpreter);
+	free_strv(s->interp_args);
+	free_strv(s->args);
+	free_strv(s->env);
+	free(s->cwd);
+	free(s->out_file);
+	free(s->err_file);
+	free(s->pid_file);
+	free(s->exec_mode);
+	free(s->user);
+	free(s);
+}
+
+static int cmp_id(const void *key, const void *elem)
+{
+	int id = *(const int *)key;
+	int other = (*(struct proc *const *)elem)->id;
+	return (id > other) - (id < other);
+}
+
+struct proc *proc_find(int id)
+{
+	struct proc **p = bsearch(&id, procs, (size_t)nprocs, sizeof *procs, cmp_id);
+	return p ? *p : NULL;
+}
+
+static char *default_log_path(const struct spec *s, const char *kind, int id)
+{
+	if (s->instances > 1)
+		return xasprintf("%s/%s-%s-%d.log", home_path(HOME_LOGS), s->name, kind, id);
+	return xasprintf("%s/%s-%s.log", home_path(HOME_LOGS), s->name, kind);
+}
+
+struct proc *proc_new(struct spec *spec, int instance)
+{
+	struct proc *p = xcalloc(1, sizeof *p);
+	p->id = nprocs ? procs[nprocs - 1]->id + 1 : 0;
+	p->instance = instance;
+	p->spec = spec_ref(spec);
+	p->state = ST_STOPPED;
+	p->out_fd = p->err_fd = p->out_log = p->err_log = -1;
+	p->created_wall = wall_ms();
+	p->out_path = spec->out_file ? xstrdup(spec->out_file) : default_log_path(spec, "out", p->id);
+	p->err_path = spec->err_file ? xstrdup(spec->err_file) : default_log_path(spec, "error", p->id);
+	p->pid_path = spec->pid_file ? xstrdup(spec->pid_file)
+		: xasprintf("%s/%s-%d.pid", home_path(HOME_PIDS), spec->name, p->id);
+	procs = xrealloc(procs, (size_t)(nprocs + 1) * sizeof *procs);
+	procs[nprocs++] = p;
+	return p;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void proc_free(struct proc *p)
+{
+	for (int i = 0; i < nprocs; i++) {
+		if (procs[i] != p)
+			continue;
+		memmove(procs + i, procs + i + 1, (size_t)(nprocs - i - 1) * sizeof *procs);
+		nprocs--;
+		break;
+	}
+	procs_freed++;
+	close_fd(&p->out_fd);
+	close_fd(&p->err_fd);
+	close_fd(&p->out_log);
+	close_fd(&p->err_log);
+	free(p->out_path);
+	free(p->err_path);
+	free(p->pid_path);
+	free(p->tree.pids);
+	free(p->last_error);
+	spec_unref(p->spec);
+	free(p);
+}
+
+bool proc_settled(const struct proc *p)
+{
+	return p->state != ST_STOPPING && !(p->state == ST_LAUNCHING && p->respawn);
+}
+
+/* ---- logs ---------------------------------------------------------------- */
+
+static int open_log(const char *path)
+{
+	if (strcmp(path, "/dev/null") == 0 || strcmp(path, "NULL") == 0)
+		return -1;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
+	if (fd < 0 && errno == ENOENT) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			mkdir_p(dir, 0750);
+			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
+		}
+	}
+	if (fd < 0)
+		dlog("app log %s: %s", path, strerror(errno));
+	return fd;
+}
+
+void proc_drain(struct proc *p, int fd)
+{
+	static char chunk[65536];
+	int *pipe_fd = fd == p->out_fd ? &p->out_fd : &p->err_fd;
+	int log = fd == p->out_fd ? p->out_log : p->err_log;
+	/* A bounded number of reads per wake-up, so one chatty app cannot starve the rest. */
+	for (int round = 0; round < 4; round++) {
+		ssize_t n = read_retry(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close_fd(pipe_fd);
+			return;
+		}
+		if (log >= 0 && !write_all(log, chunk, (size_t)n)) {
+			if (p->log_dropped == 0)
+				dlog("%s: log write failed: %s", p->spec->name, strerror(errno));
+			p->log_dropped += n;
+		}
+		if ((size_t)n < sizeof chunk)
+			return;
+	}
+}
+
+/* ---- spawn --------------------------------------------------------------- */
+
+static char **build_argv(const struct spec *s)
+{
+	size_t n = 4;
+	for (char **a = s->interp_args; a && *a; a++)
+		n++;
+	for (char **a = s->args; a && *a; a++)
+		n++;
+	char **argv = xcalloc(n, sizeof *argv);
+	size_t i = 0;
+	if (s->shell) {
+		argv[i++] = "/bin/sh";
+		argv[i++] = "-c";
+		argv[i++] = s->script;
+		return argv;
+	}
+	if (s->interpreter) {
+		argv[i++] = s->interpreter;
+		for (char **a = s->interp_args; a && *a; a++)
+			argv[i++] = *a;
+	}
+	argv[i++] = s->script;
+	for (char **a = s->args; a && *a; a++)
+		argv[i++] = *a;
+	return argv;
+}
+
+/* The app's environment: the spec's, then tend's own variables on top. One block:
+ * the pointer array, then the text of tend's variables. */
+char **proc_env(const struct proc *p)
+{
+	const struct spec *s = p->spec;
+	enum { NOWN = 3, OWN_TEXT = 64 };
+	size_t n = 0;
+	for (char **e = s->env; e && *e; e++)
+		n++;
+	size_t name_len = strlen(s->name);
+	char **env = xmalloc((n + NOWN + 1) * sizeof *env + NOWN * OWN_TEXT + name_len);
+	char *text = (char *)(env + n + NOWN + 1);
+	char *own[NOWN];
+	own[0] = text;
+	text += sprintf(text, "pm_id=%d", p->id) + 1;
+	own[1] = text;
+	text += sprintf(text, "NODE_APP_INSTANCE=%d", p->instance) + 1;
+	own[2] = text;
+	sprintf(text, "name=%s", s->name);
+	size_t k = 0;
+	for (char **e = s->env; e && *e; e++) {
+		bool overridden = false;
+		for (size_t j = 0; j < NOWN; j++) {
+			size_t len = strcspn(own[j], "=") + 1;
+			if (strncmp(*e, own[j], len) == 0)
+				overridden = true;
+		}
+		if (!overridden)
+			env[k++] = *e;
+	}
+	for (size_t j = 0; j < NOWN; j++)
+		env[k++] = own[j];
+	env[k] = NULL;
+	return env;
+}
+
+static rlim_t saved_nofile = 0;   /* the soft limit the daemon was started with */
+
+void proc_set_child_nofile(rlim_t soft);
+void proc_set_child_nofile(rlim_t soft) { saved_nofile = soft; }
+
+struct exec_failure {
+	int err;
+	char stage[24];
+};
+
+static NORETURN void child_fail(int status_fd, const char *stage)
+{
+	struct exec_failure f = {.err = errno};
+	snprintf(f.stage, sizeof f.stage, "%s", stage);
+	write_all(status_fd, &f, sizeof f);
+	_exit(127);
+}
+
+static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
+                                int out_w, int err_w, int status_w)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	setsid();
+	int devnull = open("/dev/null", O_RDONLY);
+	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+		child_fail(status_w, "stdio");
+	if (s->cwd && chdir(s->cwd) < 0)
+		child_fail(status_w, "chdir");
+	if (saved_nofile) {
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = saved_nofile;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	if (s->has_gid && (setgroups(1, &s->gid) < 0 || setgid(s->gid) < 0))
+		child_fail(status_w, "setgid");
+	if (s->has_uid && setuid(s->uid) < 0)
+		child_fail(status_w, "setuid");
+	execve(argv[0], argv, envp);
+	child_fail(status_w, "exec");
+}
+
+static void write_pid_file(const struct proc *p)
+{
+	/* Runtime state, stale after a reboot anyway: rename for atomicity, no fsync,
+	 * so starting many apps does not wait on the disk. */
+	char tmp[PATH_MAX], text[24];
+	snprintf(tmp, sizeof tmp, "%s.new", p->pid_path);
+	int len = snprintf(text, sizeof text, "%d", (int)p->pid);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || !write_all(fd, text, (size_t)len) || close(fd) < 0 || rename(tmp, p->pid_path) < 0) {
+		dlog("%s: pid file %s: %s", p->spec->name, p->pid_path, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+	}
+}
+
+static void set_error(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static void set_error(struct proc *p, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	free(p->last_error);
+	p->last_error = xstrdup(msg);
+	dlog("%s[%d]: %s", p->spec->name, p->id, msg);
+}
+
+/* Fork and exec one instance. On failure the proc is errored with last_error set. */
+static bool spawn(struct proc *p)
+{
+	const struct spec *s = p->spec;
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
+		set_error(p, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	char **argv = build_argv(s);
+	char **envp = proc_env(p);
+	pid_t pid = fork();
+	if (pid == 0)
+		child_exec(s, argv, envp, out[1], err[1], status[1]);
+	int fork_errno = errno;
+	free(argv);
+	free(envp);
+	close(out[1]);
+	close(err[1]);
+	close(status[1]);
+	out[1] = err[1] = status[1] = -1;
+	if (pid < 0) {
+		errno = fork_errno;
+		set_error(p, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	/* Wait for exec: EOF on the close-on-exec pipe means it happened. */
+	struct exec_failure f;
+	ssize_t r = read_retry(status[0], &f, sizeof f);
+	close(status[0]);
+	status[0] = -1;
+	if (r == (ssize_t)sizeof f) {
+		waitpid(pid, NULL, 0);
+		set_error(p, "%s %s: %s", f.stage, strcmp(f.stage, "chdir") == 0 && s->cwd ? s->cwd
+		          : s->shell ? "/bin/sh" : s->interpreter ? s->interpreter : s->script,
+		          strerror(f.err));
+		goto fail;
+	}
+	set_nonblock(out[0], true);
+	set_nonblock(err[0], true);
+	close_fd(&p->out_fd);
+	close_fd(&p->err_fd);
+	p->out_fd = out[0];
+	p->err_fd = err[0];
+	if (p->out_log < 0)
+		p->out_log = open_log(p->out_path);
+	if (p->err_log < 0)
+		p->err_log = open_log(p->err_path);
+	p->pid = pid;
+	p->started_mono = mono_ms();
+	p->started_wall = wall_ms();
+	p->spawn_gen++;
+	p->cpu_ticks = 0;
+	p->sample_mono = 0;
+	p->cpu_pct = 0;
+	p->rss_bytes = 0;
+	p->exit_code = 0;
+	p->exit_signal = 0;
+	free(p->last_error);
+	p->last_error = NULL;
+	write_pid_file(p);
+	p->state = ST_ONLINE;
+	return true;
+fail:
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&err[0]);
+	close_fd(&err[1]);
+	close_fd(&status[0]);
+	close_fd(&status[1]);
+	p->pid = 0;
+	p->state = ST_ERRORED;
+	p->spawn_gen++;
+	return false;
+}
+
+/* ---- stopping -------------------------------------------------------------- */
+
+static void tree_add_descendants(struct proc *p)
+{
+	pid_t *found = NULL;
+	int n = procfs_descendants(p->pid, &found);
+	for (int i = 0; i < n; i++) {
+		bool known = false;
+		for (int j = 0; j < p->tree.n; j++)
+			known |= p->tree.pids[j] == found[i];
+		if (known)
+			continue;
+		p->tree.pids = xrealloc(p->tree.pids, (size_t)(p->tree.n + 1) * sizeof *p->tree.pids);
+		p->tree.pids[p->tree.n++] = found[i];
+	}
+	free(found);
+}
+
+/* A tree member is gone when it no longer exists or is a zombie someone will reap. */
+static bool tree_member_gone(pid_t pid)
+{
+	struct pstat st;
+	return !procfs_stat(pid, &st) || st.state == 'Z' || st.state == 'X';
+}
+
+static void tree_prune(struct proc *p)
+{
+	int k = 0;
+	for (int i = 0; i < p->tree.n; i++)
+		if (!tree_member_gone(p->tree.pids[i]))
+			p->tree.pids[k++] = p->tree.pids[i];
+	p->tree.n = k;
+}
+
+/* Signal the instance: its process group, and (treekill) every descendant that left
+ * the group with setsid/setpgid, so nothing of a stopped app keeps its port. */
+static void signal_tree(struct proc *p, int sig)
+{
+	if (p->pid > 0)
+		kill(p->spec->treekill ? -p->pid : p->pid, sig);
+	if (!p->spec->treekill)
+		return;
+	for (int i = 0; i < p->tree.n; i++) {
+		struct pstat st;
+		if (procfs_stat(p->tree.pids[i], &st) && (st.pgid != p->pid || sig == SIGKILL))
+			kill(p->tree.pids[i], sig);
+	}
+}
+
+static void begin_stop(struct proc *p)
+{
+	int64_t now = mono_ms();
+	p->tree.n = 0;
+	if (p->spec->treekill)
+		tree_add_descendants(p);
+	signal_tree(p, p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal);
+	p->state = ST_STOPPING;
+	p->deadline = now + p->spec->kill_timeout_ms;
+	p->kill_sent = false;
+}
+
+/* The leader is gone; the stop is over once the rest of the tree is too. */
+static void finish_stop(struct proc *p)
+{
+	tree_prune(p);
+	if (p->tree.n > 0) {
+		if (p->deadline == 0 || p->deadline > mono_ms() + TREE_POLL_MS)
+			p->tree_poll = mono_ms() + TREE_POLL_MS;
+		return;
+	}
+	p->deadline = 0;
+	p->tree_poll = 0;
+	if (p->respawn) {
+		p->respawn = false;
+		p->restarts++;
+		spawn(p);
+	} else {
+		p->state = ST_STOPPED;
+	}
+}
+
+/* ---- the state machine ------------------------------------------------------ */
+
+typedef void action_fn(struct proc *p);
+
+static void act_none(struct proc *p) { (void)p; }
+
+static void act_spawn(struct proc *p)
+{
+	p->deadline = 0;
+	spawn(p);
+}
+
+static void act_start_fresh(struct proc *p)
+{
+	p->unstable_restarts = 0;
+	p->backoff_ms = 0;
+	act_spawn(p);
+}
+
+static void act_restart(struct proc *p)
+{
+	p->respawn = true;
+	begin_stop(p);
+}
+
+static void act_stop(struct proc *p)
+{
+	p->respawn = false;
+	begin_stop(p);
+}
+
+static void act_set_respawn(struct proc *p) { p->respawn = true; }
+static void act_clear_respawn(struct proc *p) { p->respawn = false; }
+
+static void act_cancel_wait(struct proc *p)
+{
+	p->deadline = 0;
+	p->state = ST_STOPPED;
+}
+
+static bool is_stop_exit_code(const struct spec *s, int code)
+{
+	for (int i = 0; i < s->n_stop_exit_codes; i++)
+		if (s->stop_exit_codes[i] == code)
+			return true;
+	return false;
+}
+
+/* The leader exited on its own: decide between restart, wait, errored, stopped. */
+static void act_exited(struct proc *p)
+{
+	const struct spec *s = p->spec;
+	int64_t now = mono_ms();
+	int64_t uptime = now - p->started_mono;
+	if (s->treekill)
+		kill(-p->pid, SIGKILL);   /* what is left of its group dies with it */
+	p->pid = 0;
+	if (!s->autorestart || (p->exit_signal == 0 && is_stop_exit_code(s, p->exit_code))) {
+		p->state = ST_STOPPED;
+		return;
+	}
+	if (uptime < s->min_uptime_ms)
+		p->unstable_restarts++;
+	else
+		p->unstable_restarts = 0;
+	if (p->unstable_restarts > s->max_restarts) {
+		dlog("%s[%d]: %d unstable restarts (exits before %lld ms): errored",
+		     s->name, p->id, s->max_restarts, (long long)s->min_uptime_ms);
+		p->state = ST_ERRORED;
+		return;
+	}
+	int64_t delay = s->restart_delay_ms;
+	if (s->exp_backoff_ms > 0) {
+		if (uptime >= BACKOFF_RESET_UPTIME_MS || p->backoff_ms == 0)
+			p->backoff_ms = s->exp_backoff_ms;
+		else
+			p->backoff_ms = p->backoff_ms * 3 / 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS
+				: p->backoff_ms * 3 / 2;
+		delay = p->backoff_ms;
+	}
+	p->restarts++;
+	if (delay > 0) {
+		p->state = ST_WAITING;
+		p->deadline = now + delay;
+	} else {
+		spawn(p);
+	}
+}
+
+static void act_stopping_exited(struct proc *p)
+{
+	p->pid = 0;
+	finish_stop(p);
+}
+
+/* kill_timeout passed: SIGKILL everything that is left, and again while it lasts. */
+static void act_kill_now(struct proc *p)
+{
+	int64_t now = mono_ms();
+	if (p->tree_poll && p->tree_poll <= now && p->deadline > now) {
+		p->tree_poll = 0;   /* just a tree re-check */
+		if (p->pid == 0)
+			finish_stop(p);
+		return;
+	}
+	if (!p->kill_sent)
+		dlog("%s[%d]: still running after %lld ms: SIGKILL", p->spec->name, p->id,
+		     (long long)p->spec->kill_timeout_ms);
+	p->kill_sent = true;
+	if (p->spec->treekill && p->pid > 0)
+		tree_add_descendants(p);
+	signal_tree(p, SIGKILL);
+	p->deadline = now + REKILL_MS;
+	if (p->pid == 0)
+		finish_stop(p);
+}
+
+static action_fn *const fsm[ST_NSTATES][EV_NEVENTS] = {
+	/*                 EV_START          EV_STOP            EV_EXIT              EV_TIMER */
+	[ST_STOPPED]   = {act_start_fresh, act_none,          act_none,            act_none},
+	[ST_LAUNCHING] = {act_restart,     act_stop,          act_exited,          act_none},
+	[ST_ONLINE]    = {act_restart,     act_stop,          act_exited,          act_none},
+	[ST_STOPPING]  = {act_set_respawn, act_clear_respawn, act_stopping_exited, act_kill_now},
+	[ST_WAITING]   = {act_start_fresh, act_cancel_wait,   act_none,            act_spawn},
+	[ST_ERRORED]   = {act_start_fresh, act_cancel_wait,   act_none,            act_none},
+};
+
+void proc_event(struct proc *p, enum pevent ev)
+{
+	fsm[p->state][ev](p);
+}
+
+void proc_reaped(pid_t pid, int status)
+{
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		if (p->pid == pid) {
+			unlink(p->pid_path);
+			if (WIFSIGNALED(status)) {
+				p->exit_signal = WTERMSIG(status);
+				p->exit_code = 128 + p->exit_signal;
+			} else {
+				p->exit_signal = 0;
+				p->exit_code = WEXITSTATUS(status);
+			}
+			/* Whatever it wrote last is still in the pipes. */
+			if (p->out_fd >= 0)
+				proc_drain(p, p->out_fd);
+			if (p->err_fd >= 0)
+				proc_drain(p, p->err_fd);
+			proc_event(p, EV_EXIT);
+			return;
+		}
+	}
+	/* An orphan that was reparented to us (we are a subreaper): part of some stopping
+	 * tree, or a stray. Stops waiting on it re-check on their next poll. */
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		if (p->state == ST_STOPPING && p->pid == 0 && p->tree.n > 0)
+			finish_stop(p);
+	}
+}
+
+int64_t procs_next_deadline(void)
+{
+	int64_t next = 0;
+	for (int i = 0; i < nprocs; i++) {
+		int64_t d = procs[i]->deadline;
+		if (procs[i]->tree_poll && (!d || procs[i]->tree_poll < d))
+			d = procs[i]->tree_poll;
+		if (d && (!next || d < next))
+			next = d;
+	}
+	return next;
+}
+
+void procs_fire_timers(int64_t now)
+{
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		bool due = (p->deadline && p->deadline <= now) || (p->tree_poll && p->tree_poll <= now);
+		if (due)
+			proc_event(p, EV_TIMER);
+	}
+}
+
+void procs_collect_removed(void)
+{
+	for (int i = nprocs - 1; i >= 0; i--) {
+		struct proc *p = procs[i];
+		if (p->remove && p->pid == 0 && p->state != ST_STOPPING) {
+			unlink(p->pid_path);
+			proc_free(p);
+		}
+	}
+}

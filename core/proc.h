@@ -1,0 +1,129 @@
+/* Apps and their instances, and the state machine that keeps them alive.
+ *
+ * A spec is what the user declared (script, interpreter, env, policies); every
+ * instance of an app shares one. A proc is one instance with its own pm_id, pid,
+ * counters and log files. The supervisor is the table fsm[state][event] in proc.c. */
+#ifndef TEND_PROC_H
+#define TEND_PROC_H
+
+#include "json.h"
+#include "util.h"
+
+#include <sys/types.h>
+
+enum pstate {
+	ST_STOPPED,
+	ST_LAUNCHING,   /* spawned, not yet ready (readiness arrives with cluster mode) */
+	ST_ONLINE,
+	ST_STOPPING,    /* signal sent, waiting for the process tree to go */
+	ST_WAITING,     /* waiting restart: restart_delay or backoff timer running */
+	ST_ERRORED,     /* crash loop or failed spawn; stays down until started */
+	ST_NSTATES
+};
+
+enum pevent {
+	EV_START,       /* user start/restart */
+	EV_STOP,        /* user stop/delete, daemon shutdown */
+	EV_EXIT,        /* the leader was reaped */
+	EV_TIMER,       /* the proc's deadline passed */
+	EV_NEVENTS
+};
+
+struct spec {
+	int refs;
+	char *name, *namespace;
+	char *script;          /* absolute path, or the command string for sh -c */
+	char *interpreter;     /* absolute path; NULL runs script directly */
+	char **interp_args;    /* NULL-terminated */
+	char **args;
+	char **env;            /* "K=V", NULL-terminated: what the app is started with */
+	char *cwd;
+	char *out_file, *err_file, *pid_file;   /* NULL: defaults under the home */
+	char *exec_mode;       /* "fork" */
+	int instances;
+	int kill_signal;
+	int64_t kill_timeout_ms, min_uptime_ms, restart_delay_ms, exp_backoff_ms;
+	int max_restarts;
+	bool autorestart, treekill, shell;   /* shell: script is a command for sh -c */
+	int stop_exit_codes[16];
+	int n_stop_exit_codes;
+	uid_t uid;
+	gid_t gid;
+	bool has_uid, has_gid;
+	char *user;            /* name shown in list */
+};
+
+/* One instance's running process tree when it is being stopped. */
+struct tree {
+	pid_t *pids;
+	int n;
+};
+
+struct proc {
+	int id;                /* pm_id */
+	int instance;          /* NODE_APP_INSTANCE */
+	struct spec *spec;
+	enum pstate state;
+	pid_t pid;
+	int out_fd, err_fd;    /* pipes from the running process, -1 when none */
+	int out_log, err_log;  /* open log files, -1 when none */
+	char *out_path, *err_path, *pid_path;
+	int64_t deadline;      /* monotonic ms; 0 = none: restart due, or SIGKILL due */
+	int64_t tree_poll;     /* stopping: when to look at escaped descendants again */
+	bool kill_sent;        /* stopping: SIGKILL already sent */
+	int64_t started_mono, started_wall, created_wall;
+	int restarts, unstable_restarts;
+	int64_t backoff_ms;
+	int exit_code;         /* last exit: code, or 128+signal */
+	int exit_signal;
+	unsigned spawn_gen;    /* counts spawns, for "restart done" waits */
+	bool respawn;          /* STOPPING on the way to a restart */
+	bool remove;           /* delete when stopped */
+	struct tree tree;      /* escaped descendants still to be reaped */
+	char *last_error;      /* why the last spawn failed */
+	/* /proc samples */
+	int64_t cpu_ticks, sample_mono;
+	double cpu_pct;
+	int64_t rss_bytes;
+	int64_t log_dropped;   /* bytes lost to log write errors */
+};
+
+/* The daemon's table of procs, sorted by id. */
+extern struct proc **procs;
+extern int nprocs;
+
+struct proc *proc_find(int id);
+struct proc *proc_new(struct spec *spec, int instance);  /* appended, next id */
+void proc_free(struct proc *p);                          /* unlinks from the table */
+const char *pstate_name(enum pstate s);
+
+/* Drive the state machine. */
+void proc_event(struct proc *p, enum pevent ev);
+/* A pid was reaped with wait status; routes to its proc. */
+void proc_reaped(pid_t pid, int status);
+/* Earliest deadline over all procs, or 0. */
+int64_t procs_next_deadline(void);
+void procs_fire_timers(int64_t now);
+/* Settled: not in a transient state. */
+bool proc_settled(const struct proc *p);
+/* Free the procs marked for removal once they are down. */
+void procs_collect_removed(void);
+/* Bumped by every proc_free, so the loop knows when its poll sources went stale. */
+extern unsigned procs_freed;
+/* The environment the instance is (or would be) started with; free with free(). The
+ * strings point into the spec and into the returned block. */
+char **proc_env(const struct proc *p);
+/* Drain an app's output pipe into its log (fd is p->out_fd or p->err_fd). */
+void proc_drain(struct proc *p, int fd);
+
+struct spec *spec_ref(struct spec *s);
+void spec_unref(struct spec *s);
+/* Build a spec from a start request's app object (PM2's key names). NULL with err. */
+struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen);
+
+/* Daemon-wide settings (from the daemon's environment). */
+extern int default_kill_signal;
+/* The daemon log: one timestamped line. */
+void dlog(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+#endif

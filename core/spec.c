@@ -1,0 +1,203 @@
+/* An app declaration as the daemon receives it: a JSON object with PM2's key names,
+ * already resolved by the client (absolute paths, numbers in ms). The daemon checks
+ * it again, since any program may speak the protocol. */
+#include "proc.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_INSTANCES = 4096, MAX_STRV = 65536 };
+
+struct reader {
+	const struct jdoc *d;
+	int obj;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static void bad(struct reader *r, const char *key, const char *what)
+{
+	if (!r->failed)
+		snprintf(r->err, r->errlen, "%s: %s", key, what);
+	r->failed = true;
+}
+
+static char *get_str(struct reader *r, const char *key, bool required)
+{
+	int t = json_get(r->d, r->obj, key);
+	if (t < 0 || json_is_null(r->d, t)) {
+		if (required)
+			bad(r, key, "missing");
+		return NULL;
+	}
+	if (!json_is_str(r->d, t)) {
+		bad(r, key, "expected a string");
+		return NULL;
+	}
+	char *s = json_dup(r->d, t);
+	if (!s)
+		bad(r, key, "bad string");
+	return s;
+}
+
+static long long get_int(struct reader *r, const char *key, long long def, long long min, long long max)
+{
+	int t = json_get(r->d, r->obj, key);
+	if (t < 0 || json_is_null(r->d, t))
+		return def;
+	long long v;
+	if (!json_as_ll(r->d, t, &v)) {
+		bad(r, key, "expected an integer");
+		return def;
+	}
+	if (v < min || v > max) {
+		bad(r, key, "out of range");
+		return def;
+	}
+	return v;
+}
+
+static bool get_bool(struct reader *r, const char *key, bool def)
+{
+	int t = json_get(r->d, r->obj, key);
+	if (t < 0 || json_is_null(r->d, t))
+		return def;
+	bool v;
+	if (!json_as_bool(r->d, t, &v)) {
+		bad(r, key, "expected true or false");
+		return def;
+	}
+	return v;
+}
+
+/* An array of strings → NULL-terminated vector. */
+static char **get_strv(struct reader *r, const char *key)
+{
+	int t = json_get(r->d, r->obj, key);
+	if (t < 0 || json_is_null(r->d, t))
+		return NULL;
+	if (r->d->tok[t].type != JSMN_ARRAY || r->d->tok[t].size > MAX_STRV) {
+		bad(r, key, "expected an array of strings");
+		return NULL;
+	}
+	int n = r->d->tok[t].size;
+	char **v = xcalloc((size_t)n + 1, sizeof *v);
+	for (int i = 0, e = t + 1; i < n; i++, e = json_next(r->d, e)) {
+		if (!json_is_str(r->d, e) || !(v[i] = json_dup(r->d, e))) {
+			bad(r, key, "expected an array of strings");
+			break;
+		}
+	}
+	return v;
+}
+
+/* {"K":"V",...} → "K=V" vector. Numbers and booleans are taken as their text. */
+static char **get_env(struct reader *r, const char *key)
+{
+	int t = json_get(r->d, r->obj, key);
+	if (t < 0 || json_is_null(r->d, t))
+		return xcalloc(1, sizeof(char *));
+	if (r->d->tok[t].type != JSMN_OBJECT || r->d->tok[t].size > MAX_STRV) {
+		bad(r, key, "expected an object");
+		return xcalloc(1, sizeof(char *));
+	}
+	int n = r->d->tok[t].size;
+	char **v = xcalloc((size_t)n + 1, sizeof *v);
+	int k = 0;
+	for (int i = 0, e = t + 1; i < n; i++) {
+		int val = e + 1;
+		char *name = json_dup(r->d, e);
+		char *value = r->d->tok[val].type == JSMN_STRING || r->d->tok[val].type == JSMN_PRIMITIVE
+			? json_dup(r->d, val) : NULL;
+		if (!name || !*name || strchr(name, '=')) {
+			bad(r, key, "bad variable name");
+		} else if (value) {
+			v[k++] = xasprintf("%s=%s", name, value);
+		} else if (!json_is_null(r->d, val)) {
+			bad(r, key, "values must be strings");
+		}
+		free(name);
+		free(value);
+		e = json_next(r->d, val);
+	}
+	return v;
+}
+
+struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen)
+{
+	struct reader r = {d, obj, err, errlen, false};
+	if (obj < 0 || d->tok[obj].type != JSMN_OBJECT) {
+		snprintf(err, errlen, "app: expected an object");
+		return NULL;
+	}
+	struct spec *s = xcalloc(1, sizeof *s);
+	s->refs = 1;
+	s->script = get_str(&r, "script", true);
+	s->name = get_str(&r, "name", true);
+	s->namespace = get_str(&r, "namespace", false);
+	if (!s->namespace)
+		s->namespace = xstrdup("default");
+	s->interpreter = get_str(&r, "exec_interpreter", false);
+	s->interp_args = get_strv(&r, "interpreter_args");
+	s->args = get_strv(&r, "args");
+	s->env = get_env(&r, "env");
+	s->cwd = get_str(&r, "cwd", false);
+	s->out_file = get_str(&r, "out_file", false);
+	s->err_file = get_str(&r, "error_file", false);
+	s->pid_file = get_str(&r, "pid_file", false);
+	s->exec_mode = get_str(&r, "exec_mode", false);
+	if (!s->exec_mode)
+		s->exec_mode = xstrdup("fork");
+	s->user = get_str(&r, "username", false);
+	s->instances = (int)get_int(&r, "instances", 1, 1, MAX_INSTANCES);
+	s->kill_timeout_ms = get_int(&r, "kill_timeout", 1600, 0, 86400000);
+	s->min_uptime_ms = get_int(&r, "min_uptime", 1000, 0, 86400000LL * 365);
+	s->restart_delay_ms = get_int(&r, "restart_delay", 0, 0, 86400000LL * 365);
+	s->exp_backoff_ms = get_int(&r, "exp_backoff_restart_delay", 0, 0, 86400000);
+	s->max_restarts = (int)get_int(&r, "max_restarts", 16, 0, 1 << 30);
+	s->autorestart = get_bool(&r, "autorestart", true);
+	s->treekill = get_bool(&r, "treekill", true);
+	s->shell = get_bool(&r, "shell", false);
+	long long uid = get_int(&r, "uid", -1, -1, 0x7fffffff);
+	long long gid = get_int(&r, "gid", -1, -1, 0x7fffffff);
+	s->has_uid = uid >= 0;
+	s->has_gid = gid >= 0;
+	s->uid = (uid_t)(uid >= 0 ? uid : 0);
+	s->gid = (gid_t)(gid >= 0 ? gid : 0);
+	char *sig = get_str(&r, "kill_signal", false);
+	if (sig) {
+		s->kill_signal = signal_from_name(sig);
+		if (s->kill_signal <= 0)
+			bad(&r, "kill_signal", "unknown signal");
+		free(sig);
+	}
+	int codes = json_get(d, obj, "stop_exit_codes");
+	if (codes >= 0 && !json_is_null(d, codes)) {
+		if (d->tok[codes].type != JSMN_ARRAY || d->tok[codes].size > (int)ARRAY_LEN(s->stop_exit_codes)) {
+			bad(&r, "stop_exit_codes", "expected an array of at most 16 exit codes");
+		} else {
+			for (int i = 0, e = codes + 1; i < d->tok[codes].size; i++, e = json_next(d, e)) {
+				long long v;
+				if (!json_as_ll(d, e, &v) || v < 0 || v > 255) {
+					bad(&r, "stop_exit_codes", "exit codes are 0..255");
+					break;
+				}
+				s->stop_exit_codes[s->n_stop_exit_codes++] = (int)v;
+			}
+		}
+	}
+	if (!r.failed && s->name && (!*s->name || strchr(s->name, '/') || strlen(s->name) > 200))
+		bad(&r, "name", "must be 1 to 200 characters, without '/'");
+	if (!r.failed && s->script && s->script[0] != '/' && !s->shell)
+		bad(&r, "script", "must be an absolute path");
+	if (!r.failed && s->interpreter && s->interpreter[0] != '/')
+		bad(&r, "exec_interpreter", "must be an absolute path");
+	if (r.failed) {
+		spec_unref(s);
+		return NULL;
+	}
+	return s;
+}

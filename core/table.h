@@ -1,0 +1,24 @@
+/* The process table shared by list and by the commands that print it afterwards. */
+#ifndef TEND_TABLE_H
+#define TEND_TABLE_H
+
+#include "json.h"
+
+#include <stdio.h>
+
+struct table_opts {
+	bool color;
+	bool mini;          /* -m: "id name status pid" lines */
+	const char *sort;   /* "field[:asc|desc]" or NULL */
+};
+
+/* array: the token of a jlist array in d. */
+void table_print(FILE *f, const struct jdoc *d, int array, const struct table_opts *o);
+/* Ask the daemon for the list and print it (after start, stop...). */
+void table_show(FILE *f, const struct table_opts *o);
+bool table_sort_valid(const char *spec);
+bool want_color(int fd, bool no_color_flag);
+void format_duration(char *out, size_t n, long long ms);
+void format_bytes(char *out, size_t n, long long bytes);
+
+#endif
