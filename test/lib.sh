@@ -39,7 +39,7 @@ _stop_home() { # _stop_home HOME: stop the daemon of that home and all its apps,
 	fi
 	for p in $pids; do
 		case $p in *[!0-9]*|'') continue ;; esac
-		kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null
+		alive "$p" && kill -9 "$p" 2>/dev/null
 	done
 	return 0
 }
@@ -110,5 +110,22 @@ wait_for() {
 	done
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
+# A zombie counts as dead: it holds nothing, and some init processes reap slowly.
+alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) in Z|X|'') return 1 ;; esac
+	return 0
+}
+dead() { ! alive "$1"; }
+
+# jget TARGET EXPR: a python expression over the first jlist entry whose name or pm_id
+# is TARGET (p: the entry, e: its pm2_env); "None" when there is no such entry.
+jget() {
+	"$TEND" jlist | python3 -c '
+import json, sys
+l = [p for p in json.load(sys.stdin) if p["name"] == sys.argv[1] or str(p["pm_id"]) == sys.argv[1]]
+p = l[0] if l else None
+e = p["pm2_env"] if p else None
+print(eval(sys.argv[2]) if p else None)' "$1" "$2"
+}
+status_is() { [ "$(jget "$1" 'e["status"]')" = "$2" ]; }

@@ -1,0 +1,66 @@
+# Keeping apps alive: restart on exit, crash loops become errored, slow crashes do not,
+# no-autorestart, stop exit codes, restart delay and exponential backoff.
+. "$TEND_TOP/test/lib.sh"
+
+# A crash loop: exits at once; 3 restarts allowed, then errored, and it stays down.
+"$TEND" start "exit 1" -n crashy --min-uptime 1000 --max-restarts 3 -s
+wait_for 10 status_is crashy errored
+[ "$(jget crashy 'e["restart_time"]')" = 3 ] || fail "crashy restarted $(jget crashy 'e["restart_time"]') times, expected 3"
+[ "$(jget crashy 'e["unstable_restarts"]')" = 4 ] || fail "unstable_restarts $(jget crashy 'e["unstable_restarts"]')"
+[ "$(jget crashy 'e["exit_code"]')" = 1 ] || fail "exit_code $(jget crashy 'e["exit_code"]')"
+[ "$(jget crashy 'p["pid"]')" = 0 ] || fail "errored app has a pid"
+sleep 0.5
+status_is crashy errored || fail "errored app came back by itself"
+grep -q "crashy.*errored" "$TEND_HOME/tend.log" || fail "errored not logged"
+# start brings an errored app back, with fresh counters.
+run "$TEND" restart crashy -s
+expect_rc 0   # it was spawned anew...
+wait_for 10 status_is crashy errored   # ...and crash-looped again
+
+# A slow crasher (runs 300 ms, more than min_uptime 100 ms) is never errored.
+"$TEND" start "sleep 0.3; exit 2" -n slow --min-uptime 100 --max-restarts 1 -s
+wait_for 10 sh -c "[ \"\$(\"$TEND\" jlist | python3 -c 'import json,sys; print([p for p in json.load(sys.stdin) if p[\"name\"]==\"slow\"][0][\"pm2_env\"][\"restart_time\"])')\" -ge 4 ]"
+status_is slow errored && fail "a slow crasher was errored"
+"$TEND" delete slow -s
+
+# --no-autorestart: an exit leaves it stopped with its exit code.
+"$TEND" start "exit 7" -n once --no-autorestart -s
+wait_for 5 status_is once stopped
+[ "$(jget once 'e["exit_code"]')" = 7 ] || fail "exit code $(jget once 'e["exit_code"]'), expected 7"
+[ "$(jget once 'e["restart_time"]')" = 0 ] || fail "no-autorestart app restarted"
+
+# stop_exit_codes: 3 means done; 4 is a crash.
+printf 'n=$(cat %s/count 2>/dev/null || echo 0); echo $((n+1)) >%s/count\n[ $n -ge 2 ] && exit 3\nexit 4\n' "$T" "$T" >"$T/codes.sh"
+"$TEND" start "$T/codes.sh" -n codes --stop-exit-codes 3 --min-uptime 0 -s
+wait_for 10 status_is codes stopped
+[ "$(jget codes 'e["exit_code"]')" = 3 ] || fail "codes exit $(jget codes 'e["exit_code"]')"
+[ "$(jget codes 'e["restart_time"]')" = 2 ] || fail "codes restarted $(jget codes 'e["restart_time"]') times, expected 2"
+
+# restart_delay: "waiting restart" between runs.
+"$TEND" start "exit 1" -n delayed --restart-delay 800 --max-restarts 100 -s
+wait_for 5 status_is delayed "waiting restart"
+[ "$(jget delayed 'p["pid"]')" = 0 ] || fail "waiting app has a pid"
+# stop during the wait cancels it.
+run "$TEND" stop delayed -s
+expect_rc 0
+status_is delayed stopped || fail "stop did not cancel the wait"
+sleep 1
+status_is delayed stopped || fail "a stopped app restarted after its delay"
+
+# Exponential backoff: 400, 600, 900 ms...
+"$TEND" start "exit 1" -n backoff --exp-backoff-restart-delay 400 --max-restarts 100 -s
+seen=
+deadline=$(( $(date +%s) + 10 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+	d=$(jget backoff 'e["prev_restart_delay"]')
+	case " $seen " in *" $d "*) ;; *) [ "$d" != 0 ] && seen="$seen $d" ;; esac
+	case $seen in *" 900"*) break ;; esac
+	sleep 0.02
+done
+case $seen in *" 400"*" 600"*" 900"*) ;; *) fail "backoff delays seen:$seen (expected 400 600 900)" ;; esac
+"$TEND" stop backoff -s
+
+# The counters can be reset.
+run "$TEND" reset codes
+expect_rc 0
+[ "$(jget codes 'e["restart_time"]')" = 0 ] || fail "reset left restart_time $(jget codes 'e["restart_time"]')"
