@@ -126,6 +126,7 @@ test-asan:
 	@$(MAKE) --no-print-directory FLAVOUR=asan TLS=$(TLS) test
 
 demo: tend
+	@vendor/deps.sh pkgs $$(cat examples/packages)
 	@examples/demo.sh ./tend
 
 bench: tend
