@@ -472,10 +472,54 @@ static void build_request(struct buf *b, struct start *st)
 	free(cwd);
 }
 
+static void show_table(const struct start *st)
+{
+	if (st->silent)
+		return;
+	struct table_opts o = {.color = want_color(1, st->no_color), .mini = st->mini};
+	table_show(stdout, &o);
+}
+
+/* PM2's "start NAME|ID": an app the daemon knows is (re)started as it was declared.
+ * Returns -1 when the daemon knows no such app. */
+static int start_known(const struct start *st)
+{
+	struct buf req = {0};
+	char *target = (char *)st->script;
+	req_begin(&req, "list");
+	req_targets(&req, &target, 1);
+	json_kbool(&req, "env", false);
+	req_end(&req);
+	struct reply rep;
+	call(&req, true, NULL, NULL, &rep);
+	bool known = rep.ok;
+	reply_free(&rep);
+	if (!known) {
+		buf_free(&req);
+		return -1;
+	}
+	req_begin(&req, "restart");
+	req_targets(&req, &target, 1);
+	req_end(&req);
+	call(&req, true, NULL, NULL, &rep);
+	int rc = reply_status(&rep);
+	if (rep.ok)
+		show_table(st);
+	reply_free(&rep);
+	buf_free(&req);
+	return rc;
+}
+
 int start_main(int argc, char **argv)
 {
 	struct start st = {0};
 	parse_args(&st, argc, argv);
+	struct stat sb;
+	if (!st.no_daemon && stat(st.script, &sb) < 0 && !strpbrk(st.script, " /")) {
+		int rc = start_known(&st);
+		if (rc >= 0)
+			return rc;
+	}
 	struct buf req = {0};
 	build_request(&req, &st);
 	if (st.no_daemon)
@@ -483,10 +527,8 @@ int start_main(int argc, char **argv)
 	struct reply rep;
 	call(&req, true, NULL, NULL, &rep);
 	int rc = reply_status(&rep);
-	if (!st.silent && rep.ok) {
-		struct table_opts o = {.color = want_color(1, st.no_color), .mini = st.mini};
-		table_show(stdout, &o);
-	}
+	if (rep.ok)
+		show_table(&st);
 	reply_free(&rep);
 	buf_free(&req);
 	free(st.user);

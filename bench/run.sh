@@ -76,7 +76,7 @@ T0=${EPOCHREALTIME/./}
 
 declare -A R      # R[tool:metric] = value, absent = failed
 declare -A NOTE   # NOTE[tool:metric] = why it is missing (skipped, failed...)
-TOOL= BIN= PIDFILE= H= LOG= DPID=
+TOOL= BIN= PIDFILE= H= LOG= DPID= PS_STATE= PS_START=
 
 say() { printf '[bench %4ds] %s\n' $(( (${EPOCHREALTIME/./} - T0) / 1000000 )) "$*" >&2; }
 
@@ -98,34 +98,31 @@ median() { # median VALUE...; fails if there are none
 
 # ---- pids we started: recorded with their start time, so a reused pid is never killed ----
 
-starttime() { # starttime PID: field 22 of /proc/PID/stat
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	s=${s##*) }
+proc_stat() { # proc_stat PID: PS_STATE, PS_START (fields 3, 22 of /proc/PID/stat); no fork
+	local line
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	line=${line##*) }
 	# shellcheck disable=SC2086
-	set -- $s
-	echo "${20}"
+	set -- $line
+	PS_STATE=$1 PS_START=${20:-}
+	[ -n "$PS_START" ]
 }
 
 track_to() { # track_to FILE PID...: record PIDs (with start times) in FILE and $TRACKED
-	local f=$1 p st
+	local f=$1 p
 	shift
 	for p; do
 		[[ $p =~ ^[0-9]+$ ]] || continue
-		st=$(starttime "$p") || continue
-		echo "$p $st" >>"$TRACKED"
-		[ "$f" = "$TRACKED" ] || echo "$p $st" >>"$f"
+		proc_stat "$p" || continue
+		echo "$p $PS_START" >>"$TRACKED"
+		[ "$f" = "$TRACKED" ] || echo "$p $PS_START" >>"$f"
 	done
 }
 
 track() { track_to "$TRACKED" "$@"; }
 
-alive_same() { # alive_same PID STARTTIME: still the process we recorded
-	local st
-	st=$(starttime "$1") || return 1
-	[ "$st" = "$2" ] || return 1
-	# A zombie is dead already, only waiting for its parent.
-	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+alive_same() { # alive_same PID STARTTIME: still the process we recorded, and not a zombie
+	proc_stat "$1" && [ "$PS_START" = "$2" ] && [ "$PS_STATE" != Z ] && [ "$PS_STATE" != X ]
 }
 
 descendants() { # descendants PID: every process below PID

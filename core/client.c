@@ -162,6 +162,7 @@ static bool call_full(const struct buf *req, bool autostart, bool wait_eof, data
 	if (!write_all(fd, req->data, req->len))
 		die("sending to the daemon: %s", strerror(errno));
 	struct buf in = {0};
+	buf_grow(&in, 65536);
 	size_t scanned = 0;
 	for (;;) {
 		char *nl = memchr(in.data + scanned, '\n', in.len - scanned);

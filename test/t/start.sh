@@ -12,11 +12,13 @@ cd "$T" || fail "cannot cd to $T"
 # the daemon's apps. Checked at the end, with the other descriptor checks.
 exec 7>"$T/inherited-fd"
 
+# python3 may be a slow shim (pyenv): resolve the real interpreter once.
+PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is needed"
 # jl EXPR: evaluate a Python expression over the jlist array d; by(NAME) selects apps.
 # Strings print raw, anything else as JSON (true, 3, [0, 1]).
 jl() {
 	"$TEND" jlist >"$T/.jl" 2>"$T/.jlerr" || fail "jlist failed: $(cat "$T/.jlerr")"
-	python3 - "$T/.jl" "$1" <<'EOF'
+	"$PY" - "$T/.jl" "$1" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 def by(name): return [p for p in d if p["name"] == name]
@@ -131,10 +133,24 @@ for line in $(jl "' '.join('%d:%d:%d' % (p['pm_id'], p['pm2_env']['NODE_APP_INST
 done
 [ ! -e "$L/inst-out.log" ] || fail "with 3 instances, inst-out.log should not exist"
 
+# -i max and 0: one instance per CPU; -1: one less (at least one).
+ncpu=$(getconf _NPROCESSORS_ONLN)
+less=$((ncpu > 1 ? ncpu - 1 : 1))
+for spec in "max:$ncpu" "0:$ncpu" "-1:$less"; do
+	n=${spec%%:*} want=${spec#*:}
+	run "$TEND" start sleep -n "cpus$n" -i "$n" -s -- 1000
+	expect_rc 0 "-i $n"
+	jl_is "len(by('cpus$n'))" "$want" "-i $n with $ncpu CPUs"
+	jl_is "sorted(set(p['pm2_env']['status'] for p in by('cpus$n')))" '["online"]' "-i $n status"
+	run "$TEND" delete "cpus$n" -s
+	expect_rc 0
+done
+
 # ---- --cwd, -p pidfile, app arguments after -- ------------------------------------------
 mkdir "$T/wd"
 printf 'pwd >cwd-seen.txt; printf "[%%s]\\n" "$@"; exec sleep 1000\n' >"$A/where.sh"
-run "$TEND" start "$A/where.sh" --cwd "$T/wd" -p my.pid -s -- "one two" three
+# After --, words that look like options (and an empty one) are the app's, verbatim.
+run "$TEND" start "$A/where.sh" --cwd "$T/wd" -p my.pid -s -- "one two" three -n --bogus ""
 expect_rc 0
 wait_for 10 test -s "$T/wd/cwd-seen.txt"
 [ "$(cat "$T/wd/cwd-seen.txt")" = "$(cd "$T/wd" && pwd -P)" ] || fail "--cwd: app ran in $(cat "$T/wd/cwd-seen.txt")"
@@ -142,10 +158,11 @@ jl_is "by('where')[0]['pm2_env']['pm_cwd']" "$T/wd" "--cwd in jlist"
 pid=$(jl "by('where')[0]['pid']")
 wait_for 5 test -s "$T/my.pid"
 [ "$(cat "$T/my.pid")" = "$pid" ] || fail "-p my.pid holds '$(cat "$T/my.pid")', app pid is $pid"
-jl_is "by('where')[0]['pm2_env']['pm_pid_path']" "$T/my.pid" "-p in jlist"
-wait_for 10 grep -qx '\[three\]' "$L/where-out.log"
-[ "$(cat "$L/where-out.log")" = "$(printf '[one two]\n[three]')" ] || fail "app arguments: $(cat "$L/where-out.log")"
-jl_is "by('where')[0]['pm2_env']['args']" '["one two", "three"]' "args in jlist"
+jl_is "by('where')[0]['pm2_env']['pm_pid_path']" "$(pwd -P)/my.pid" "-p (relative to the caller's directory) in jlist"
+wait_for 10 grep -qx '\[\]' "$L/where-out.log"
+[ "$(cat "$L/where-out.log")" = "$(printf '[one two]\n[three]\n[-n]\n[--bogus]\n[]')" ] || fail "app arguments: $(cat "$L/where-out.log")"
+jl_is "by('where')[0]['pm2_env']['args']" '["one two", "three", "-n", "--bogus", ""]' "args in jlist"
+jl_is "len(by('where'))" 1 "-n after -- named an app"
 
 # ---- --interpreter none / bash, --interpreter-args --------------------------------------
 # A .sh file that is really a node script: only --interpreter none runs it right.
@@ -220,34 +237,56 @@ sid=$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $4}')   # field 6 of stat
 [ "$sid" = "$pid" ] || fail "app session id is $sid, expected its own pid $pid"
 case $(readlink "/proc/$pid/fd/1") in pipe:*) ;; *) fail "stdout is $(readlink "/proc/$pid/fd/1"), expected a pipe to the daemon" ;; esac
 
-# ---- PM2 smart start by name and by id (PM2: `pm2 start NAME|ID` restarts it) ------------
-run "$TEND" stop smart -s
-expect_rc 0
-mkdir "$T/elsewhere"
-cd "$T/elsewhere" || fail "cd"
-run "$TEND" start smart -s
-expect_rc 0 "start NAME of a stopped app"
-jl_is "len(by('smart'))" 2 "start NAME added instances"
-jl_is "sorted(set(p['pm2_env']['status'] for p in by('smart')))" '["online"]' "start NAME: status"
-run "$TEND" stop "$smart_id" -s
-expect_rc 0
-run "$TEND" start "$smart_id" -s
-expect_rc 0 "start ID of a stopped app"
-jl_is "[p['pm2_env']['status'] for p in d if p['pm_id'] == $smart_id]" '["online"]' "start ID: status"
-cd "$T" || fail "cd"
+# ---- independent checks: each runs in a subshell, so that one failing does not hide the
+# others; every failure is reported at the end ---------------------------------------------
+_failed=
+part() { # part DESC FUNCTION
+	msg=$( ("$2") 2>&1 >/dev/null ) ||
+		_failed="$_failed${_failed:+ | }$1: $(printf '%s\n' "$msg" | tail -n 1)"
+}
 
-# ---- no descriptor of the daemon or of the caller leaks into an app ---------------------
-fds=$(ls "/proc/$pid/fd" | sort -n | tr '\n' ' ')
-if [ "$fds" != "0 1 2 " ]; then
+# PM2's smart start by name and by id: `pm2 start NAME|ID` restarts a known app.
+start_by_name() {
+	run "$TEND" stop smart -s
+	expect_rc 0
+	mkdir -p "$T/elsewhere"
+	cd "$T/elsewhere" || fail "cd"
+	run "$TEND" start smart -s
+	expect_rc 0 "start NAME of a stopped app"
+	jl_is "len(by('smart'))" 2 "start NAME added instances"
+	jl_is "sorted(set(p['pm2_env']['status'] for p in by('smart')))" '["online"]' "start NAME: status"
+	run "$TEND" stop "$smart_id" -s
+	expect_rc 0
+	run "$TEND" start "$smart_id" -s
+	expect_rc 0 "start ID of a stopped app"
+	jl_is "[p['pm2_env']['status'] for p in d if p['pm_id'] == $smart_id]" '["online"]' "start ID: status"
+}
+
+# No descriptor of the daemon, or of the shell that started it, leaks into an app.
+app_fds() {
+	fds=$(ls "/proc/$pid/fd" | sort -n | tr '\n' ' ')
+	[ "$fds" = "0 1 2 " ] && return 0
 	detail=
 	for f in $fds; do
 		case $f in 0|1|2) continue ;; esac
 		detail="$detail $f->$(readlink "/proc/$pid/fd/$f")"
 	done
-	fail "app has fds '$fds', expected exactly 0 1 2; extra:$detail"
-fi
-dpid=$(cat "$TEND_HOME/tend.pid")
-for f in /proc/"$dpid"/fd/*; do
-	[ "$(readlink "$f")" = "$T/inherited-fd" ] && fail "the daemon kept fd ${f##*/} of the shell that started it ($T/inherited-fd)"
-done
+	fail "app (sleep, pid $pid) has fds '$fds', expected exactly 0 1 2; extra:$detail"
+}
+
+# The daemon does not keep the descriptors of the tend call that spawned it.
+daemon_fds() {
+	dpid=$(cat "$TEND_HOME/tend.pid")
+	alive "$dpid" || fail "no daemon at pid $dpid"
+	for f in /proc/"$dpid"/fd/*; do
+		[ "$(readlink "$f")" = "$T/inherited-fd" ] &&
+			fail "the daemon kept fd ${f##*/} of the shell that started it ($T/inherited-fd)"
+	done
+	return 0
+}
+
+part "start by name/id" start_by_name
+part "app fds" app_fds
+part "daemon fds" daemon_fds
+[ -z "$_failed" ] || fail "$_failed"
 exit 0
