@@ -133,9 +133,11 @@ bench: tend
 	@bench/run.sh ./tend
 
 install: tend
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 tend $(DESTDIR)$(PREFIX)/bin/tend
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 
 install-links: install
 	$(DESTDIR)$(PREFIX)/bin/tend --install $(DESTDIR)$(PREFIX)/bin -s

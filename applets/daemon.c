@@ -12,7 +12,7 @@
 
 //applet: daemon daemon_main daemon_help - run the supervisor daemon in the foreground
 //applet: kill kill_main kill_help c stop every app, then the daemon
-//applet: ping ping_main ping_help - start the daemon if needed and check it answers
+//applet: ping ping_main ping_help c start the daemon if needed and check it answers
 
 const char daemon_help[] =
 	"usage: tend daemon\n"
@@ -82,8 +82,10 @@ int kill_main(int argc, char **argv)
 	req_begin(&req, "kill");
 	req_end(&req);
 	struct reply rep;
-	if (!call_until_exit(&req, &rep))
+	if (!call_until_exit(&req, &rep)) {
+		buf_free(&req);
 		return EXIT_OK;   /* nothing to kill */
+	}
 	int rc = reply_status(&rep);
 	reply_free(&rep);
 	buf_free(&req);

@@ -10,7 +10,7 @@
 
 //applet: desc describe_main describe_help a describe
 //applet: describe describe_main describe_help - show everything about an app's instances
-//applet: info describe_main describe_help a describe
+//applet: info describe_main describe_help ac describe
 //applet: show describe_main describe_help a describe
 
 const char describe_help[] =
@@ -76,7 +76,10 @@ int describe_main(int argc, char **argv)
 		field(&d, env, "exec_mode", "mode");
 		field(&d, env, "instances", "instances");
 		field(&d, env, "NODE_APP_INSTANCE", "instance");
-		time_field(&d, env, "pm_uptime", "uptime", false);
+		long long pid = 0;
+		json_as_ll(&d, json_get(&d, p, "pid"), &pid);
+		if (pid > 0)
+			time_field(&d, env, "pm_uptime", "uptime", false);
 		time_field(&d, env, "created_at", "created", true);
 		field(&d, env, "restart_time", "restarts");
 		field(&d, env, "unstable_restarts", "unstable restarts");

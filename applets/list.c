@@ -10,9 +10,9 @@
 //applet: jlist jlist_main jlist_help - print every app as JSON (PM2's jlist format)
 //applet: l list_main list_help a list
 //applet: list list_main list_help - print the process table
-//applet: ls list_main list_help a list
+//applet: ls list_main list_help ac list
 //applet: prettylist prettylist_main prettylist_help - print every app as indented JSON
-//applet: ps list_main list_help a list
+//applet: ps list_main list_help ac list
 //applet: status list_main list_help a list
 
 const char list_help[] =
@@ -130,8 +130,13 @@ static void pretty(const char *line, size_t len, void *arg)
 
 static int dump_json(int argc, char **argv, data_fn *print)
 {
-	if (argc > 1)
-		die_usage("unexpected argument '%s'", argv[1]);
+	struct optstate s;
+	static const struct opt none[] = {{0}};
+	opt_init(&s, argc, argv);
+	opt_next_or_die(&s, none);
+	if (s.npos || s.nrest)
+		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
+	opt_free(&s);
 	struct buf req = {0};
 	req_begin(&req, "list");
 	req_end(&req);

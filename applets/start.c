@@ -232,11 +232,11 @@ static void parse_args(struct start *st, int argc, char **argv)
 		case O_UID: {
 			struct passwd *pw = getpwnam(v);
 			long long n;
+			if (!pw && parse_int(v, 0, 0x7fffffff, &n))
+				pw = getpwuid((uid_t)n), st->uid = n;
 			if (pw)
-				st->uid = pw->pw_uid, st->user = xstrdup(v);
-			else if (parse_int(v, 0, 0x7fffffff, &n))
-				st->uid = n;
-			else
+				st->uid = pw->pw_uid, st->user = xstrdup(pw->pw_name);
+			else if (st->uid < 0)
 				die_usage("--uid: no such user: %s", v);
 			if (st->gid < 0 && pw)
 				st->gid = pw->pw_gid;
@@ -386,7 +386,7 @@ static void add_env(struct buf *b, const char *interp)
 		if (interp && strstr(interp, "python") && !strncmp(*e, "PYTHONUNBUFFERED=", 17))
 			continue;
 		json_keyn(b, *e, (size_t)(eq - *e));
-		json_str(b, eq + 1);
+		json_bytes(b, eq + 1);
 	}
 	/* Python buffers stdout when it is a pipe; logs would arrive in lumps. */
 	if (interp && strstr(interp, "python"))
@@ -422,15 +422,18 @@ static void build_request(struct buf *b, struct start *st)
 	json_key(b, "args");
 	json_open(b, '[');
 	for (int i = 0; i < st->nargs; i++)
-		json_str(b, st->args[i]);
+		json_bytes(b, st->args[i]);
 	json_close(b, ']');
 	add_env(b, interp);
-	if (st->pid_file)
-		json_kstr(b, "pid_file", absolute(st->pid_file, cwdbuf));
-	if (st->out_file)
-		json_kstr(b, "out_file", absolute(st->out_file, cwdbuf));
-	if (st->err_file)
-		json_kstr(b, "error_file", absolute(st->err_file, cwdbuf));
+	const char *files[][2] = {{"pid_file", st->pid_file}, {"out_file", st->out_file},
+	                          {"error_file", st->err_file}};
+	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+		if (!files[i][1])
+			continue;
+		char *abs = absolute(files[i][1], cwdbuf);
+		json_kstr(b, files[i][0], abs);
+		free(abs);
+	}
 	if (st->kill_timeout >= 0)
 		json_kint(b, "kill_timeout", st->kill_timeout);
 	if (st->kill_signal)

@@ -87,7 +87,15 @@ bool daemon_spawn(void)
 		if (fork() != 0)
 			_exit(0);
 		close(ready[0]);
+		/* The daemon outlives this command: it must not hold our caller's fds
+		 * (a pipe someone waits on for EOF), nor hand them to apps. */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != ready[1])
+				close(fd);
 		fcntl(ready[1], F_SETFD, 0);
+		/* It runs from /: relative paths in the environment must be made absolute. */
+		setenv(home_is_pm2() ? "PM2_HOME" : "TEND_HOME", home_dir(), 1);
+		home_export_overrides();
 		char fdnum[16];
 		snprintf(fdnum, sizeof fdnum, "%d", ready[1]);
 		setenv("TEND_READY_FD", fdnum, 1);

@@ -14,8 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { MAX_TARGETS = 4096 };
-
 struct request {
 	struct client *c;
 	struct jdoc *d;
@@ -90,7 +88,7 @@ static int cmp_int(const void *a, const void *b)
 static bool resolve_one(const char *t, int **ids, int *n, char *err, size_t errlen)
 {
 	size_t len = strlen(t);
-	int before = *n;
+	int matched = 0;
 	if (strcmp(t, "all") == 0) {
 		for (int i = 0; i < nprocs; i++)
 			add_id(ids, n, procs[i]->id);
@@ -107,23 +105,21 @@ static bool resolve_one(const char *t, int **ids, int *n, char *err, size_t errl
 		}
 		for (int i = 0; i < nprocs; i++)
 			if (regexec(&re, procs[i]->spec->name, 0, NULL, 0) == 0)
-				add_id(ids, n, procs[i]->id);
+				add_id(ids, n, procs[i]->id), matched++;
 		regfree(&re);
 	} else {
 		long long id;
-		if (parse_int(t, 0, 0x7fffffff, &id)) {
-			if (proc_find((int)id))
-				add_id(ids, n, (int)id);
-		}
+		if (parse_int(t, 0, 0x7fffffff, &id) && proc_find((int)id))
+			add_id(ids, n, (int)id), matched++;
 		for (int i = 0; i < nprocs; i++)
 			if (strcmp(procs[i]->spec->name, t) == 0)
-				add_id(ids, n, procs[i]->id);
-		if (*n == before)
+				add_id(ids, n, procs[i]->id), matched++;
+		if (!matched)
 			for (int i = 0; i < nprocs; i++)
 				if (strcmp(procs[i]->spec->namespace, t) == 0)
-					add_id(ids, n, procs[i]->id);
+					add_id(ids, n, procs[i]->id), matched++;
 	}
-	if (*n == before) {
+	if (!matched) {
 		snprintf(err, errlen, "process or namespace not found: %s", t);
 		return false;
 	}
@@ -147,8 +143,8 @@ static bool resolve_targets(struct request *r, int **ids, int *n)
 		if (!word)
 			snprintf(err, sizeof err, "targets: expected strings");
 		free(word);
-		if (!ok || *n > MAX_TARGETS * 64) {
-			reply_error(r->c, word ? 1 : 2, "%s", err);
+		if (!ok) {
+			reply_error(r->c, json_is_str(r->d, e) ? 1 : 2, "%s", err);
 			free(*ids);
 			*ids = NULL;
 			return false;
@@ -289,6 +285,11 @@ static void cmd_start(struct request *r)
 			reply_error(r->c, 2, "apps[%d].%s", i, err);
 			goto out;
 		}
+		for (int j = 0; j < i; j++)
+			if (strcmp(specs[j]->name, specs[i]->name) == 0) {
+				reply_error(r->c, 2, "apps[%d].name: %s is declared twice", i, specs[i]->name);
+				goto out;
+			}
 		for (int j = 0; j < nprocs && !force; j++)
 			if (strcmp(procs[j]->spec->name, specs[i]->name) == 0 && is_up(procs[j])) {
 				reply_error(r->c, 1, "%s: already running (pm_id %d); use restart, or -f to start another",

@@ -151,7 +151,7 @@ static void accept_clients(void)
 /* Run every complete request line in c->in; one at a time while a wait is pending. */
 static void client_process(struct client *c)
 {
-	while (c->wait.kind == WAIT_NONE && !c->closing) {
+	while (c->wait.kind == WAIT_NONE) {
 		char *nl = memchr(c->in.data, '\n', c->in.len);
 		if (!nl) {
 			if (c->in.len > MAX_REQUEST) {
@@ -252,15 +252,10 @@ static void handle_signals(void)
 			break;
 		case SIGHUP:
 		case SIGUSR2:
-			/* Reopen app logs (after an external logrotate). */
-			for (int i = 0; i < nprocs; i++) {
-				struct proc *p = procs[i];
-				if (p->out_log >= 0)
-					close(p->out_log), p->out_log = -1;
-				if (p->err_log >= 0)
-					close(p->err_log), p->err_log = -1;
-			}
-			dlog("%s: app logs will be reopened", signal_name((int)si.ssi_signo));
+			/* Reopen app logs (after an external logrotate renamed them). */
+			for (int i = 0; i < nprocs; i++)
+				proc_reopen_logs(procs[i]);
+			dlog("%s: app logs reopened", signal_name((int)si.ssi_signo));
 			break;
 		}
 	}

@@ -93,11 +93,26 @@ const char *home_path(enum home_file f)
 		return paths[f];
 	const char *var = overrides[pm2_names][f];
 	const char *v = var ? getenv(var) : NULL;
-	if (v && *v)
+	if (v && *v && v[0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof cwd))
+			snprintf(cwd, sizeof cwd, "/");
+		snprintf(paths[f], sizeof paths[f], "%.*s/%.*s", PATH_MAX / 2 - 1, cwd,
+		         PATH_MAX / 2 - 1, v);
+	} else if (v && *v)
 		snprintf(paths[f], sizeof paths[f], "%s", v);
 	else
 		snprintf(paths[f], sizeof paths[f], "%s/%s", home_dir(), names[pm2_names][f]);
 	return paths[f];
+}
+
+void home_export_overrides(void)
+{
+	for (int f = 0; f < HOME_NFILES; f++) {
+		const char *var = overrides[pm2_names][f];
+		if (var && getenv(var) && *getenv(var))
+			setenv(var, home_path((enum home_file)f), 1);
+	}
 }
 
 int home_prepare(void)

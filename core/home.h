@@ -23,6 +23,9 @@ const char *home_dir(void);
 const char *home_path(enum home_file f);   /* absolute; static storage */
 /* Make the home and its directories (0700). Returns 0 or -1 with errno. */
 int home_prepare(void);
+/* Put the absolute form of any file override (PID_FILE_PATH...) back in the
+ * environment, for a daemon that will run from /. */
+void home_export_overrides(void);
 /* An environment variable under the flavour's prefix: "KILL_SIGNAL" reads
  * TEND_KILL_SIGNAL, else PM2_KILL_SIGNAL. */
 const char *home_env(const char *suffix);

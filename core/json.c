@@ -42,7 +42,25 @@ void json_keyn(struct buf *b, const char *key, size_t n)
 	buf_putc(b, ':');
 }
 
-void json_strn(struct buf *b, const char *s, size_t n)
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;   /* overlong, surrogate, beyond U+10FFFF */
+	return len;
+}
+
+/* raw: bytes >= 0x80 pass as they are (the protocol, where an app's environment must
+ * arrive byte for byte); else invalid UTF-8 becomes U+FFFD (output for people and
+ * JSON parsers). */
+static void put_string(struct buf *b, const char *s, size_t n, bool raw)
 {
 	static const char hex[] = "0123456789abcdef";
 	json_sep(b);
@@ -51,6 +69,17 @@ void json_strn(struct buf *b, const char *s, size_t n)
 	size_t run = 0;   /* bytes copied as they are, flushed in one go */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80 && !raw) {
+			size_t len = utf8_len((const unsigned char *)s + i, n - i);
+			if (len) {
+				i += len - 1;
+				continue;
+			}
+			buf_add(b, s + run, i - run);
+			run = i + 1;
+			buf_puts(b, "\\ufffd");
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		buf_add(b, s + run, i - run);
@@ -74,6 +103,9 @@ void json_strn(struct buf *b, const char *s, size_t n)
 	buf_add(b, s + run, n - run);
 	buf_putc(b, '"');
 }
+
+void json_strn(struct buf *b, const char *s, size_t n) { put_string(b, s, n, false); }
+void json_bytes(struct buf *b, const char *s) { put_string(b, s, strlen(s), true); }
 
 void json_str(struct buf *b, const char *s)
 {

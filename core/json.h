@@ -16,7 +16,8 @@ void json_close(struct buf *b, char bracket);     /* '}' or ']' */
 void json_key(struct buf *b, const char *key);
 void json_keyn(struct buf *b, const char *key, size_t n);
 void json_str(struct buf *b, const char *s);      /* NULL writes null */
-void json_strn(struct buf *b, const char *s, size_t n);
+void json_strn(struct buf *b, const char *s, size_t n);  /* invalid UTF-8 → U+FFFD */
+void json_bytes(struct buf *b, const char *s);             /* bytes kept as they are */
 void json_int(struct buf *b, long long v);
 void json_num(struct buf *b, double v);
 void json_bool(struct buf *b, bool v);

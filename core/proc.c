@@ -7,6 +7,7 @@
 #include "home.h"
 #include "procfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -100,6 +101,19 @@ static char *default_log_path(const struct spec *s, const char *kind, int id)
 	return xasprintf("%s/%s-%s.log", home_path(HOME_LOGS), s->name, kind);
 }
 
+/* A path given for an app with several instances gets "-ID" before its extension,
+ * so instances do not share one pid file or log: out.log → out-3.log. */
+static char *path_for_instance(const char *path, const struct spec *s, int id)
+{
+	if (s->instances <= 1 || !strcmp(path, "/dev/null") || !strcmp(path, "NULL"))
+		return xstrdup(path);
+	const char *slash = strrchr(path, '/');
+	const char *dot = strrchr(path, '.');
+	if (!dot || (slash && dot < slash) || dot == (slash ? slash + 1 : path))
+		return xasprintf("%s-%d", path, id);
+	return xasprintf("%.*s-%d%s", (int)(dot - path), path, id, dot);
+}
+
 struct proc *proc_new(struct spec *spec, int instance)
 {
 	struct proc *p = xcalloc(1, sizeof *p);
@@ -109,9 +123,11 @@ struct proc *proc_new(struct spec *spec, int instance)
 	p->state = ST_STOPPED;
 	p->out_fd = p->err_fd = p->out_log = p->err_log = -1;
 	p->created_wall = wall_ms();
-	p->out_path = spec->out_file ? xstrdup(spec->out_file) : default_log_path(spec, "out", p->id);
-	p->err_path = spec->err_file ? xstrdup(spec->err_file) : default_log_path(spec, "error", p->id);
-	p->pid_path = spec->pid_file ? xstrdup(spec->pid_file)
+	p->out_path = spec->out_file ? path_for_instance(spec->out_file, spec, p->id)
+		: default_log_path(spec, "out", p->id);
+	p->err_path = spec->err_file ? path_for_instance(spec->err_file, spec, p->id)
+		: default_log_path(spec, "error", p->id);
+	p->pid_path = spec->pid_file ? path_for_instance(spec->pid_file, spec, p->id)
 		: xasprintf("%s/%s-%d.pid", home_path(HOME_PIDS), spec->name, p->id);
 	procs = xrealloc(procs, (size_t)(nprocs + 1) * sizeof *procs);
 	procs[nprocs++] = p;
@@ -173,6 +189,16 @@ static int open_log(const char *path)
 	if (fd < 0)
 		dlog("app log %s: %s", path, strerror(errno));
 	return fd;
+}
+
+void proc_reopen_logs(struct proc *p)
+{
+	close_fd(&p->out_log);
+	close_fd(&p->err_log);
+	if (p->pid > 0) {
+		p->out_log = open_log(p->out_path);
+		p->err_log = open_log(p->err_path);
+	}
 }
 
 void proc_drain(struct proc *p, int fd)
@@ -273,6 +299,26 @@ struct exec_failure {
 	char stage[24];
 };
 
+/* Mark every fd >= lowest close-on-exec, except keep (which already is). */
+static void close_from(int lowest, int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d) {
+		for (int fd = lowest; fd < 1024; fd++)
+			if (fd != keep)
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+		return;
+	}
+	int dfd = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		if (fd >= lowest && fd != dfd && fd != keep)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
 static NORETURN void child_fail(int status_fd, const char *stage)
 {
 	struct exec_failure f = {.err = errno};
@@ -290,9 +336,12 @@ static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	setsid();
-	int devnull = open("/dev/null", O_RDONLY);
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		child_fail(status_w, "stdio");
+	/* Whatever the daemon itself inherited (a foreground daemon is someone's child)
+	 * stays out of the app: every other fd closes at exec. */
+	close_from(3, status_w);
 	if (s->cwd && chdir(s->cwd) < 0)
 		child_fail(status_w, "chdir");
 	if (saved_nofile) {
@@ -302,7 +351,10 @@ static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	if (s->has_gid && (setgroups(1, &s->gid) < 0 || setgid(s->gid) < 0))
+	/* Running as another user never keeps the daemon's groups: without a gid, the
+	 * user's own number stands in for it. */
+	gid_t gid = s->has_gid ? s->gid : (gid_t)s->uid;
+	if ((s->has_gid || s->has_uid) && (setgroups(1, &gid) < 0 || setgid(gid) < 0))
 		child_fail(status_w, "setgid");
 	if (s->has_uid && setuid(s->uid) < 0)
 		child_fail(status_w, "setuid");
@@ -561,8 +613,8 @@ static void act_exited(struct proc *p)
 	else
 		p->unstable_restarts = 0;
 	if (p->unstable_restarts > s->max_restarts) {
-		dlog("%s[%d]: %d unstable restarts (exits before %lld ms): errored",
-		     s->name, p->id, s->max_restarts, (long long)s->min_uptime_ms);
+		dlog("%s[%d]: exited before min_uptime (%lld ms) %d times in a row: errored",
+		     s->name, p->id, (long long)s->min_uptime_ms, p->unstable_restarts);
 		p->state = ST_ERRORED;
 		return;
 	}
@@ -570,9 +622,11 @@ static void act_exited(struct proc *p)
 	if (s->exp_backoff_ms > 0) {
 		if (uptime >= BACKOFF_RESET_UPTIME_MS || p->backoff_ms == 0)
 			p->backoff_ms = s->exp_backoff_ms;
-		else
-			p->backoff_ms = p->backoff_ms * 3 / 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS
-				: p->backoff_ms * 3 / 2;
+		else {
+			/* Grows by half each time, up to 15 s (or the initial delay if larger). */
+			int64_t cap = s->exp_backoff_ms > BACKOFF_CAP_MS ? s->exp_backoff_ms : BACKOFF_CAP_MS;
+			p->backoff_ms = p->backoff_ms * 3 / 2 > cap ? cap : p->backoff_ms * 3 / 2;
+		}
 		delay = p->backoff_ms;
 	}
 	p->restarts++;

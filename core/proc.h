@@ -113,6 +113,7 @@ extern unsigned procs_freed;
 /* The environment the instance is (or would be) started with; free with free(). The
  * strings point into the spec and into the returned block. */
 char **proc_env(const struct proc *p);
+void proc_reopen_logs(struct proc *p);
 /* Drain an app's output pipe into its log (fd is p->out_fd or p->err_fd). */
 void proc_drain(struct proc *p, int fd);
 

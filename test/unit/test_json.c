@@ -80,5 +80,13 @@ int main(void)
 	CHECK(json_as_ll(&d, json_child(&d, 0, 1), &n) && n == 1000);
 	CHECK(!json_as_ll(&d, json_child(&d, 0, 2), &n));
 	json_free(&d);
+	/* Output is valid UTF-8: bad bytes become U+FFFD; json_bytes keeps them. */
+	struct buf u8 = {0};
+	json_strn(&u8, "caf\xe9 ok \xc3\xa9 \xed\xa0\x80 \xf0\x9f\x98\x80", 19);
+	CHECK_STR(u8.data, "\"caf\\ufffd ok \xc3\xa9 \\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80\"");
+	buf_reset(&u8);
+	json_bytes(&u8, "caf\xe9");
+	CHECK_STR(u8.data, "\"caf\xe9\"");
+	buf_free(&u8);
 	return unit_report("json");
 }
