@@ -525,8 +525,12 @@ int start_main(int argc, char **argv)
 	}
 	struct buf req = {0};
 	build_request(&req, &st);
-	if (st.no_daemon)
-		return daemon_run(true, req.data, req.len - 1);
+	if (st.no_daemon) {
+		int rc = daemon_run(true, req.data, req.len - 1);
+		buf_free(&req);
+		free(st.user);
+		return rc;
+	}
 	struct reply rep;
 	call(&req, true, NULL, NULL, &rep);
 	int rc = reply_status(&rep);
