@@ -189,7 +189,9 @@ static bool target_done(const struct wait *w, int i)
 	case WAIT_GONE:
 		return !p;
 	case WAIT_RESTARTED:
-		return !p || (p->spawn_gen != w->gens[i] && proc_settled(p) && p->state != ST_STOPPING);
+		return !p || (p->spawn_gen != w->gens[i] && proc_settled(p));
+	case WAIT_SPAWNED:
+		return !p || proc_settled(p);
 	case WAIT_SHUTDOWN:
 	case WAIT_NONE:
 		break;
@@ -220,13 +222,14 @@ void ctl_check_wait(struct client *c)
 	for (int i = 0; i < w->n; i++)
 		if (!target_done(w, i))
 			return;
-	if (w->kind == WAIT_RESTARTED) {
+	if (w->kind == WAIT_RESTARTED || w->kind == WAIT_SPAWNED) {
 		/* Report the instances that did not come back. */
 		char err[512] = "";
 		size_t len = 0;
 		for (int i = 0; i < w->n; i++) {
 			struct proc *p = proc_find(w->ids[i]);
-			if (p && p->state != ST_ONLINE && p->state != ST_LAUNCHING && len < sizeof err - 64)
+			if (p && (p->state == ST_ERRORED || (p->state == ST_STOPPED && p->last_error)) &&
+			    len < sizeof err - 64)
 				len += (size_t)snprintf(err + len, sizeof err - len, "%s%s[%d] %s%s%s",
 					len ? "; " : "", p->spec->name, p->id, pstate_name(p->state),
 					p->last_error ? ": " : "", p->last_error ? p->last_error : "");
@@ -298,8 +301,6 @@ static void cmd_start(struct request *r)
 			}
 	}
 	int *ids = NULL, n = 0;
-	char failures[512] = "";
-	size_t flen = 0;
 	for (int i = 0; i < napps; i++) {
 		struct spec *s = specs[i];
 		bool existed = false;
@@ -317,16 +318,8 @@ static void cmd_start(struct request *r)
 				proc_event(p, EV_START);
 				add_id(&ids, &n, p->id);
 			}
-		for (int k = 0; k < n; k++) {
-			struct proc *p = proc_find(ids[k]);
-			if (p && p->state == ST_ERRORED && p->last_error && flen < sizeof failures - 64 &&
-			    !strstr(failures, p->spec->name))
-				flen += (size_t)snprintf(failures + flen, sizeof failures - flen, "%s%s: %s",
-				                         flen ? "; " : "", p->spec->name, p->last_error);
-		}
 	}
-	reply_ids(r->c, flen == 0, ids, n, flen ? failures : NULL);
-	free(ids);
+	wait_on(r->c, WAIT_SPAWNED, ids, n);
 out:
 	for (int i = 0; i < napps; i++)
 		if (specs[i])

@@ -9,6 +9,7 @@
 
 enum wait_kind {
 	WAIT_NONE,
+	WAIT_SPAWNED,     /* start: every target's exec confirmed (or failed) */
 	WAIT_STOPPED,     /* stop: every target stopped (or errored) */
 	WAIT_GONE,        /* delete: every target removed */
 	WAIT_RESTARTED,   /* restart: every target spawned anew (or failed) */

@@ -325,6 +325,11 @@ static int setup_socket(void)
 
 static int setup_signals(void)
 {
+	/* A shell starts background jobs with SIGINT ignored; an ignored signal never
+	 * reaches signalfd, and apps would inherit the ignoring. Start from defaults. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -377,7 +382,7 @@ static void read_environment(void)
 
 /* ---- the loop ------------------------------------------------------------------ */
 
-enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE };
+enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE, SRC_EXEC };
 
 struct source {
 	int kind;
@@ -390,7 +395,7 @@ static void loop(void)
 	struct source *src = NULL;
 	size_t cap = 0;
 	while (!exit_now) {
-		size_t need = 2 + (size_t)nclients + 2 * (size_t)nprocs;
+		size_t need = 2 + (size_t)nclients + 3 * (size_t)nprocs;
 		if (need > cap) {
 			cap = need * 2;
 			fds = xrealloc(fds, cap * sizeof *fds);
@@ -423,6 +428,10 @@ static void loop(void)
 				fds[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
 				src[n++] = (struct source){SRC_PIPE, p};
 			}
+			if (p->exec_fd >= 0) {
+				fds[n] = (struct pollfd){.fd = p->exec_fd, .events = POLLIN};
+				src[n++] = (struct source){SRC_EXEC, p};
+			}
 		}
 		int timeout = -1;
 		int64_t next = procs_next_deadline();
@@ -454,13 +463,18 @@ static void loop(void)
 					client_read(c);
 				break;
 			}
-			case SRC_PIPE: {
+			case SRC_PIPE:
+			case SRC_EXEC: {
 				/* A request earlier in this pass may have deleted the proc. */
 				struct proc *p = src[i].ptr;
 				bool live = freed == procs_freed;
 				for (int k = 0; !live && k < nprocs; k++)
 					live = procs[k] == p;
-				if (live && (fds[i].fd == p->out_fd || fds[i].fd == p->err_fd))
+				if (!live)
+					break;
+				if (src[i].kind == SRC_EXEC && fds[i].fd == p->exec_fd)
+					proc_exec_status(p);
+				else if (fds[i].fd == p->out_fd || fds[i].fd == p->err_fd)
 					proc_drain(p, fds[i].fd);
 				break;
 			}

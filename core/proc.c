@@ -121,7 +121,7 @@ struct proc *proc_new(struct spec *spec, int instance)
 	p->instance = instance;
 	p->spec = spec_ref(spec);
 	p->state = ST_STOPPED;
-	p->out_fd = p->err_fd = p->out_log = p->err_log = -1;
+	p->out_fd = p->err_fd = p->out_log = p->err_log = p->exec_fd = -1;
 	p->created_wall = wall_ms();
 	p->out_path = spec->out_file ? path_for_instance(spec->out_file, spec, p->id)
 		: default_log_path(spec, "out", p->id);
@@ -153,6 +153,7 @@ void proc_free(struct proc *p)
 	procs_freed++;
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
+	close_fd(&p->exec_fd);
 	close_fd(&p->out_log);
 	close_fd(&p->err_log);
 	free(p->out_path);
@@ -166,7 +167,8 @@ void proc_free(struct proc *p)
 
 bool proc_settled(const struct proc *p)
 {
-	return p->state != ST_STOPPING && !(p->state == ST_LAUNCHING && p->respawn);
+	/* An exec that failed settles when its child is reaped (errored). */
+	return p->state != ST_STOPPING && p->exec_fd < 0 && !(p->exec_failed && p->pid > 0);
 }
 
 /* ---- logs ---------------------------------------------------------------- */
@@ -330,11 +332,12 @@ static NORETURN void child_fail(int status_fd, const char *stage)
 static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
                                 int out_w, int err_w, int status_w)
 {
+	/* The daemon blocks the signals it reads through signalfd and ignores SIGPIPE;
+	 * both would be inherited. It installs no handlers, so nothing else to reset. */
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	setsid();
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
@@ -416,18 +419,13 @@ static bool spawn(struct proc *p)
 		set_error(p, "fork: %s", strerror(errno));
 		goto fail;
 	}
-	/* Wait for exec: EOF on the close-on-exec pipe means it happened. */
-	struct exec_failure f;
-	ssize_t r = read_retry(status[0], &f, sizeof f);
-	close(status[0]);
-	status[0] = -1;
-	if (r == (ssize_t)sizeof f) {
-		waitpid(pid, NULL, 0);
-		set_error(p, "%s %s: %s", f.stage, strcmp(f.stage, "chdir") == 0 && s->cwd ? s->cwd
-		          : s->shell ? "/bin/sh" : s->interpreter ? s->interpreter : s->script,
-		          strerror(f.err));
-		goto fail;
-	}
+	/* The exec's outcome arrives later on the close-on-exec pipe (EOF: it happened;
+	 * a record: why not). Waiting here would serialize every spawn behind the CPU
+	 * that the apps already started are using. */
+	set_nonblock(status[0], true);
+	close_fd(&p->exec_fd);
+	p->exec_fd = status[0];
+	p->exec_failed = false;
 	set_nonblock(out[0], true);
 	set_nonblock(err[0], true);
 	close_fd(&p->out_fd);
@@ -464,6 +462,24 @@ fail:
 	p->state = ST_ERRORED;
 	p->spawn_gen++;
 	return false;
+}
+
+/* The exec status pipe is readable: EOF means exec happened; a record means it
+ * failed, and the child is exiting with 127. */
+void proc_exec_status(struct proc *p)
+{
+	struct exec_failure f;
+	ssize_t r = read_retry(p->exec_fd, &f, sizeof f);
+	if (r < 0 && errno == EAGAIN)
+		return;
+	close_fd(&p->exec_fd);
+	if (r != (ssize_t)sizeof f)
+		return;
+	const struct spec *s = p->spec;
+	p->exec_failed = true;
+	set_error(p, "%s %s: %s", f.stage, strcmp(f.stage, "chdir") == 0 && s->cwd ? s->cwd
+	          : s->shell ? "/bin/sh" : s->interpreter ? s->interpreter : s->script,
+	          strerror(f.err));
 }
 
 /* ---- stopping -------------------------------------------------------------- */
@@ -687,6 +703,8 @@ void proc_reaped(pid_t pid, int status)
 		struct proc *p = procs[i];
 		if (p->pid == pid) {
 			unlink(p->pid_path);
+			if (p->exec_fd >= 0)
+				proc_exec_status(p);   /* its record is in the pipe by now */
 			if (WIFSIGNALED(status)) {
 				p->exit_signal = WTERMSIG(status);
 				p->exit_code = 128 + p->exit_signal;
@@ -699,6 +717,13 @@ void proc_reaped(pid_t pid, int status)
 				proc_drain(p, p->out_fd);
 			if (p->err_fd >= 0)
 				proc_drain(p, p->err_fd);
+			if (p->exec_failed && p->state != ST_STOPPING) {
+				/* Never ran: restarting would fail the same way. */
+				p->pid = 0;
+				p->deadline = 0;
+				p->state = ST_ERRORED;
+				return;
+			}
 			proc_event(p, EV_EXIT);
 			return;
 		}

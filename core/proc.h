@@ -66,6 +66,8 @@ struct proc {
 	enum pstate state;
 	pid_t pid;
 	int out_fd, err_fd;    /* pipes from the running process, -1 when none */
+	int exec_fd;           /* spawned, exec not yet confirmed: its status pipe */
+	bool exec_failed;
 	int out_log, err_log;  /* open log files, -1 when none */
 	char *out_path, *err_path, *pid_path;
 	int64_t deadline;      /* monotonic ms; 0 = none: restart due, or SIGKILL due */
@@ -114,6 +116,7 @@ extern unsigned procs_freed;
  * strings point into the spec and into the returned block. */
 char **proc_env(const struct proc *p);
 void proc_reopen_logs(struct proc *p);
+void proc_exec_status(struct proc *p);
 /* Drain an app's output pipe into its log (fd is p->out_fd or p->err_fd). */
 void proc_drain(struct proc *p, int fd);
 

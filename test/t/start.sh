@@ -285,6 +285,21 @@ daemon_fds() {
 	return 0
 }
 
+# An exec that fails in the child (a bad #! line) is reported by start, exit 1, and
+# the app is errored rather than restarted in a loop.
+exec_failure() {
+	printf '#!/nonexistent/interpreter\necho never\n' >"$T/badshebang"
+	chmod +x "$T/badshebang"
+	run "$TEND" start "$T/badshebang" -n badexec -s
+	expect_rc 1
+	expect_err_line '^tend: start: badexec\[[0-9]+\] errored: exec .*badshebang: No such file or directory$'
+	status_is badexec errored || fail "badexec is $(jget badexec 'e["status"]')"
+	sleep 0.3
+	[ "$(jget badexec 'e["restart_time"]')" = 0 ] || fail "a failed exec was restarted"
+	"$TEND" delete badexec -s
+}
+
+part "exec failure" exec_failure
 part "start by name/id" start_by_name
 part "app fds" app_fds
 part "daemon fds" daemon_fds
