@@ -139,6 +139,10 @@ static void accept_clients(void)
 			close(fd);
 			continue;
 		}
+		/* Fewer, larger writes for big replies (jlist of a thousand apps): each
+		 * pass of the loop polls every app pipe. */
+		int sndbuf = 1 << 22;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 		if (nclients >= MAX_CLIENTS) {
 			dlog("too many connections (%d): refused one", nclients);
 			close(fd);

@@ -117,8 +117,16 @@ void json_str(struct buf *b, const char *s)
 
 void json_int(struct buf *b, long long v)
 {
+	/* By hand: jlist writes tens of thousands of these. */
+	char digits[24], *p = digits + sizeof digits;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
 	json_sep(b);
-	buf_printf(b, "%lld", v);
+	buf_add(b, p, (size_t)(digits + sizeof digits - p));
 }
 
 void json_num(struct buf *b, double v)

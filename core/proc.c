@@ -72,6 +72,7 @@ void spec_unref(struct spec *s)
 	free_strv(s->interp_args);
 	free_strv(s->args);
 	free_strv(s->env);
+	free(s->env_json);
 	free(s->cwd);
 	free(s->out_file);
 	free(s->err_file);
@@ -255,38 +256,39 @@ static char **build_argv(const struct spec *s)
 	return argv;
 }
 
+/* The variables tend sets for every instance, over whatever the spec says. */
+static const char *const own_vars[] = {"pm_id", "NODE_APP_INSTANCE", "name"};
+
+bool proc_is_own_var(const char *entry)
+{
+	size_t n = strcspn(entry, "=");
+	for (size_t i = 0; i < ARRAY_LEN(own_vars); i++)
+		if (strlen(own_vars[i]) == n && strncmp(entry, own_vars[i], n) == 0)
+			return true;
+	return false;
+}
+
 /* The app's environment: the spec's, then tend's own variables on top. One block:
  * the pointer array, then the text of tend's variables. */
 char **proc_env(const struct proc *p)
 {
 	const struct spec *s = p->spec;
-	enum { NOWN = 3, OWN_TEXT = 64 };
+	enum { NOWN = ARRAY_LEN(own_vars), OWN_TEXT = 64 };
 	size_t n = 0;
 	for (char **e = s->env; e && *e; e++)
 		n++;
-	size_t name_len = strlen(s->name);
-	char **env = xmalloc((n + NOWN + 1) * sizeof *env + NOWN * OWN_TEXT + name_len);
-	char *text = (char *)(env + n + NOWN + 1);
-	char *own[NOWN];
-	own[0] = text;
-	text += sprintf(text, "pm_id=%d", p->id) + 1;
-	own[1] = text;
-	text += sprintf(text, "NODE_APP_INSTANCE=%d", p->instance) + 1;
-	own[2] = text;
-	sprintf(text, "name=%s", s->name);
+	char **env = xmalloc((n + NOWN + 1) * sizeof *env + NOWN * OWN_TEXT + strlen(s->name));
 	size_t k = 0;
-	for (char **e = s->env; e && *e; e++) {
-		bool overridden = false;
-		for (size_t j = 0; j < NOWN; j++) {
-			size_t len = strcspn(own[j], "=") + 1;
-			if (strncmp(*e, own[j], len) == 0)
-				overridden = true;
-		}
-		if (!overridden)
+	for (char **e = s->env; e && *e; e++)
+		if (!proc_is_own_var(*e))
 			env[k++] = *e;
-	}
-	for (size_t j = 0; j < NOWN; j++)
-		env[k++] = own[j];
+	char *text = (char *)(env + n + NOWN + 1);
+	env[k++] = text;
+	text += sprintf(text, "pm_id=%d", p->id) + 1;
+	env[k++] = text;
+	text += sprintf(text, "NODE_APP_INSTANCE=%d", p->instance) + 1;
+	env[k++] = text;
+	sprintf(text, "name=%s", s->name);
 	env[k] = NULL;
 	return env;
 }

@@ -51,6 +51,7 @@ struct spec {
 	gid_t gid;
 	bool has_uid, has_gid;
 	char *user;            /* name shown in list */
+	char *env_json;        /* env as JSON members, without tend's own: made once for jlist */
 };
 
 /* One instance's running process tree when it is being stopped. */
@@ -115,6 +116,8 @@ extern unsigned procs_freed;
 /* The environment the instance is (or would be) started with; free with free(). The
  * strings point into the spec and into the returned block. */
 char **proc_env(const struct proc *p);
+/* Is "NAME=value" one of the variables tend sets itself (pm_id, name, ...)? */
+bool proc_is_own_var(const char *entry);
 void proc_reopen_logs(struct proc *p);
 void proc_exec_status(struct proc *p);
 /* Drain an app's output pipe into its log (fd is p->out_fd or p->err_fd). */

@@ -23,20 +23,19 @@ static void strv(struct buf *b, const char *key, char **v)
 	json_close(b, ']');
 }
 
+/* The same variables, in the same order, as proc_env() gives the app. */
 static void env_object(struct buf *b, const struct proc *p)
 {
-	char **env = proc_env(p);
 	json_key(b, "env");
 	json_open(b, '{');
-	for (char **e = env; *e; e++) {
-		const char *eq = strchr(*e, '=');
-		if (!eq)
-			continue;
-		json_keyn(b, *e, (size_t)(eq - *e));
-		json_str(b, eq + 1);
-	}
+	buf_puts(b, p->spec->env_json);
+	char num[16];
+	snprintf(num, sizeof num, "%d", p->id);
+	json_kstr(b, "pm_id", num);
+	snprintf(num, sizeof num, "%d", p->instance);
+	json_kstr(b, "NODE_APP_INSTANCE", num);
+	json_kstr(b, "name", p->spec->name);
 	json_close(b, '}');
-	free(env);
 }
 
 void proc_to_json(struct buf *b, const struct proc *p, bool with_env)

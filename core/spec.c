@@ -199,5 +199,15 @@ struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t err
 		spec_unref(s);
 		return NULL;
 	}
+	/* Every jlist shows the environment of every instance: encode it once. */
+	struct buf b = {0};
+	for (char **e = s->env; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq || proc_is_own_var(*e))
+			continue;
+		json_keyn(&b, *e, (size_t)(eq - *e));
+		json_str(&b, eq + 1);
+	}
+	s->env_json = b.data ? b.data : xstrdup("");
 	return s;
 }
