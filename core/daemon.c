@@ -519,6 +519,8 @@ static void loop(void)
 
 int daemon_run(bool foreground, const char *initial, size_t initial_len)
 {
+	/* A foreground daemon is someone's child: what it inherited is not the apps'. */
+	cloexec_from(3);
 	if (home_prepare() < 0) {
 		warn("%s: %s", home_dir(), strerror(errno));
 		return EXIT_FAIL;

@@ -7,7 +7,6 @@
 #include "home.h"
 #include "procfs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -303,26 +302,6 @@ struct exec_failure {
 	char stage[24];
 };
 
-/* Mark every fd >= lowest close-on-exec, except keep (which already is). */
-static void close_from(int lowest, int keep)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (!d) {
-		for (int fd = lowest; fd < 1024; fd++)
-			if (fd != keep)
-				fcntl(fd, F_SETFD, FD_CLOEXEC);
-		return;
-	}
-	int dfd = dirfd(d);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		int fd = atoi(e->d_name);
-		if (fd >= lowest && fd != dfd && fd != keep)
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
-	closedir(d);
-}
-
 static NORETURN void child_fail(int status_fd, const char *stage)
 {
 	struct exec_failure f = {.err = errno};
@@ -344,9 +323,6 @@ static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		child_fail(status_w, "stdio");
-	/* Whatever the daemon itself inherited (a foreground daemon is someone's child)
-	 * stays out of the app: every other fd closes at exec. */
-	close_from(3, status_w);
 	if (s->cwd && chdir(s->cwd) < 0)
 		child_fail(status_w, "chdir");
 	if (saved_nofile) {

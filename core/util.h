@@ -58,6 +58,9 @@ char *read_file(const char *path, size_t max, size_t *len); /* NULL + errno on e
 /* Write path whole: path.new, fsync, rename. Returns 0 or -1 with errno. */
 int write_file_atomic(const char *path, const void *p, size_t n, mode_t mode);
 int mkdir_p(const char *path, mode_t mode);
+/* Mark every fd >= lowest close-on-exec: what a process inherited stays out of the
+ * programs it starts. */
+void cloexec_from(int lowest);
 
 /* Unit parsers, PM2's spellings. Return false on bad input. */
 bool parse_duration_ms(const char *s, int64_t *out);  /* 1500, 10s, 5m, 1h, 2d, 250ms */
