@@ -330,6 +330,52 @@ phase_start_delete() { # start N_START apps until online; delete all; REPS times
 	stop_daemon
 }
 
+# One command that starts N_START apps: `tend start APP -i N` (tend has no ecosystem
+# files yet); PM2 takes an ecosystem file of N_START fork-mode apps (its -i means
+# cluster mode). Then `delete all`.
+#   phase_start_one KEY APP [INTERPRETER]: metrics startKEY, delallKEY
+phase_start_one() {
+	local key=$1 app=$2 interp=${3:-} rep a b i pids=
+	local -a st=() dl=() targs=()
+	[ -n "$interp" ] && targs=(--interpreter "$interp")
+	{
+		printf '{"apps":['
+		for ((i = 1; i <= N_START; i++)); do
+			printf '%s{"name":"e%04d","script":"%s","exec_mode":"fork"%s}' \
+				"$([ "$i" = 1 ] || echo ,)" "$i" "$app" \
+				"$([ -n "$interp" ] && printf ',"interpreter":"%s"' "$interp")"
+		done
+		printf ']}\n'
+	} >"$WORK/eco.json"
+	start_daemon || { fail "start$key" "delall$key" -- "daemon did not start"; return; }
+	for ((rep = 1; rep <= REPS; rep++)); do
+		say "$TOOL: one command starting $N_START apps ($(basename "$app")), delete all ($rep/$REPS)"
+		a=$(now_us)
+		if [ "$TOOL" = tend ]; then
+			t 120 start "$app" -n e -i "$N_START" -s "${targs[@]}"
+		else
+			t 120 start "$WORK/eco.json"
+		fi && wait_count "$N_START" "$N_START" 120 ||
+			{ fail "start$key" "delall$key" -- "$N_START apps not online (rep $rep)"; break; }
+		b=$(now_us)
+		st+=("$(awk -v d=$((b - a)) 'BEGIN { printf "%.3f", d / 1e3 }')")
+		pids=$(jl_pids)
+		: >"$WORK/rep.pids"
+		# shellcheck disable=SC2086
+		track_to "$WORK/rep.pids" $pids
+		a=$(now_us)
+		t 120 delete all || { fail "delall$key" -- "delete all (rep $rep)"; break; }
+		b=$(now_us)
+		dl+=("$(awk -v d=$((b - a)) 'BEGIN { printf "%.3f", d / 1e3 }')")
+		wait_count 0 0 30 || { fail "delall$key" -- "apps still listed after delete all (rep $rep)"; break; }
+		reap 20 "$WORK/rep.pids"
+	done
+	echo "== one command, $N_START apps of $app: ${st[*]:-} ms; delete all: ${dl[*]:-} ms" >>"$LOG"
+	[ "${#st[@]}" = "$REPS" ] && R[$TOOL:start$key]=$(median "${st[@]}")
+	[ "${#dl[@]}" = "$REPS" ] && R[$TOOL:delall$key]=$(median "${dl[@]}")
+	stop_daemon
+}
+
 phase_big() { # N_BIG one-process apps: jlist latency (and daemon RSS)
 	local kb ms
 	start_daemon || { fail jl_1000 rss_1000 -- "daemon did not start"; return; }
@@ -349,11 +395,15 @@ bench_tool() { # bench_tool tend|pm2
 	: >"$LOG"
 	echo "== $(date '+%F %T') $ARGV_STR: $TOOL ($BIN)" >>"$LOG"
 	if ! [ -x "$BIN" ]; then
-		fail rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50 -- "$BIN is not executable"
+		fail rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50 startnode delallnode \
+			startsh delallsh -- \
+			"$BIN is not executable"
 		return
 	fi
 	phase_rss_jlist
 	phase_start_delete
+	phase_start_one node "$APP_IDLE"
+	phase_start_one sh "$APP_SLEEP" none
 	if [ "$TOOL" = tend ] || [ "$PM2_1000" = 1 ]; then
 		phase_big
 	else
@@ -470,10 +520,15 @@ fi
 	row "daemon RSS, $N_BIG apps (MiB)" rss_1000 1024
 	row "start $N_START apps until all online (s, median of $REPS)" start50 1
 	row "\`delete all\`, $N_START apps (s, median of $REPS)" delall50 1
+	row "one command starting $N_START node apps, until all online (ms, median of $REPS)" startnode 1
+	row "\`delete all\` of those $N_START (ms, median of $REPS)" delallnode 1
+	row "one command starting $N_START \`sleep\` apps, until all online (ms, median of $REPS)" startsh 1
+	row "\`delete all\` of those $N_START (ms, median of $REPS)" delallsh 1
 	echo
 	echo "Apps: bench/apps/idle.js (node, exits on SIGINT) for every row except the $N_BIG-app" \
 		"ones, which use bench/apps/sleep.sh (\`--interpreter none\`, execs \`sleep\`)." \
-		"One \`start\` per app, sequential. jlist latency: $how." \
+		"One \`start\` per app, sequential, except the one-command rows (tend: \`start -i $N_START\`;" \
+		"PM2: an ecosystem file of $N_START fork-mode apps). jlist latency: $how." \
 		"RSS: VmRSS of the daemon pid. PM2 with $N_BIG apps runs only with BENCH_PM2_1000=1." \
 		"n/a: the tool failed; see bench/results/tend.log, bench/results/pm2.log."
 } >"$RESULTS/latest.md.new"

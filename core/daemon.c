@@ -167,6 +167,12 @@ static void client_process(struct client *c)
 			return;
 		}
 		size_t len = (size_t)(nl - c->in.data);
+		if (len > MAX_REQUEST) {
+			dlog("request longer than %d bytes: refused", MAX_REQUEST);
+			reply_error(c, 2, "request too long (more than %d bytes)", MAX_REQUEST);
+			buf_consume(&c->in, len + 1);
+			continue;
+		}
 		c->since = mono_ms();
 		ctl_request(c, c->in.data, len);
 		buf_consume(&c->in, len + 1);
@@ -176,7 +182,8 @@ static void client_process(struct client *c)
 static void client_read(struct client *c)
 {
 	for (int round = 0; round < 16; round++) {
-		buf_grow(&c->in, 65536);
+		/* Small first: most requests are a line of JSON; a start grows it. */
+		buf_grow(&c->in, c->in.len < 4096 ? 4096 : 65536);
 		ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
