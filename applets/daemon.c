@@ -37,11 +37,7 @@ const char kill_help[] =
 static void no_args(int argc, char **argv)
 {
 	struct optstate s;
-	static const struct opt none[] = {{0}};
-	opt_init(&s, argc, argv);
-	opt_next_or_die(&s, none);
-	if (s.npos || s.nrest)
-		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
+	opt_positionals(&s, argc, argv, 0, 0);
 	opt_free(&s);
 }
 

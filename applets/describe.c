@@ -53,11 +53,7 @@ static void time_field(const struct jdoc *d, int obj, const char *key, const cha
 int describe_main(int argc, char **argv)
 {
 	struct optstate s;
-	static const struct opt none[] = {{0}};
-	opt_init(&s, argc, argv);
-	opt_next_or_die(&s, none);
-	if (s.npos == 0)
-		die_usage("no target given");
+	opt_positionals(&s, argc, argv, 1, argc);
 	char *json = call_list(s.pos, s.npos, false);
 	struct jdoc d;
 	if (!json_parse(&d, json, strlen(json)))

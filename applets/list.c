@@ -131,11 +131,7 @@ static void pretty(const char *line, size_t len, void *arg)
 static int dump_json(int argc, char **argv, data_fn *print)
 {
 	struct optstate s;
-	static const struct opt none[] = {{0}};
-	opt_init(&s, argc, argv);
-	opt_next_or_die(&s, none);
-	if (s.npos || s.nrest)
-		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
+	opt_positionals(&s, argc, argv, 0, 0);
 	opt_free(&s);
 	struct buf req = {0};
 	req_begin(&req, "list");

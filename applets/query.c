@@ -35,19 +35,6 @@ const char signal_help[] =
 	"Send SIGNAL (SIGUSR2, USR2 or 12) to the main process of each instance of the\n"
 	"targets. Exit status 1 if a target is not running (nothing is sent then).\n";
 
-static void positional_only(struct optstate *s, int argc, char **argv, int min, int max)
-{
-	static const struct opt none[] = {{0}};
-	opt_init(s, argc, argv);
-	opt_next_or_die(s, none);
-	if (s->nrest)
-		die_usage("unexpected argument '%s'", s->rest[0]);
-	if (s->npos < min)
-		die_usage("missing argument (see tend %s --help)", applet_name);
-	if (s->npos > max)
-		die_usage("unexpected argument '%s'", s->pos[max]);
-}
-
 static struct jdoc parse_list(char *json)
 {
 	struct jdoc d;
@@ -59,7 +46,7 @@ static struct jdoc parse_list(char *json)
 int id_main(int argc, char **argv)
 {
 	struct optstate s;
-	positional_only(&s, argc, argv, 1, 1);
+	opt_positionals(&s, argc, argv, 1, 1);
 	char *json = call_list(NULL, 0, false);
 	struct jdoc d = parse_list(json);
 	for (int i = 0, p = 1; i < d.tok[0].size; i++, p = json_next(&d, p)) {
@@ -77,7 +64,7 @@ int id_main(int argc, char **argv)
 int pid_main(int argc, char **argv)
 {
 	struct optstate s;
-	positional_only(&s, argc, argv, 0, 1);
+	opt_positionals(&s, argc, argv, 0, 1);
 	char *json = call_list(s.pos, s.npos, false);
 	struct jdoc d = parse_list(json);
 	for (int i = 0, p = 1; i < d.tok[0].size; i++, p = json_next(&d, p)) {
@@ -99,7 +86,7 @@ static int cmp_str(const void *a, const void *b)
 int env_main(int argc, char **argv)
 {
 	struct optstate s;
-	positional_only(&s, argc, argv, 1, 1);
+	opt_positionals(&s, argc, argv, 1, 1);
 	long long id;
 	if (!parse_int(s.pos[0], 0, 0x7fffffff, &id))
 		die_usage("expected an id, got '%s'", s.pos[0]);
@@ -138,11 +125,7 @@ int env_main(int argc, char **argv)
 int signal_main(int argc, char **argv)
 {
 	struct optstate s;
-	static const struct opt none[] = {{0}};
-	opt_init(&s, argc, argv);
-	opt_next_or_die(&s, none);
-	if (s.npos < 2)
-		die_usage("usage: tend sendSignal SIGNAL TARGET...");
+	opt_positionals(&s, argc, argv, 2, argc);
 	if (signal_from_name(s.pos[0]) <= 0)
 		die_usage("unknown signal '%s'", s.pos[0]);
 	struct buf req = {0};

@@ -16,11 +16,7 @@ const char version_help[] =
 int version_main(int argc, char **argv)
 {
 	struct optstate s;
-	static const struct opt none[] = {{0}};
-	opt_init(&s, argc, argv);
-	opt_next_or_die(&s, none);
-	if (s.npos || s.nrest)
-		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
+	opt_positionals(&s, argc, argv, 0, 0);
 	opt_free(&s);
 	const char *tls = tend_tls_version();
 	printf("tend %s (build %s, %s)\n", tend_version, tend_build_id, tls ? tls : "no TLS");

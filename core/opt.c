@@ -113,6 +113,19 @@ int opt_next(struct optstate *s, const struct opt *opts)
 	return OPT_END;
 }
 
+void opt_positionals(struct optstate *s, int argc, char **argv, int min, int max)
+{
+	static const struct opt none[] = {{0}};
+	opt_init(s, argc, argv);
+	opt_next_or_die(s, none);
+	if (s->nrest)
+		die_usage("unexpected argument '%s'", s->rest[0]);
+	if (s->npos < min)
+		die_usage("missing argument (see tend %s --help)", applet_name);
+	if (s->npos > max)
+		die_usage("unexpected argument '%s'", s->pos[max]);
+}
+
 int opt_next_or_die(struct optstate *s, const struct opt *opts)
 {
 	int id = opt_next(s, opts);

@@ -33,6 +33,10 @@ void opt_init(struct optstate *s, int argc, char **argv);
 int opt_next(struct optstate *s, const struct opt *opts);
 void opt_free(struct optstate *s);
 
+/* For applets without options: parse anyway (so "--bogus" is an unknown option), and
+ * die with a usage error unless there are min..max positionals. Free with opt_free. */
+void opt_positionals(struct optstate *s, int argc, char **argv, int min, int max);
+
 /* Parse all options, dying with a usage error (exit 2) on a bad one; for applets
  * whose options are all handled by one switch. */
 int opt_next_or_die(struct optstate *s, const struct opt *opts);

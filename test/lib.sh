@@ -124,10 +124,48 @@ alive() {
 }
 dead() { ! alive "$1"; }
 
+# python3 may be a slow shim (pyenv): find the real interpreter once.
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PY=python3
+
+# jl_file FILE EXPR: a Python expression over the JSON array in FILE (d; by(NAME) picks
+# the entries of that name). Strings print raw, anything else as JSON (true, 3, [0, 1]).
+jl_file() {
+	"$PY" - "$1" "$2" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+def by(name): return [p for p in d if p["name"] == name]
+r = eval(sys.argv[2])
+print(r if isinstance(r, str) else json.dumps(r))
+PYEOF
+}
+
+# jl EXPR: the same over a fresh jlist.
+jl() {
+	"$TEND" jlist >"$T/.jl" 2>"$T/.jlerr" || fail "jlist failed: $(cat "$T/.jlerr")"
+	jl_file "$T/.jl" "$1"
+}
+
+# jl_is EXPR VALUE MSG: jl EXPR must print VALUE.
+jl_is() {
+	got=$(jl "$1")
+	[ "$got" = "$2" ] || fail "$3: $1 is '$got', expected '$2'"
+}
+
+# part DESC CMD...: an independent check in a subshell, so that one failing does not
+# hide the others; part_report fails the test with every failure, at the end.
+_failed=
+part() {
+	desc=$1
+	shift
+	msg=$( ("$@") 2>&1 >/dev/null ) ||
+		_failed="$_failed${_failed:+ | }$desc: $(printf '%s\n' "$msg" | tail -n 1)"
+}
+part_report() { [ -z "$_failed" ] || fail "$_failed"; }
+
 # jget TARGET EXPR: a python expression over the first jlist entry whose name or pm_id
 # is TARGET (p: the entry, e: its pm2_env); "None" when there is no such entry.
 jget() {
-	"$TEND" jlist | python3 -c '
+	"$TEND" jlist | "$PY" -c '
 import json, sys
 l = [p for p in json.load(sys.stdin) if p["name"] == sys.argv[1] or str(p["pm_id"]) == sys.argv[1]]
 p = l[0] if l else None

@@ -5,23 +5,6 @@
 
 cd "$T" || fail "cannot cd to $T"
 
-# python3 may be a slow shim (pyenv): resolve the real interpreter once.
-PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is needed"
-# jl EXPR: evaluate a Python expression over the jlist array d; by(NAME) selects apps.
-jl() {
-	"$TEND" jlist >"$T/.jl" 2>"$T/.jlerr" || fail "jlist failed: $(cat "$T/.jlerr")"
-	"$PY" - "$T/.jl" "$1" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-def by(name): return [p for p in d if p["name"] == name]
-r = eval(sys.argv[2])
-print(r if isinstance(r, str) else json.dumps(r))
-EOF
-}
-jl_is() { # jl_is EXPR VALUE MSG
-	got=$(jl "$1")
-	[ "$got" = "$2" ] || fail "$3: $1 is '$got', expected '$2'"
-}
 pid_of() { jl "by('$1')[0]['pid']"; }
 restarts_of() { jl "by('$1')[0]['pm2_env']['restart_time']"; }
 # states "alpha:online beta:stopped ...": every app's status, in name order.
@@ -374,13 +357,6 @@ done
 
 # ---- independent checks: each runs in a subshell, so that one failing does not hide the
 # others; every failure is reported at the end ---------------------------------------------
-_failed=
-part() { # part DESC FUNCTION [ARGS...]
-	desc=$1
-	shift
-	msg=$( ("$@") 2>&1 >/dev/null ) ||
-		_failed="$_failed${_failed:+ | }$desc: $(printf '%s\n' "$msg" | tail -n 1)"
-}
 
 run "$TEND" start sleep -n alpha -s -- 1000
 run "$TEND" start sleep -n beta --namespace work -s -- 1000
@@ -419,5 +395,5 @@ utf8_jlist() {
 }
 part "non-UTF-8 env" utf8_jlist
 
-[ -z "$_failed" ] || fail "$_failed"
+part_report
 exit 0

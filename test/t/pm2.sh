@@ -9,19 +9,8 @@ ln -s "$TEND" "$T/bin/pm2"
 PM2=$T/bin/pm2
 H=$T/home-pm2   # lib.sh's cleanup stops the daemon of every $T/home* (its tend.sock)
 export PM2_HOME="$H"
-PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is needed"
 real_tend=$(readlink -f "$TEND")
 
-# jl FILE EXPR: evaluate a Python expression over the JSON array in FILE (d).
-jl() {
-	"$PY" - "$1" "$2" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-def by(name): return [p for p in d if p["name"] == name]
-r = eval(sys.argv[2])
-print(r if isinstance(r, str) else json.dumps(r))
-EOF
-}
 
 # ---- pm2 start: the daemon lives in $PM2_HOME, with PM2's names -------------------------
 [ -n "$TEND_HOME" ] || fail "lib.sh should have set TEND_HOME"
@@ -48,18 +37,18 @@ wait_for 10 grep -qx oops-pm2 "$H/logs/pz-error.log"
 run "$PM2" jlist
 expect_rc 0
 printf '%s\n' "$OUT" >"$T/jlist.json"
-[ "$(jl "$T/jlist.json" "[(p['name'], p['pm2_env']['status']) for p in d]")" = '[["pz", "online"]]' ] ||
+[ "$(jl_file "$T/jlist.json" "[(p['name'], p['pm2_env']['status']) for p in d]")" = '[["pz", "online"]]' ] ||
 	fail "pm2 jlist: $(_show "$OUT")"
-apid=$(jl "$T/jlist.json" "by('pz')[0]['pid']")
-id=$(jl "$T/jlist.json" "by('pz')[0]['pm_id']")
+apid=$(jl_file "$T/jlist.json" "by('pz')[0]['pid']")
+id=$(jl_file "$T/jlist.json" "by('pz')[0]['pm_id']")
 track_pid "$apid"
 alive "$apid" || fail "app pid $apid is not alive"
 [ "$id" = 0 ] || fail "first app's pm_id is $id"
 [ -f "$H/pids/pz-0.pid" ] || fail "no $H/pids/pz-0.pid: $(ls "$H/pids")"
 [ "$(cat "$H/pids/pz-0.pid")" = "$apid" ] || fail "pids/pz-0.pid holds '$(cat "$H/pids/pz-0.pid")', app pid is $apid"
-[ "$(jl "$T/jlist.json" "by('pz')[0]['pm2_env']['pm_out_log_path']")" = "$H/logs/pz-out.log" ] || fail "pm_out_log_path not under PM2_HOME"
-[ "$(jl "$T/jlist.json" "by('pz')[0]['pm2_env']['pm_err_log_path']")" = "$H/logs/pz-error.log" ] || fail "pm_err_log_path not under PM2_HOME"
-[ "$(jl "$T/jlist.json" "by('pz')[0]['pm2_env']['pm_pid_path']")" = "$H/pids/pz-0.pid" ] || fail "pm_pid_path not under PM2_HOME"
+[ "$(jl_file "$T/jlist.json" "by('pz')[0]['pm2_env']['pm_out_log_path']")" = "$H/logs/pz-out.log" ] || fail "pm_out_log_path not under PM2_HOME"
+[ "$(jl_file "$T/jlist.json" "by('pz')[0]['pm2_env']['pm_err_log_path']")" = "$H/logs/pz-error.log" ] || fail "pm_err_log_path not under PM2_HOME"
+[ "$(jl_file "$T/jlist.json" "by('pz')[0]['pm2_env']['pm_pid_path']")" = "$H/pids/pz-0.pid" ] || fail "pm_pid_path not under PM2_HOME"
 run "$PM2" ls -m
 expect_rc 0
 expect_out "0 pz online $apid"

@@ -12,27 +12,6 @@ cd "$T" || fail "cannot cd to $T"
 # the daemon's apps. Checked at the end, with the other descriptor checks.
 exec 7>"$T/inherited-fd"
 
-# python3 may be a slow shim (pyenv): resolve the real interpreter once.
-PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is needed"
-# jl EXPR: evaluate a Python expression over the jlist array d; by(NAME) selects apps.
-# Strings print raw, anything else as JSON (true, 3, [0, 1]).
-jl() {
-	"$TEND" jlist >"$T/.jl" 2>"$T/.jlerr" || fail "jlist failed: $(cat "$T/.jlerr")"
-	"$PY" - "$T/.jl" "$1" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-def by(name): return [p for p in d if p["name"] == name]
-r = eval(sys.argv[2])
-print(r if isinstance(r, str) else json.dumps(r))
-EOF
-}
-
-# jl_is EXPR VALUE MSG: jl EXPR must print VALUE.
-jl_is() {
-	got=$(jl "$1")
-	[ "$got" = "$2" ] || fail "$3: $1 is '$got', expected '$2'"
-}
-
 # ---- bad input: right exit status, one line on stderr, nothing registered --------
 printf 'console.log("x")\n' >"$A/ok.js"
 echo 'just text' >"$A/data.xyz"   # no known extension, not executable
@@ -239,11 +218,6 @@ case $(readlink "/proc/$pid/fd/1") in pipe:*) ;; *) fail "stdout is $(readlink "
 
 # ---- independent checks: each runs in a subshell, so that one failing does not hide the
 # others; every failure is reported at the end ---------------------------------------------
-_failed=
-part() { # part DESC FUNCTION
-	msg=$( ("$2") 2>&1 >/dev/null ) ||
-		_failed="$_failed${_failed:+ | }$1: $(printf '%s\n' "$msg" | tail -n 1)"
-}
 
 # PM2's smart start by name and by id: `pm2 start NAME|ID` restarts a known app.
 start_by_name() {
@@ -303,5 +277,5 @@ part "exec failure" exec_failure
 part "start by name/id" start_by_name
 part "app fds" app_fds
 part "daemon fds" daemon_fds
-[ -z "$_failed" ] || fail "$_failed"
+part_report
 exit 0
