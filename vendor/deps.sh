@@ -70,7 +70,7 @@ tools() {
 }
 
 has_deb_src() {
-	grep -hsE '^[[:space:]]*(deb-src[[:space:]]|Types:.*deb-src)' \
+	grep -qsE '^[[:space:]]*(deb-src[[:space:]]|Types:.*deb-src)' \
 		/etc/apt/sources.list /etc/apt/sources.list.d/*.list \
 		/etc/apt/sources.list.d/*.sources >/dev/null 2>&1
 }
