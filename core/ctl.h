@@ -28,7 +28,6 @@ struct client {
 	struct buf in, out;
 	bool closing;       /* close once out is flushed */
 	struct wait wait;
-	int64_t since;      /* mono ms of the request now pending */
 };
 
 /* One request line from c. Writes replies into c->out, or leaves c->wait pending. */

@@ -173,7 +173,6 @@ static void client_process(struct client *c)
 			buf_consume(&c->in, len + 1);
 			continue;
 		}
-		c->since = mono_ms();
 		ctl_request(c, c->in.data, len);
 		buf_consume(&c->in, len + 1);
 	}
@@ -352,8 +351,6 @@ static int setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
-
-void proc_set_child_nofile(rlim_t soft);
 
 /* Many apps mean many pipes: raise the fd limit, give children the original one. */
 static void raise_fd_limit(void)

@@ -294,7 +294,6 @@ char **proc_env(const struct proc *p)
 
 static rlim_t saved_nofile = 0;   /* the soft limit the daemon was started with */
 
-void proc_set_child_nofile(rlim_t soft);
 void proc_set_child_nofile(rlim_t soft) { saved_nofile = soft; }
 
 struct exec_failure {

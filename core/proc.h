@@ -9,6 +9,7 @@
 #include "json.h"
 #include "util.h"
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 enum pstate {
@@ -128,6 +129,8 @@ void spec_unref(struct spec *s);
 /* Build a spec from a start request's app object (PM2's key names). NULL with err. */
 struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen);
 
+/* The fd limit apps get: the daemon raises its own, apps keep the one it started with. */
+void proc_set_child_nofile(rlim_t soft);
 /* Daemon-wide settings (from the daemon's environment). */
 extern int default_kill_signal;
 /* The daemon log: one timestamped line. */
