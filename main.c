@@ -1,7 +1,6 @@
 /* tend: one binary, many applets. The applet is basename(argv[0]) (also "tend-NAME"),
  * else argv[1]. Invoked as "pm2", tend behaves as tend in PM2's home. */
 #include "util.h"
-#include "version.h"
 #include "home.h"
 #include "applets/applet.h"
 
@@ -53,13 +52,6 @@ static const char *closest_applet(const char *name)
 		}
 	}
 	return best;
-}
-
-static void print_version(void)
-{
-	const char *tls = tend_tls_version();
-	printf("tend %s (build %s, %s)\n", tend_version, tend_build_id,
-	       tls ? tls : "no TLS");
 }
 
 static void print_help(FILE *f)
@@ -149,8 +141,7 @@ static int multicall(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(arg, "--version") || !strcmp(arg, "-v") || !strcmp(arg, "-V")) {
-		print_version();
-		return EXIT_OK;
+		return run_applet(applet_find("version"), 1, argv);
 	}
 	if (!strcmp(arg, "--list")) {
 		for (size_t i = 0; i < ARRAY_LEN(applets); i++)

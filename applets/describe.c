@@ -54,10 +54,8 @@ int describe_main(int argc, char **argv)
 {
 	struct optstate s;
 	opt_positionals(&s, argc, argv, 1, argc);
-	char *json = call_list(s.pos, s.npos, false);
 	struct jdoc d;
-	if (!json_parse(&d, json, strlen(json)))
-		die("bad list from the daemon: %s", d.err);
+	char *json = call_list(s.pos, s.npos, false, &d);
 	for (int i = 0, p = 1; i < d.tok[0].size; i++, p = json_next(&d, p)) {
 		int env = json_get(&d, p, "pm2_env");
 		int monit = json_get(&d, p, "monit");

@@ -35,20 +35,12 @@ const char signal_help[] =
 	"Send SIGNAL (SIGUSR2, USR2 or 12) to the main process of each instance of the\n"
 	"targets. Exit status 1 if a target is not running (nothing is sent then).\n";
 
-static struct jdoc parse_list(char *json)
-{
-	struct jdoc d;
-	if (!json_parse(&d, json, strlen(json)))
-		die("bad list from the daemon: %s", d.err);
-	return d;
-}
-
 int id_main(int argc, char **argv)
 {
 	struct optstate s;
 	opt_positionals(&s, argc, argv, 1, 1);
-	char *json = call_list(NULL, 0, false);
-	struct jdoc d = parse_list(json);
+	struct jdoc d;
+	char *json = call_list(NULL, 0, false, &d);
 	for (int i = 0, p = 1; i < d.tok[0].size; i++, p = json_next(&d, p)) {
 		long long id;
 		if (json_eq(&d, json_get(&d, p, "name"), s.pos[0]) &&
@@ -65,8 +57,8 @@ int pid_main(int argc, char **argv)
 {
 	struct optstate s;
 	opt_positionals(&s, argc, argv, 0, 1);
-	char *json = call_list(s.pos, s.npos, false);
-	struct jdoc d = parse_list(json);
+	struct jdoc d;
+	char *json = call_list(s.pos, s.npos, false, &d);
 	for (int i = 0, p = 1; i < d.tok[0].size; i++, p = json_next(&d, p)) {
 		long long pid = 0;
 		json_as_ll(&d, json_get(&d, p, "pid"), &pid);
@@ -90,8 +82,8 @@ int env_main(int argc, char **argv)
 	long long id;
 	if (!parse_int(s.pos[0], 0, 0x7fffffff, &id))
 		die_usage("expected an id, got '%s'", s.pos[0]);
-	char *json = call_list(s.pos, 1, true);
-	struct jdoc d = parse_list(json);
+	struct jdoc d;
+	char *json = call_list(s.pos, 1, true, &d);
 	int p = json_child(&d, 0, 0);
 	for (int i = 0; i < d.tok[0].size; i++, p = json_next(&d, p)) {
 		long long pid_id = -1;

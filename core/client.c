@@ -258,7 +258,7 @@ static void keep_list(const char *line, size_t len, void *arg)
 	l->json = xstrndup(line, len);
 }
 
-char *call_list(char **targets, int n, bool with_env)
+char *call_list(char **targets, int n, bool with_env, struct jdoc *d)
 {
 	struct buf req = {0};
 	req_begin(&req, "list");
@@ -273,5 +273,7 @@ char *call_list(char **targets, int n, bool with_env)
 	buf_free(&req);
 	if (!l.json)
 		die("the daemon sent no list");
+	if (!json_parse(d, l.json, strlen(l.json)) || d->tok[0].type != JSMN_ARRAY)
+		die("bad list from the daemon: %s", d->err[0] ? d->err : "not an array");
 	return l.json;
 }

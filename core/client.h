@@ -33,8 +33,9 @@ int reply_status(const struct reply *rep);
 /* Call and exit on failure; the common case for applets. */
 void call_or_die(const struct buf *req, data_fn *on_data, void *arg, struct reply *rep);
 
-/* The jlist array for targets (all when n == 0), as text; dies on errors. */
-char *call_list(char **targets, int n, bool with_env);
+/* The jlist array for targets (all when n == 0), parsed into d (token 0 is the
+ * array). Returns the text d points into: free it after json_free(d). Dies on errors. */
+char *call_list(char **targets, int n, bool with_env, struct jdoc *d);
 
 /* Start the daemon detached; true once it answers (or another one does). */
 bool daemon_spawn(void);

@@ -229,11 +229,9 @@ out:
 
 void table_show(FILE *f, const struct table_opts *o)
 {
-	char *json = call_list(NULL, 0, false);
 	struct jdoc d;
-	if (json_parse(&d, json, strlen(json))) {
-		table_print(f, &d, 0, o);
-		json_free(&d);
-	}
+	char *json = call_list(NULL, 0, false, &d);
+	table_print(f, &d, 0, o);
+	json_free(&d);
 	free(json);
 }
