@@ -5,9 +5,13 @@
 #include "home.h"
 #include "opt.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 //applet: daemon daemon_main daemon_help - run the supervisor daemon in the foreground
 //applet: kill kill_main kill_help c stop every app, then the daemon
@@ -63,6 +67,25 @@ int ping_main(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The daemon's reply comes before its last cleanup (and, under a sanitizer, its
+ * leak check). The kernel drops its lock on the home only when the process has
+ * exited, so waiting for that lock means "gone", not "about to go". */
+static void wait_daemon_gone(void)
+{
+	int fd = open(home_path(HOME_LOCK), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	long long deadline = mono_ms() + 10000;
+	while (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+		if (mono_ms() > deadline) {
+			warn("the daemon answered but has not exited after 10 s");
+			break;
+		}
+		usleep(5000);
+	}
+	close(fd);
+}
+
 int kill_main(int argc, char **argv)
 {
 	no_args(argc, argv);
@@ -77,5 +100,7 @@ int kill_main(int argc, char **argv)
 	int rc = reply_status(&rep);
 	reply_free(&rep);
 	buf_free(&req);
+	if (rc == EXIT_OK)
+		wait_daemon_gone();
 	return rc;
 }

@@ -584,6 +584,6 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	free(procs);
 	free(clients);
 	close(signal_fd);
-	close(lock);
+	/* The lock stays held until the process exits: `tend kill` waits for it. */
 	return EXIT_OK;
 }

@@ -48,6 +48,14 @@ if [ $# = 0 ]; then
 	fi
 	for t in "$top"/test/t/*.sh; do set -- "$@" "$t"; done
 fi
+# A bare name means test/t/NAME.sh or the unit test NAME.
+for t do
+	shift
+	if [ ! -e "$t" ] && [ -e "$top/test/t/$t.sh" ]; then t=$top/test/t/$t.sh
+	elif [ ! -e "$t" ] && [ -x "${UNIT_DIR:-/nonexistent}/$t" ]; then t=$UNIT_DIR/$t
+	fi
+	set -- "$@" "$t"
+done
 results=$(mktemp -d "${TMPDIR:-/tmp}/tend-results.XXXXXX")
 printf '%s\n' "$@" | xargs -P "$jobs" -I{} sh "$0" --one {} "$results"
 passed=$(cat "$results"/*.res 2>/dev/null | grep -c '^ok ')
