@@ -69,7 +69,7 @@ all: tend
 # ./tend is whichever flavour was built last; the copy keeps switching TLS=0/1 honest.
 ifeq ($(FLAVOUR),musl)
 tend: $(BIN) FORCE
-	@cmp -s $(BIN) $@ || cp $(BIN) $@
+	@cmp -s $(BIN) $@ || { cp $(BIN) $@.new && mv -f $@.new $@; }   # a running daemon keeps its file
 else
 tend: $(BIN)
 endif

@@ -1,21 +1,30 @@
-/* stop, restart, delete, reset: act on targets, return once it has happened. */
+/* stop, restart, reload, delete, reset: act on targets, return once it has happened.
+ * A declaration file as the target means the apps it declares; restart and reload
+ * through a file take the file's declarations anew. */
 #include "applets/applet.h"
 #include "client.h"
+#include "decl.h"
+#include "ecosystem.h"
 #include "opt.h"
 #include "table.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 //applet: del delete_main delete_help a delete
 //applet: delete delete_main delete_help - stop apps and forget them
 //applet: reset reset_main reset_help c reset the restart counters of apps
+//applet: gracefulReload reload_main reload_help a reload
+//applet: reload reload_main reload_help - reload apps (fork mode: restart them)
 //applet: restart restart_main restart_help - restart apps (stop, then start again)
 //applet: stop stop_main stop_help - stop apps (their kill signal, then SIGKILL)
 
 #define TARGETS_HELP \
 	"TARGET is an id, a name, a namespace, \"all\", or /regex/ (matched against names);\n" \
 	"several may be given. A target that matches nothing is an error and nothing is done.\n" \
+	"A declaration file (*.json, *.config.js, Procfile) means the apps it declares;\n" \
+	"--only A,B selects some of them.\n" \
 	"\n" \
 	"  -s, --silent     print nothing on success\n" \
 	"  -m, --mini-list  print id, name, status, pid only\n" \
@@ -24,18 +33,33 @@
 	"Exit status: 0 done, 1 target not found or action failed, 2 bad usage.\n"
 
 const char stop_help[] =
-	"usage: tend stop TARGET...\n"
+	"usage: tend stop TARGET... [--watch]\n"
 	"\n"
 	"Stop apps: send each its kill signal (SIGINT by default) and every descendant\n"
 	"that left its process group, SIGKILL what is left after kill_timeout. Returns\n"
-	"once every process of the targets is gone. They stay in the list, stopped.\n"
+	"once every process of the targets is gone. They stay in the list, stopped; a\n"
+	"stopped app is not restarted by its cron or watch.\n"
+	"\n"
+	"      --watch      stop watching too (a later restart does not watch)\n"
 	"\n" TARGETS_HELP;
 
 const char restart_help[] =
-	"usage: tend restart TARGET...\n"
+	"usage: tend restart TARGET... [--update-env] [--watch]\n"
 	"\n"
 	"Stop apps as stop does, then start them again with the same declaration and\n"
-	"environment. Returns once every target runs with a new pid.\n"
+	"environment. Returns once every target runs with a new pid. Through a file,\n"
+	"the file is read again (env, env_NAME with --env NAME, every key).\n"
+	"\n"
+	"  -a, --update-env  take this shell's environment instead of the one the app was\n"
+	"                    started with (variables no longer set disappear)\n"
+	"      --watch       toggle watching\n"
+	"      --env NAME    with a file: use its env_NAME\n"
+	"\n" TARGETS_HELP;
+
+const char reload_help[] =
+	"usage: tend reload TARGET... [--update-env]    (also: gracefulReload)\n"
+	"\n"
+	"Reload apps. In fork mode this is restart; cluster mode makes it rolling.\n"
 	"\n" TARGETS_HELP;
 
 const char delete_help[] =
@@ -50,51 +74,137 @@ const char reset_help[] =
 	"Reset the restart and unstable-restart counters of apps.\n"
 	"\n" TARGETS_HELP;
 
-enum { O_SILENT = 1, O_MINI, O_NO_COLOR };
+enum { O_SILENT = 1, O_MINI, O_NO_COLOR, O_UPDATE_ENV, O_WATCH, O_ONLY, O_ENV };
 static const struct opt options[] = {
 	{"silent", 's', OPT_NONE, O_SILENT},
 	{"mini-list", 'm', OPT_NONE, O_MINI},
 	{"no-color", 0, OPT_NONE, O_NO_COLOR},
+	{"update-env", 'a', OPT_NONE, O_UPDATE_ENV},
+	{"watch", 0, OPT_NONE, O_WATCH},
+	{"only", 0, OPT_REQUIRED, O_ONLY},
+	{"env", 0, OPT_REQUIRED, O_ENV},
 	{0},
 };
+
+struct action {
+	const char *cmd;
+	bool silent, no_color, update_env, watch;
+	const char *only, *env_name;
+	struct table_opts table;
+};
+
+static int finish(const struct action *a, struct buf *req)
+{
+	struct reply rep;
+	call(req, true, NULL, NULL, &rep);
+	int rc = reply_status(&rep);
+	if (!a->silent && rep.code != 2 && rep.code != 3) {
+		struct table_opts o = a->table;
+		o.color = want_color(1, a->no_color);
+		table_show(stdout, &o);
+	}
+	reply_free(&rep);
+	buf_free(req);
+	return rc;
+}
+
+/* restart/reload FILE: the file's declarations, each app restarted with its own. */
+static int redeclare(const struct action *a, const char *file)
+{
+	struct buf req = {0}, none = {0};
+	buf_puts(&none, "{}");
+	req_begin(&req, "start");
+	json_kstr(&req, "existing", "update");
+	json_key(&req, "apps");
+	json_open(&req, '[');
+	eco_append_apps(&req, file, a->only, a->env_name, &none, false);
+	json_close(&req, ']');
+	req_end(&req);
+	buf_free(&none);
+	return finish(a, &req);
+}
+
+/* The names a file declares that the daemon knows: acting on a file's apps is not
+ * an error for the ones never started. */
+static char **known_names(const char *file, const char *only, int *n)
+{
+	char **names = eco_app_names(file, only, n);
+	struct jdoc d;
+	char *json = call_list(NULL, 0, false, &d);
+	int k = 0;
+	for (int i = 0; i < *n; i++) {
+		bool known = false;
+		for (int j = 0, p = 1; j < d.tok[0].size && !known; j++, p = json_next(&d, p))
+			known = json_eq(&d, json_get(&d, p, "name"), names[i]);
+		if (known)
+			names[k++] = names[i];
+		else
+			free(names[i]);
+	}
+	names[k] = NULL;
+	json_free(&d);
+	free(json);
+	if (k == 0)
+		die("none of the apps of %s is known to the daemon", file);
+	*n = k;
+	return names;
+}
 
 static int act(const char *cmd, int argc, char **argv)
 {
 	struct optstate s;
-	struct table_opts o = {0};
-	bool silent = false, no_color = false;
+	struct action a = {.cmd = cmd};
 	opt_init(&s, argc, argv);
+	bool restarting = !strcmp(cmd, "restart");
 	int id;
 	while ((id = opt_next_or_die(&s, options)) != OPT_END) {
-		if (id == O_SILENT)
-			silent = true;
-		else if (id == O_MINI)
-			o.mini = true;
-		else if (id == O_NO_COLOR)
-			no_color = true;
+		switch (id) {
+		case O_SILENT: a.silent = true; break;
+		case O_MINI: a.table.mini = true; break;
+		case O_NO_COLOR: a.no_color = true; break;
+		case O_UPDATE_ENV: a.update_env = true; break;
+		case O_WATCH: a.watch = true; break;
+		case O_ONLY: a.only = s.arg; break;
+		case O_ENV: a.env_name = s.arg; break;
+		}
+		if ((id == O_UPDATE_ENV && !restarting) ||
+		    (id == O_WATCH && !restarting && strcmp(cmd, "stop") != 0))
+			die_usage("%s: not an option of %s", id == O_WATCH ? "--watch" : "--update-env", applet_name);
 	}
 	if (s.npos == 0)
-		die_usage("no target given (an id, a name, a namespace, all, or /regex/)");
+		die_usage("no target given (an id, a name, a namespace, all, /regex/, or a file)");
 	if (s.nrest)
 		die_usage("unexpected argument '%s'", s.rest[0]);
+	bool file = s.npos == 1 && eco_is_file(s.pos[0]);
+	if ((a.only || a.env_name) && !file)
+		die_usage("--only/--env: need a declaration file as the target");
+	if (file && restarting && !a.watch) {
+		int rc = redeclare(&a, s.pos[0]);
+		opt_free(&s);
+		return rc;
+	}
+	int n = s.npos;
+	char **targets = file ? known_names(s.pos[0], a.only, &n) : s.pos;
 	struct buf req = {0};
 	req_begin(&req, cmd);
-	req_targets(&req, s.pos, s.npos);
+	req_targets(&req, targets, n);
+	if (a.update_env)
+		decl_shell_env(&req);
+	if (a.watch)
+		json_kbool(&req, "watch", !strcmp(cmd, "restart"));
 	req_end(&req);
-	struct reply rep;
-	call(&req, true, NULL, NULL, &rep);
-	int rc = reply_status(&rep);
-	if (!silent && rep.code != 2 && rep.code != 3) {
-		o.color = want_color(1, no_color);
-		table_show(stdout, &o);
+	if (file) {
+		for (int i = 0; i < n; i++)
+			free(targets[i]);
+		free(targets);
 	}
-	reply_free(&rep);
-	buf_free(&req);
 	opt_free(&s);
-	return rc;
+	return finish(&a, &req);
 }
 
 int stop_main(int argc, char **argv) { return act("stop", argc, argv); }
 int restart_main(int argc, char **argv) { return act("restart", argc, argv); }
+/* Rolling reloads arrive with cluster mode; in fork mode a reload is a restart. */
+int reload_main(int argc, char **argv) { return act("restart", argc, argv); }
 int delete_main(int argc, char **argv) { return act("delete", argc, argv); }
 int reset_main(int argc, char **argv) { return act("reset", argc, argv); }

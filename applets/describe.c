@@ -46,7 +46,8 @@ static void time_field(const struct jdoc *d, int obj, const char *key, const cha
 	if (!json_as_ll(d, json_get(d, obj, key), &v) || v <= 0)
 		return;
 	char when[32];
-	format_duration(when, sizeof when, wall_ms() - v);
+	int64_t delta = wall_ms() - v;
+	format_duration(when, sizeof when, delta < 0 ? -delta : delta);   /* past or future */
 	printf("  %-22s %s%s\n", label, when, ago ? " ago" : "");
 }
 
@@ -99,6 +100,15 @@ int describe_main(int argc, char **argv)
 		field(&d, env, "kill_timeout", "kill timeout (ms)");
 		field(&d, env, "treekill", "treekill");
 		field(&d, env, "username", "user");
+		field(&d, env, "port", "port");
+		field(&d, env, "max_memory_restart", "max memory (bytes)");
+		field(&d, env, "cron_restart", "cron restart");
+		time_field(&d, env, "next_cron_restart", "next cron restart in", false);
+		field(&d, env, "watch", "watch");
+		field(&d, env, "watch_paths", "watch paths");
+		field(&d, env, "ignore_watch", "ignore watch");
+		field(&d, env, "restart_reason", "last restart reason");
+		time_field(&d, env, "restart_reason_at", "restarted for it", true);
 		field(&d, monit, "cpu", "cpu %");
 		char membuf[32];
 		format_bytes(membuf, sizeof membuf, mem);

@@ -1,9 +1,14 @@
-/* start: turn a script, binary or command string and PM2's options into an app
- * declaration, check it here (missing script or interpreter is an error before
- * anything is registered), and hand it to the daemon. */
+/* start, startOrRestart, startOrReload: apps from a script, binary or command string,
+ * or from a declaration file, checked here whole (a missing script, interpreter or a
+ * bad key is an error before anything is registered) and handed to the daemon. The
+ * command line's options become PM2 keys and go through the same checks as a file's,
+ * over each app of the file. */
 #include "applets/applet.h"
 #include "client.h"
+#include "cron.h"
 #include "daemon.h"
+#include "decl.h"
+#include "ecosystem.h"
 #include "opt.h"
 #include "table.h"
 
@@ -17,15 +22,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-//applet: start start_main start_help - start an app (script, binary or "command") and keep it alive
+//applet: start start_main start_help - start apps: a script, binary, "command", or a declaration file
+//applet: startOrGracefulReload start_or_reload_main start_help a startOrRestart
+//applet: startOrReload start_or_reload_main start_help a startOrRestart
+//applet: startOrRestart start_or_restart_main start_help - start the apps of a file, restart those running
 
 const char start_help[] =
 	"usage: tend start SCRIPT|BINARY|\"COMMAND\" [OPTIONS] [-- ARGS...]\n"
+	"       tend start [FILE|-] [--only A,B] [--env NAME] [OPTIONS]\n"
+	"       tend startOrRestart FILE    (also startOrReload, startOrGracefulReload)\n"
 	"\n"
 	"Start an app and keep it alive. The interpreter follows the extension: .js .mjs\n"
 	".cjs node, .py python3, .sh bash, .rb ruby, .php php, .pl perl, .coffee coffee;\n"
 	"an executable runs directly; a string with spaces runs under sh -c. Starting a\n"
 	"name that exists and is stopped restarts it. Returns once every instance runs.\n"
+	"\n"
+	"FILE declares apps (see tend-ecosystem(5)): *.json (comments and trailing commas\n"
+	"allowed), *.config.js evaluated by node, a Procfile, or - for JSON on stdin.\n"
+	"Without arguments: ./ecosystem.json, then ./ecosystem.config.js. Apps of the file\n"
+	"that already run are left alone; startOrRestart restarts them with the file's\n"
+	"declaration instead. Options given here override every app's keys.\n"
 	"\n"
 	"  -n, --name NAME           app name (default: the script's base name)\n"
 	"      --namespace NS        group apps; a namespace is a valid target\n"
@@ -46,19 +62,29 @@ const char start_help[] =
 	"      --no-autorestart      do not restart when it exits\n"
 	"      --stop-exit-codes N.. exit codes that mean \"do not restart\"\n"
 	"      --no-treekill         signal the main process only, not its tree\n"
+	"      --max-memory-restart SIZE  restart when the tree's RSS passes SIZE (200M)\n"
+	"  -c, --cron-restart EXPR   restart at each match of a cron expression (also --cron)\n"
+	"      --watch               restart when files under the cwd change\n"
+	"      --ignore-watch LIST   globs not to watch (node_modules and .dirs never are)\n"
+	"      --watch-delay TIME    wait for changes to settle (1000)\n"
+	"      --port N              PORT for the app\n"
+	"      --env NAME            use the file's env_NAME over env\n"
+	"      --only A,B            only these apps of the file\n"
 	"  -f, --force               start another copy even if the name runs\n"
 	"      --no-daemon           run the supervisor in the foreground (containers)\n"
 	"  -s, --silent              print nothing on success\n"
 	"  -m, --mini-list           print id, name, status, pid only\n"
 	"      --no-color            no colors in the table\n"
 	"\n"
-	"Exit status: 0 started, 1 failed (spawn failed, already running), 2 bad usage.\n";
+	"Exit status: 0 started, 1 failed (spawn failed, already running), 2 bad usage or a\n"
+	"bad declaration.\n";
 
 enum {
 	O_NAME = 1, O_NAMESPACE, O_CWD, O_INSTANCES, O_FORK, O_INTERP, O_INTERP_ARGS, O_UID, O_GID,
 	O_PID, O_OUT, O_ERR, O_KILL_TIMEOUT, O_KILL_SIGNAL, O_MAX_RESTARTS, O_MIN_UPTIME,
-	O_RESTART_DELAY, O_BACKOFF, O_NO_AUTORESTART, O_STOP_CODES, O_NO_TREEKILL, O_FORCE,
-	O_NO_DAEMON, O_SILENT, O_MINI, O_NO_COLOR,
+	O_RESTART_DELAY, O_BACKOFF, O_NO_AUTORESTART, O_STOP_CODES, O_NO_TREEKILL, O_MAX_MEMORY,
+	O_CRON, O_WATCH, O_IGNORE_WATCH, O_WATCH_DELAY, O_PORT, O_ENV, O_ONLY, O_UPDATE_ENV,
+	O_FORCE, O_NO_DAEMON, O_SILENT, O_MINI, O_NO_COLOR,
 };
 
 static const struct opt options[] = {
@@ -84,6 +110,16 @@ static const struct opt options[] = {
 	{"no-autorestart", 0, OPT_NONE, O_NO_AUTORESTART},
 	{"stop-exit-codes", 0, OPT_REQUIRED, O_STOP_CODES},
 	{"no-treekill", 0, OPT_NONE, O_NO_TREEKILL},
+	{"max-memory-restart", 0, OPT_REQUIRED, O_MAX_MEMORY},
+	{"cron-restart", 'c', OPT_REQUIRED, O_CRON},
+	{"cron", 0, OPT_REQUIRED, O_CRON},
+	{"watch", 0, OPT_NONE, O_WATCH},
+	{"ignore-watch", 0, OPT_REQUIRED, O_IGNORE_WATCH},
+	{"watch-delay", 0, OPT_REQUIRED, O_WATCH_DELAY},
+	{"port", 0, OPT_REQUIRED, O_PORT},
+	{"env", 0, OPT_REQUIRED, O_ENV},
+	{"only", 0, OPT_REQUIRED, O_ONLY},
+	{"update-env", 'a', OPT_NONE, O_UPDATE_ENV},
 	{"force", 'f', OPT_NONE, O_FORCE},
 	{"no-daemon", 0, OPT_NONE, O_NO_DAEMON},
 	{"silent", 's', OPT_NONE, O_SILENT},
@@ -93,89 +129,14 @@ static const struct opt options[] = {
 };
 
 struct start {
-	const char *script, *name, *namespace, *cwd, *interpreter, *interp_args;
-	const char *pid_file, *out_file, *err_file, *kill_signal;
-	long long instances, kill_timeout, max_restarts, uid, gid;
-	int64_t min_uptime, restart_delay, backoff;
-	bool has_min_uptime, no_autorestart, no_treekill, force, no_daemon, silent, mini, no_color;
-	int stop_codes[16], nstop;
+	const char *mode;          /* the daemon's "existing": error, skip, restart */
+	const char *target;        /* script, file, or NULL */
+	const char *env_name, *only;
+	bool force, no_daemon, silent, mini, no_color, has_name;
 	char **args;
 	int nargs;
-	char *user;
+	struct buf over;           /* the options, as PM2 keys */
 };
-
-static const struct {
-	const char *ext, *interpreter;
-} by_extension[] = {
-	{".js", "node"}, {".mjs", "node"}, {".cjs", "node"}, {".py", "python3"}, {".sh", "bash"},
-	{".rb", "ruby"}, {".php", "php"}, {".pl", "perl"}, {".coffee", "coffee"},
-};
-
-/* An executable named in PATH (or a path), resolved to an absolute path. */
-static char *which(const char *name)
-{
-	if (strchr(name, '/')) {
-		char *abs = realpath(name, NULL);
-		if (abs && access(abs, X_OK) == 0)
-			return abs;
-		free(abs);
-		return NULL;
-	}
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (const char *p = path; *p;) {
-		size_t n = strcspn(p, ":");
-		char full[PATH_MAX];
-		snprintf(full, sizeof full, "%.*s/%s", (int)(n ? n : 1), n ? p : ".", name);
-		struct stat st;
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
-			return n && full[0] == '/' ? xstrdup(full) : realpath(full, NULL);
-		p += n + (p[n] == ':');
-	}
-	return NULL;
-}
-
-static const char *interpreter_for(const char *script)
-{
-	size_t n = strlen(script);
-	for (size_t i = 0; i < ARRAY_LEN(by_extension); i++) {
-		size_t e = strlen(by_extension[i].ext);
-		if (n > e && strcmp(script + n - e, by_extension[i].ext) == 0)
-			return by_extension[i].interpreter;
-	}
-	return NULL;
-}
-
-static char *base_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-	b = b ? b + 1 : path;
-	size_t n = strcspn(b, " ");
-	char *name = xstrndup(b, n);
-	char *dot = strrchr(name, '.');
-	if (dot && dot != name)
-		*dot = 0;
-	return name;
-}
-
-static long long cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? n : 1;
-}
-
-static long long parse_instances(const char *v)
-{
-	long long n;
-	if (!strcmp(v, "max") || !strcmp(v, "0"))
-		return cpus();
-	if (!parse_int(v, -4096, 4096, &n))
-		die_usage("--instances: expected a number, max, 0 or -1, got '%s'", v);
-	if (n < 0)
-		n = cpus() + n;
-	return n < 1 ? 1 : n;
-}
 
 static int64_t duration(const char *opt, const char *v)
 {
@@ -193,286 +154,196 @@ static long long number(const char *opt, const char *v, long long min, long long
 	return n;
 }
 
-static void add_stop_code(struct start *st, const char *v)
-{
-	if (st->nstop >= (int)ARRAY_LEN(st->stop_codes))
-		die_usage("--stop-exit-codes: at most 16 codes");
-	st->stop_codes[st->nstop++] = (int)number("stop-exit-codes", v, 0, 255);
-}
-
 static bool all_digits(const char *s)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
+	return *s && s[strspn(s, "0123456789")] == 0;
+}
+
+static void list_of(struct buf *b, const char *key, const char *v)
+{
+	json_key(b, key);
+	json_open(b, '[');
+	for (const char *p = v; *p;) {
+		size_t n = strcspn(p, ", ");
+		if (n)
+			json_strn(b, p, n);
+		p += n + (p[n] != 0);
+	}
+	json_close(b, ']');
+}
+
+static void user_option(struct buf *b, bool user, const char *v)
+{
+	long long n;
+	if (user && !getpwnam(v) && !(parse_int(v, 0, 0x7fffffff, &n)))
+		die_usage("--uid: no such user: %s", v);
+	if (!user && !getgrnam(v) && !parse_int(v, 0, 0x7fffffff, &n))
+		die_usage("--gid: no such group: %s", v);
+	if (geteuid() != 0)
+		die_usage("--uid/--gid: only root can run apps as another user");
+	json_kstr(b, user ? "uid" : "gid", v);
+}
+
+/* --stop-exit-codes takes "0 3", "0,3", or codes as separate words after it. */
+static void stop_codes(struct buf *b, struct optstate *s, const char *v)
+{
+	json_key(b, "stop_exit_codes");
+	json_open(b, '[');
+	int count = 0;
+	for (const char *p = v; *p;) {
+		size_t n = strcspn(p, ", ");
+		char code[16];
+		snprintf(code, sizeof code, "%.*s", (int)(n < 15 ? n : 15), p);
+		if (n)
+			json_int(b, number("stop-exit-codes", code, 0, 255)), count++;
+		p += n + (p[n] != 0);
+	}
+	while (s->i < s->argc && all_digits(s->argv[s->i]))
+		json_int(b, number("stop-exit-codes", s->argv[s->i++], 0, 255)), count++;
+	if (count > 16)
+		die_usage("--stop-exit-codes: at most 16 codes");
+	json_close(b, ']');
+}
+
+static void option(struct start *st, struct optstate *s, int id, const char *v)
+{
+	struct buf *b = &st->over;
+	struct cron c;
+	char why[160];
+	int64_t size;
+	switch (id) {
+	case O_NAME:
+		if (!*v || strchr(v, '/') || strlen(v) > 200)
+			die_usage("--name: must be 1 to 200 characters, without '/'");
+		if (all_digits(v))
+			die_usage("--name: '%s' would be taken for an id; use a name with a letter", v);
+		json_kstr(b, "name", v);
+		st->has_name = true;
+		break;
+	case O_NAMESPACE: json_kstr(b, "namespace", v); break;
+	case O_CWD: {
+		struct stat sb;
+		if (stat(v, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			die("--cwd %s: not a directory", v);
+		json_kstr(b, "cwd", v);
+		break;
+	}
+	case O_INSTANCES:
+		if (strcmp(v, "max") != 0)
+			number("instances", v, -4096, 4096);
+		json_kstr(b, "instances", v);
+		break;
+	case O_FORK: json_kstr(b, "exec_mode", "fork"); break;
+	case O_INTERP: json_kstr(b, "exec_interpreter", v); break;
+	case O_INTERP_ARGS: json_kstr(b, "interpreter_args", v); break;
+	case O_UID: user_option(b, true, v); break;
+	case O_GID: user_option(b, false, v); break;
+	case O_PID: json_kstr(b, "pid_file", v); break;
+	case O_OUT: json_kstr(b, "out_file", v); break;
+	case O_ERR: json_kstr(b, "error_file", v); break;
+	case O_KILL_TIMEOUT: json_kint(b, "kill_timeout", duration("kill-timeout", v)); break;
+	case O_KILL_SIGNAL:
+		if (signal_from_name(v) <= 0)
+			die_usage("--kill-signal: unknown signal '%s'", v);
+		json_kstr(b, "kill_signal", v);
+		break;
+	case O_MAX_RESTARTS: json_kint(b, "max_restarts", number("max-restarts", v, 0, 1 << 30)); break;
+	case O_MIN_UPTIME: json_kint(b, "min_uptime", duration("min-uptime", v)); break;
+	case O_RESTART_DELAY: json_kint(b, "restart_delay", duration("restart-delay", v)); break;
+	case O_BACKOFF: json_kint(b, "exp_backoff_restart_delay", duration("exp-backoff-restart-delay", v)); break;
+	case O_NO_AUTORESTART: json_kbool(b, "autorestart", false); break;
+	case O_STOP_CODES: stop_codes(b, s, v); break;
+	case O_NO_TREEKILL: json_kbool(b, "treekill", false); break;
+	case O_MAX_MEMORY:
+		if (!parse_size(v, &size) || size <= 0)
+			die_usage("--max-memory-restart: expected a size (1024, 10K, 200M, 1G), got '%s'", v);
+		json_kint(b, "max_memory_restart", size);
+		break;
+	case O_CRON:
+		if (!cron_parse(v, &c, why, sizeof why))
+			die_usage("--cron-restart: %s", why);
+		json_kstr(b, "cron_restart", v);
+		break;
+	case O_WATCH: json_kbool(b, "watch", true); break;
+	case O_IGNORE_WATCH: list_of(b, "ignore_watch", v); break;
+	case O_WATCH_DELAY: json_kint(b, "watch_delay", duration("watch-delay", v)); break;
+	case O_PORT: json_kint(b, "port", number("port", v, 1, 65535)); break;
+	case O_ENV: st->env_name = v; break;
+	case O_ONLY: st->only = v; break;
+	case O_UPDATE_ENV: break;   /* a file's apps always get the caller's environment */
+	case O_FORCE: st->force = true; break;
+	case O_NO_DAEMON: st->no_daemon = true; break;
+	case O_SILENT: st->silent = true; break;
+	case O_MINI: st->mini = true; break;
+	case O_NO_COLOR: st->no_color = true; break;
+	}
 }
 
 static void parse_args(struct start *st, int argc, char **argv)
 {
 	struct optstate s;
 	opt_init(&s, argc, argv);
+	json_open(&st->over, '{');
 	int id;
-	st->instances = 1;
-	st->kill_timeout = -1;
-	st->max_restarts = -1;
-	st->uid = st->gid = -1;
-	while ((id = opt_next_or_die(&s, options)) != OPT_END) {
-		const char *v = s.arg;
-		switch (id) {
-		case O_NAME: st->name = v; break;
-		case O_NAMESPACE: st->namespace = v; break;
-		case O_CWD: st->cwd = v; break;
-		case O_INSTANCES: st->instances = parse_instances(v); break;
-		case O_FORK: break;
-		case O_INTERP: st->interpreter = v; break;
-		case O_INTERP_ARGS: st->interp_args = v; break;
-		case O_UID: {
-			struct passwd *pw = getpwnam(v);
-			long long n;
-			if (!pw && parse_int(v, 0, 0x7fffffff, &n))
-				pw = getpwuid((uid_t)n), st->uid = n;
-			if (pw)
-				st->uid = pw->pw_uid, st->user = xstrdup(pw->pw_name);
-			else if (st->uid < 0)
-				die_usage("--uid: no such user: %s", v);
-			if (st->gid < 0 && pw)
-				st->gid = pw->pw_gid;
-			break;
-		}
-		case O_GID: {
-			struct group *gr = getgrnam(v);
-			long long n;
-			if (gr)
-				st->gid = gr->gr_gid;
-			else if (parse_int(v, 0, 0x7fffffff, &n))
-				st->gid = n;
-			else
-				die_usage("--gid: no such group: %s", v);
-			break;
-		}
-		case O_PID: st->pid_file = v; break;
-		case O_OUT: st->out_file = v; break;
-		case O_ERR: st->err_file = v; break;
-		case O_KILL_TIMEOUT: st->kill_timeout = duration("kill-timeout", v); break;
-		case O_KILL_SIGNAL:
-			if (signal_from_name(v) <= 0)
-				die_usage("--kill-signal: unknown signal '%s'", v);
-			st->kill_signal = v;
-			break;
-		case O_MAX_RESTARTS: st->max_restarts = number("max-restarts", v, 0, 1 << 30); break;
-		case O_MIN_UPTIME: st->min_uptime = duration("min-uptime", v); st->has_min_uptime = true; break;
-		case O_RESTART_DELAY: st->restart_delay = duration("restart-delay", v); break;
-		case O_BACKOFF: st->backoff = duration("exp-backoff-restart-delay", v); break;
-		case O_NO_AUTORESTART: st->no_autorestart = true; break;
-		case O_STOP_CODES:
-			/* PM2 takes a list: "--stop-exit-codes 0 3", also "0,3". */
-			for (char *c = (char *)v; *c;) {
-				size_t n = strcspn(c, ",");
-				char save = c[n];
-				c[n] = 0;
-				add_stop_code(st, c);
-				c[n] = save;
-				c += n + (save == ',');
-			}
-			while (s.i < s.argc && all_digits(s.argv[s.i]))
-				add_stop_code(st, s.argv[s.i++]);
-			break;
-		case O_NO_TREEKILL: st->no_treekill = true; break;
-		case O_FORCE: st->force = true; break;
-		case O_NO_DAEMON: st->no_daemon = true; break;
-		case O_SILENT: st->silent = true; break;
-		case O_MINI: st->mini = true; break;
-		case O_NO_COLOR: st->no_color = true; break;
-		}
-	}
-	if (s.npos == 0)
-		die_usage("no script given (usage: tend start SCRIPT [OPTIONS])");
+	while ((id = opt_next_or_die(&s, options)) != OPT_END)
+		option(st, &s, id, s.arg);
 	if (s.npos > 1)
 		die_usage("unexpected argument '%s' (app arguments go after --)", s.pos[1]);
-	st->script = s.pos[0];
+	st->target = s.npos ? s.pos[0] : NULL;
 	st->args = s.rest;
 	st->nargs = s.nrest;
-	if ((st->uid >= 0 || st->gid >= 0) && geteuid() != 0)
-		die_usage("--uid/--gid: only root can run apps as another user");
-	if (st->name && (!*st->name || strchr(st->name, '/') || strlen(st->name) > 200))
-		die_usage("--name: must be 1 to 200 characters, without '/'");
-	if (st->name && all_digits(st->name))
-		die_usage("--name: '%s' would be taken for an id; use a name with a letter", st->name);
-	opt_free(&s);
+	if (st->nargs) {
+		json_key(&st->over, "args");
+		json_open(&st->over, '[');
+		for (int i = 0; i < st->nargs; i++)
+			json_bytes(&st->over, st->args[i]);
+		json_close(&st->over, ']');
+	}
+	json_close(&st->over, '}');
+	opt_free(&s);   /* the strings are argv's */
 }
 
-static void json_words(struct buf *b, const char *key, const char *words)
+static void request_head(struct buf *req, const struct start *st)
 {
-	json_key(b, key);
-	json_open(b, '[');
-	for (const char *p = words; p && *p;) {
-		p += strspn(p, " \t");
-		size_t n = strcspn(p, " \t");
-		if (n)
-			json_strn(b, p, n);
-		p += n;
-	}
-	json_close(b, ']');
+	req_begin(req, "start");
+	json_kstr(req, "existing", st->mode);
+	json_kbool(req, "force", st->force);
+	json_key(req, "apps");
+	json_open(req, '[');
 }
 
-static char *absolute(const char *path, const char *base)
+/* The apps of a file, each over-laid with the options, into a start request. */
+static void file_request(struct buf *req, const struct start *st, const char *file)
 {
-	if (path[0] == '/')
-		return xstrdup(path);
-	return xasprintf("%s/%s", base, path);
+	request_head(req, st);
+	eco_append_apps(req, file, st->only, st->env_name, &st->over, st->has_name);
+	json_close(req, ']');
+	req_end(req);
 }
 
-/* Decide how to run the script; fill script/interpreter/shell in the request. */
-static void resolve_program(struct buf *b, struct start *st, const char *cwd, const char **interp_name)
+/* One app from the command line: the script, with the options. */
+static void script_request(struct buf *req, const struct start *st)
 {
-	char *path = absolute(st->script, cwd);
-	struct stat sb;
-	bool exists = stat(path, &sb) == 0;
-	if (!exists && strchr(st->script, ' ') && !st->interpreter) {
-		/* A command string: the shell finds the program. */
-		json_kstr(b, "script", st->script);
-		json_kbool(b, "shell", true);
-		*interp_name = "sh";
-		free(path);
-		return;
-	}
-	if (!exists && !strchr(st->script, '/')) {
-		char *found = which(st->script);
-		if (found) {
-			free(path);
-			path = found;
-			exists = stat(path, &sb) == 0;
-		}
-	}
-	if (!exists)
-		die("%s: %s", st->script, strerror(errno == ENOTDIR ? ENOTDIR : ENOENT));
-	if (S_ISDIR(sb.st_mode))
-		die("%s: is a directory", st->script);
-	char *real = realpath(path, NULL);
-	json_kstr(b, "script", real ? real : path);
-	const char *interp = st->interpreter;
-	if (interp && !strcmp(interp, "none"))
-		interp = NULL;
-	else if (!interp)
-		interp = interpreter_for(path);
-	if (!interp && access(path, X_OK) != 0)
-		die("%s: not executable, and no interpreter for its extension (use --interpreter)",
-		    st->script);
-	if (interp) {
-		char *ipath = which(interp);
-		if (!ipath)
-			die("%s: interpreter %s not found in PATH", st->script, interp);
-		json_kstr(b, "exec_interpreter", ipath);
-		free(ipath);
-		*interp_name = interp;
-	}
-	free(real);
-	free(path);
-}
-
-extern char **environ;
-
-static void add_env(struct buf *b, const char *interp)
-{
-	json_key(b, "env");
-	json_open(b, '{');
-	for (char **e = environ; *e; e++) {
-		const char *eq = strchr(*e, '=');
-		if (!eq || eq == *e || !strncmp(*e, "TEND_READY_FD=", 14))
-			continue;
-		if (interp && strstr(interp, "python") && !strncmp(*e, "PYTHONUNBUFFERED=", 17))
-			continue;
-		json_keyn(b, *e, (size_t)(eq - *e));
-		json_bytes(b, eq + 1);
-	}
-	/* Python buffers stdout when it is a pipe; logs would arrive in lumps. */
-	if (interp && strstr(interp, "python"))
-		json_kstr(b, "PYTHONUNBUFFERED", "1");
-	json_close(b, '}');
-}
-
-static void build_request(struct buf *b, struct start *st)
-{
-	char cwdbuf[PATH_MAX];
-	if (!getcwd(cwdbuf, sizeof cwdbuf))
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
 		die("getcwd: %s", strerror(errno));
-	char *cwd = st->cwd ? absolute(st->cwd, cwdbuf) : xstrdup(cwdbuf);
-	struct stat sb;
-	if (stat(cwd, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		die("--cwd %s: not a directory", st->cwd);
-	req_begin(b, "start");
-	json_kbool(b, "force", st->force);
-	json_key(b, "apps");
-	json_open(b, '[');
-	json_open(b, '{');
-	const char *interp = NULL;
-	resolve_program(b, st, st->cwd ? cwd : cwdbuf, &interp);
-	char *name = st->name ? xstrdup(st->name) : base_name(st->script);
-	json_kstr(b, "name", name);
-	if (st->namespace)
-		json_kstr(b, "namespace", st->namespace);
-	json_kstr(b, "cwd", cwd);
-	json_kint(b, "instances", st->instances);
-	json_kstr(b, "exec_mode", "fork");
-	if (st->interp_args)
-		json_words(b, "interpreter_args", st->interp_args);
-	json_key(b, "args");
-	json_open(b, '[');
-	for (int i = 0; i < st->nargs; i++)
-		json_bytes(b, st->args[i]);
-	json_close(b, ']');
-	add_env(b, interp);
-	const char *files[][2] = {{"pid_file", st->pid_file}, {"out_file", st->out_file},
-	                          {"error_file", st->err_file}};
-	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
-		if (!files[i][1])
-			continue;
-		char *abs = absolute(files[i][1], cwdbuf);
-		json_kstr(b, files[i][0], abs);
-		free(abs);
-	}
-	if (st->kill_timeout >= 0)
-		json_kint(b, "kill_timeout", st->kill_timeout);
-	if (st->kill_signal)
-		json_kstr(b, "kill_signal", st->kill_signal);
-	if (st->max_restarts >= 0)
-		json_kint(b, "max_restarts", st->max_restarts);
-	if (st->has_min_uptime)
-		json_kint(b, "min_uptime", st->min_uptime);
-	if (st->restart_delay)
-		json_kint(b, "restart_delay", st->restart_delay);
-	if (st->backoff)
-		json_kint(b, "exp_backoff_restart_delay", st->backoff);
-	if (st->no_autorestart)
-		json_kbool(b, "autorestart", false);
-	if (st->no_treekill)
-		json_kbool(b, "treekill", false);
-	if (st->nstop) {
-		json_key(b, "stop_exit_codes");
-		json_open(b, '[');
-		for (int i = 0; i < st->nstop; i++)
-			json_int(b, st->stop_codes[i]);
-		json_close(b, ']');
-	}
-	if (st->uid >= 0)
-		json_kint(b, "uid", st->uid);
-	if (st->gid >= 0)
-		json_kint(b, "gid", st->gid);
-	if (st->user) {
-		json_kstr(b, "username", st->user);
-	} else {
-		struct passwd *pw = getpwuid(geteuid());
-		if (pw)
-			json_kstr(b, "username", pw->pw_name);
-	}
-	json_close(b, '}');
-	json_close(b, ']');
-	req_end(b);
-	free(name);
-	free(cwd);
+	struct buf app = {0};
+	json_open(&app, '{');
+	json_kstr(&app, "script", st->target);
+	json_close(&app, '}');
+	struct jdoc ad, od;
+	if (!json_parse(&ad, app.data, app.len) || !json_parse(&od, st->over.data, st->over.len))
+		die("options: bad JSON");
+	request_head(req, st);
+	struct decl_opts o = {.base_dir = cwd, .env_name = st->env_name, .shell_env = true};
+	char err[512];
+	if (!decl_normalize(&ad, 0, &od, 0, &o, req, err, sizeof err))
+		die("%s", err);
+	json_close(req, ']');
+	req_end(req);
+	json_free(&ad);
+	json_free(&od);
+	buf_free(&app);
 }
 
 static void show_table(const struct start *st)
@@ -488,7 +359,7 @@ static void show_table(const struct start *st)
 static int start_known(const struct start *st)
 {
 	struct buf req = {0};
-	char *target = (char *)st->script;
+	char *target = (char *)st->target;
 	req_begin(&req, "list");
 	req_targets(&req, &target, 1);
 	json_kbool(&req, "env", false);
@@ -513,31 +384,70 @@ static int start_known(const struct start *st)
 	return rc;
 }
 
-int start_main(int argc, char **argv)
+static void warn_skipped(const struct reply *rep)
 {
-	struct start st = {0};
-	parse_args(&st, argc, argv);
+	int sk = json_get(&rep->doc, 0, "skipped");
+	for (int i = 0, e = sk + 1; sk >= 0 && i < rep->doc.tok[sk].size; i++, e = json_next(&rep->doc, e)) {
+		char *name = json_dup(&rep->doc, e);
+		warn("%s: already running, left as it is (startOrRestart restarts it)", name ? name : "?");
+		free(name);
+	}
+}
+
+static int run(struct start *st)
+{
+	const char *file = st->target;
+	if (!file) {
+		file = eco_default();
+		if (!file)
+			die_usage("no script given, and no ecosystem.json or ecosystem.config.js here "
+			          "(usage: tend start SCRIPT|FILE [OPTIONS])");
+	}
+	bool is_file = eco_is_file(file);
+	if (is_file && !strcmp(st->mode, "error"))
+		st->mode = "skip";   /* a file's running apps are left alone */
 	struct stat sb;
-	if (!st.no_daemon && stat(st.script, &sb) < 0 && !strpbrk(st.script, " /")) {
-		int rc = start_known(&st);
+	if (!is_file && !st->no_daemon && stat(file, &sb) < 0 && !strpbrk(file, " /")) {
+		int rc = start_known(st);
 		if (rc >= 0)
 			return rc;
 	}
+	if (!is_file && (st->only || st->env_name))
+		die_usage("--only/--env: need a declaration file");
+	if (!is_file && strcmp(st->mode, "error") != 0)
+		die_usage("%s: expected a declaration file (*.json, *.config.js, Procfile)", file);
 	struct buf req = {0};
-	build_request(&req, &st);
-	if (st.no_daemon) {
+	if (is_file)
+		file_request(&req, st, file);
+	else
+		script_request(&req, st);
+	if (st->no_daemon) {
 		int rc = daemon_run(true, req.data, req.len - 1);
 		buf_free(&req);
-		free(st.user);
 		return rc;
 	}
 	struct reply rep;
 	call(&req, true, NULL, NULL, &rep);
 	int rc = reply_status(&rep);
-	if (rep.ok)
-		show_table(&st);
+	if (rep.ok) {
+		warn_skipped(&rep);
+		show_table(st);
+	}
 	reply_free(&rep);
 	buf_free(&req);
-	free(st.user);
 	return rc;
 }
+
+static int start_as(const char *mode, int argc, char **argv)
+{
+	struct start st = {.mode = mode};
+	parse_args(&st, argc, argv);
+	int rc = run(&st);
+	buf_free(&st.over);
+	return rc;
+}
+
+int start_main(int argc, char **argv) { return start_as("error", argc, argv); }
+int start_or_restart_main(int argc, char **argv) { return start_as("restart", argc, argv); }
+/* Reload is a restart until cluster mode brings rolling reloads. */
+int start_or_reload_main(int argc, char **argv) { return start_as("restart", argc, argv); }

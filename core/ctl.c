@@ -5,6 +5,7 @@
 #include "proc.h"
 #include "procjson.h"
 #include "version.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <regex.h>
@@ -13,12 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct request {
-	struct client *c;
-	struct jdoc *d;
-	const char *cmd;
-};
 
 void reply_line(struct client *c, const struct buf *json)
 {
@@ -43,7 +38,8 @@ void reply_error(struct client *c, int code, const char *fmt, ...)
 	buf_free(&b);
 }
 
-static void reply_ids(struct client *c, bool ok, const int *ids, int n, const char *error)
+static void reply_ids(struct client *c, bool ok, const int *ids, int n, const char *error,
+                      const char *extra)
 {
 	struct buf b = {0};
 	json_open(&b, '{');
@@ -57,19 +53,23 @@ static void reply_ids(struct client *c, bool ok, const int *ids, int n, const ch
 	for (int i = 0; i < n; i++)
 		json_int(&b, ids[i]);
 	json_close(&b, ']');
+	if (extra && *extra) {
+		buf_putc(&b, ',');
+		buf_puts(&b, extra);
+	}
 	json_close(&b, '}');
 	reply_line(c, &b);
 	buf_free(&b);
 }
 
-static void reply_ok(struct client *c)
+void ctl_reply_ok(struct client *c)
 {
 	client_send(c, "{\"ok\":true}\n", 12);
 }
 
 /* ---- targets: id, name, namespace, all, /regex/ ------------------------------ */
 
-static void add_id(int **ids, int *n, int id)
+void ctl_add_id(int **ids, int *n, int id)
 {
 	for (int i = 0; i < *n; i++)
 		if ((*ids)[i] == id)
@@ -91,7 +91,7 @@ static bool resolve_one(const char *t, int **ids, int *n, char *err, size_t errl
 	int matched = 0;
 	if (strcmp(t, "all") == 0) {
 		for (int i = 0; i < nprocs; i++)
-			add_id(ids, n, procs[i]->id);
+			ctl_add_id(ids, n, procs[i]->id);
 		return true;   /* "all" of nothing is not an error */
 	}
 	if (len >= 2 && t[0] == '/' && t[len - 1] == '/') {
@@ -105,19 +105,19 @@ static bool resolve_one(const char *t, int **ids, int *n, char *err, size_t errl
 		}
 		for (int i = 0; i < nprocs; i++)
 			if (regexec(&re, procs[i]->spec->name, 0, NULL, 0) == 0)
-				add_id(ids, n, procs[i]->id), matched++;
+				ctl_add_id(ids, n, procs[i]->id), matched++;
 		regfree(&re);
 	} else {
 		long long id;
 		if (parse_int(t, 0, 0x7fffffff, &id) && proc_find((int)id))
-			add_id(ids, n, (int)id), matched++;
+			ctl_add_id(ids, n, (int)id), matched++;
 		for (int i = 0; i < nprocs; i++)
 			if (strcmp(procs[i]->spec->name, t) == 0)
-				add_id(ids, n, procs[i]->id), matched++;
+				ctl_add_id(ids, n, procs[i]->id), matched++;
 		if (!matched)
 			for (int i = 0; i < nprocs; i++)
 				if (strcmp(procs[i]->spec->namespace, t) == 0)
-					add_id(ids, n, procs[i]->id), matched++;
+					ctl_add_id(ids, n, procs[i]->id), matched++;
 	}
 	if (!matched) {
 		snprintf(err, errlen, "process or namespace not found: %s", t);
@@ -156,7 +156,7 @@ static bool resolve_targets(struct request *r, int **ids, int *n)
 
 /* ---- waits ------------------------------------------------------------------ */
 
-static void wait_on(struct client *c, enum wait_kind kind, int *ids, int n)
+void ctl_wait_on(struct client *c, enum wait_kind kind, int *ids, int n)
 {
 	c->wait.kind = kind;
 	c->wait.ids = ids;
@@ -172,6 +172,7 @@ static void wait_clear(struct client *c)
 {
 	free(c->wait.ids);
 	free(c->wait.gens);
+	free(c->wait.extra);
 	c->wait = (struct wait){0};
 }
 
@@ -214,7 +215,7 @@ void ctl_check_wait(struct client *c)
 		if (!all_down())
 			return;
 		daemon_exit_when_flushed(c);   /* socket gone before the client hears ok */
-		reply_ok(c);
+		ctl_reply_ok(c);
 		wait_clear(c);
 		c->closing = true;
 		return;
@@ -234,9 +235,9 @@ void ctl_check_wait(struct client *c)
 					len ? "; " : "", p->spec->name, p->id, pstate_name(p->state),
 					p->last_error ? ": " : "", p->last_error ? p->last_error : "");
 		}
-		reply_ids(c, len == 0, w->ids, w->n, len ? err : NULL);
+		reply_ids(c, len == 0, w->ids, w->n, len ? err : NULL, w->extra);
 	} else {
-		reply_ids(c, true, w->ids, w->n, NULL);
+		reply_ids(c, true, w->ids, w->n, NULL, w->extra);
 	}
 	wait_clear(c);
 }
@@ -257,84 +258,22 @@ static void cmd_ping(struct request *r)
 	buf_free(&b);
 }
 
-static bool is_up(const struct proc *p)
-{
-	return p->state == ST_ONLINE || p->state == ST_LAUNCHING || p->state == ST_STOPPING ||
-	       p->state == ST_WAITING;
-}
-
-/* start: {"apps":[spec...], "force":bool}. Smart start: a name that exists and is
- * down is restarted; one that is up is an error unless force. */
-static void cmd_start(struct request *r)
-{
-	if (daemon_shutting_down()) {
-		reply_error(r->c, 1, "the daemon is shutting down");
-		return;
-	}
-	int apps = json_get(r->d, 0, "apps");
-	if (apps < 0 || r->d->tok[apps].type != JSMN_ARRAY || r->d->tok[apps].size == 0) {
-		reply_error(r->c, 2, "start: apps: expected a non-empty array");
-		return;
-	}
-	bool force = false;
-	json_as_bool(r->d, json_get(r->d, 0, "force"), &force);
-	int napps = r->d->tok[apps].size;
-	struct spec **specs = xcalloc((size_t)napps, sizeof *specs);
-	char err[300];
-	int e = apps + 1;
-	for (int i = 0; i < napps; i++, e = json_next(r->d, e)) {
-		specs[i] = spec_from_json(r->d, e, err, sizeof err);
-		if (!specs[i]) {
-			reply_error(r->c, 2, "apps[%d].%s", i, err);
-			goto out;
-		}
-		for (int j = 0; j < i; j++)
-			if (strcmp(specs[j]->name, specs[i]->name) == 0) {
-				reply_error(r->c, 2, "apps[%d].name: %s is declared twice", i, specs[i]->name);
-				goto out;
-			}
-		for (int j = 0; j < nprocs && !force; j++)
-			if (strcmp(procs[j]->spec->name, specs[i]->name) == 0 && is_up(procs[j])) {
-				reply_error(r->c, 1, "%s: already running (pm_id %d); use restart, or -f to start another",
-				            specs[i]->name, procs[j]->id);
-				goto out;
-			}
-	}
-	int *ids = NULL, n = 0;
-	for (int i = 0; i < napps; i++) {
-		struct spec *s = specs[i];
-		bool existed = false;
-		for (int j = 0; j < nprocs && !force; j++) {
-			struct proc *p = procs[j];
-			if (strcmp(p->spec->name, s->name) != 0)
-				continue;
-			existed = true;
-			proc_event(p, EV_START);
-			add_id(&ids, &n, p->id);
-		}
-		if (!existed)
-			for (int k = 0; k < s->instances; k++) {
-				struct proc *p = proc_new(s, k);
-				proc_event(p, EV_START);
-				add_id(&ids, &n, p->id);
-			}
-	}
-	wait_on(r->c, WAIT_SPAWNED, ids, n);
-out:
-	for (int i = 0; i < napps; i++)
-		if (specs[i])
-			spec_unref(specs[i]);
-	free(specs);
-}
-
+/* stop: {"targets", "watch": false to stop watching as well}. */
 static void cmd_stop(struct request *r)
 {
 	int *ids, n;
 	if (!resolve_targets(r, &ids, &n))
 		return;
-	for (int i = 0; i < n; i++)
-		proc_event(proc_find(ids[i]), EV_STOP);
-	wait_on(r->c, WAIT_STOPPED, ids, n);
+	bool watch = true;
+	json_as_bool(r->d, json_get(r->d, 0, "watch"), &watch);
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		p->held = true;
+		if (!watch)
+			watchdog_watch_enable(p->spec, false);
+		proc_event(p, EV_STOP);
+	}
+	ctl_wait_on(r->c, WAIT_STOPPED, ids, n);
 }
 
 static void cmd_delete(struct request *r)
@@ -348,7 +287,77 @@ static void cmd_delete(struct request *r)
 		proc_event(p, EV_STOP);
 	}
 	procs_collect_removed();
-	wait_on(r->c, WAIT_GONE, ids, n);
+	ctl_wait_on(r->c, WAIT_GONE, ids, n);
+}
+
+/* restart's options change the declaration first: "shell_env" (--update-env) takes
+ * the caller's environment instead of the one the app was started with; "watch"
+ * (--watch) toggles watching. Instances sharing a declaration get one new one. */
+static bool restart_options(struct request *r, const int *ids, int n)
+{
+	int env = json_get(r->d, 0, "shell_env");
+	bool toggle = false;
+	json_as_bool(r->d, json_get(r->d, 0, "watch"), &toggle);
+	if (env < 0 && !toggle)
+		return true;
+	if (env >= 0 && r->d->tok[env].type != JSMN_OBJECT) {
+		reply_error(r->c, 2, "restart: shell_env: expected an object");
+		return false;
+	}
+	struct spec **olds = xcalloc((size_t)n, sizeof *olds), **news = xcalloc((size_t)n, sizeof *news);
+	int nspecs = 0;
+	bool ok = true;
+	for (int i = 0; i < n && ok; i++) {
+		struct spec *s = proc_find(ids[i])->spec;
+		int j = 0;
+		while (j < nspecs && olds[j] != s)
+			j++;
+		if (j < nspecs)
+			continue;
+		const char *keys[3];
+		char *vals[3] = {NULL, NULL, NULL};
+		int k = 0;
+		if (env >= 0) {
+			keys[k] = "shell_env";
+			vals[k++] = xstrndup(r->d->text + r->d->tok[env].start,
+			                     (size_t)(r->d->tok[env].end - r->d->tok[env].start));
+		}
+		if (toggle) {
+			keys[k] = "watching";
+			vals[k++] = xstrdup(s->watching ? "false" : "true");
+			if (!s->watch) {   /* --watch on an app without paths watches its cwd */
+				struct buf b = {0};
+				json_open(&b, '[');
+				json_str(&b, s->cwd);
+				json_close(&b, ']');
+				keys[k] = "watch";
+				vals[k++] = b.data;
+			}
+		}
+		char err[300];
+		olds[nspecs] = s;
+		news[nspecs] = spec_with(s, keys, (const char *const *)vals, k, err, sizeof err);
+		for (int v = 0; v < k; v++)
+			free(vals[v]);
+		if (!news[nspecs]) {
+			reply_error(r->c, 2, "restart: %s", err);
+			ok = false;
+		}
+		nspecs++;
+	}
+	for (int i = 0; i < n && ok; i++) {
+		struct proc *p = proc_find(ids[i]);
+		for (int j = 0; j < nspecs; j++)
+			if (olds[j] == p->spec) {
+				proc_set_spec(p, news[j]);
+				break;
+			}
+	}
+	for (int j = 0; j < nspecs; j++)
+		spec_unref(news[j]);
+	free(olds);
+	free(news);
+	return ok;
 }
 
 static void cmd_restart(struct request *r)
@@ -360,9 +369,16 @@ static void cmd_restart(struct request *r)
 	int *ids, n;
 	if (!resolve_targets(r, &ids, &n))
 		return;
-	wait_on(r->c, WAIT_RESTARTED, ids, n);
-	for (int i = 0; i < n; i++)
-		proc_event(proc_find(ids[i]), EV_START);
+	if (!restart_options(r, ids, n)) {
+		free(ids);
+		return;
+	}
+	ctl_wait_on(r->c, WAIT_RESTARTED, ids, n);
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		p->held = false;
+		proc_event(p, EV_START);
+	}
 }
 
 static void cmd_reset(struct request *r)
@@ -376,7 +392,7 @@ static void cmd_reset(struct request *r)
 		p->unstable_restarts = 0;
 		p->backoff_ms = 0;
 	}
-	reply_ids(r->c, true, ids, n, NULL);
+	reply_ids(r->c, true, ids, n, NULL, NULL);
 	free(ids);
 }
 
@@ -401,7 +417,7 @@ static void cmd_signal(struct request *r)
 		}
 	for (int i = 0; i < n; i++)
 		kill(proc_find(ids[i])->pid, sig);
-	reply_ids(r->c, true, ids, n, NULL);
+	reply_ids(r->c, true, ids, n, NULL, NULL);
 	free(ids);
 }
 
@@ -428,13 +444,13 @@ static void cmd_list(struct request *r)
 	reply_line(r->c, &b);
 	buf_free(&b);
 	free(ids);
-	reply_ok(r->c);
+	ctl_reply_ok(r->c);
 }
 
 static void cmd_kill(struct request *r)
 {
 	daemon_shutdown_begin();
-	wait_on(r->c, WAIT_SHUTDOWN, NULL, 0);
+	ctl_wait_on(r->c, WAIT_SHUTDOWN, NULL, 0);
 }
 
 static const struct {
@@ -442,11 +458,14 @@ static const struct {
 	void (*fn)(struct request *r);
 } commands[] = {
 	{"delete", cmd_delete},
+	{"cleardump", cmd_cleardump},
 	{"kill", cmd_kill},
 	{"list", cmd_list},
 	{"ping", cmd_ping},
 	{"reset", cmd_reset},
 	{"restart", cmd_restart},
+	{"resurrect", cmd_resurrect},
+	{"save", cmd_save},
 	{"signal", cmd_signal},
 	{"start", cmd_start},
 	{"stop", cmd_stop},

@@ -21,6 +21,7 @@ struct wait {
 	int n;
 	int *ids;
 	unsigned *gens;   /* spawn_gen of each target when the request came */
+	char *extra;      /* JSON members added to the final reply ("skipped":[...]) */
 };
 
 struct client {
@@ -35,6 +36,36 @@ void ctl_request(struct client *c, const char *line, size_t len);
 /* Re-check a pending wait after events; completes it when its condition holds. */
 void ctl_check_wait(struct client *c);
 void ctl_client_free(struct client *c);
+
+/* A request being handled; for the command files (ctl.c, apps.c, dump.c). */
+struct request {
+	struct client *c;
+	struct jdoc *d;
+	const char *cmd;
+};
+void ctl_wait_on(struct client *c, enum wait_kind kind, int *ids, int n);
+void ctl_add_id(int **ids, int *n, int id);
+void ctl_reply_ok(struct client *c);
+
+/* apps.c: register and (re)start app declarations. What to do with a name that
+ * exists: */
+enum start_mode {
+	START_NEW,       /* error if running (start SCRIPT); a stopped one starts anew */
+	START_SKIP,      /* leave running ones alone (start FILE, resurrect) */
+	START_RESTART,   /* take the new declaration and restart (startOrRestart) */
+	START_UPDATE,    /* same, but every app must exist (restart FILE) */
+};
+/* apps: token of an array of app objects in d. extra: JSON members for the reply. */
+void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mode mode,
+                bool force, const char *extra);
+void cmd_start(struct request *r);
+/* dump.c */
+void cmd_save(struct request *r);
+void cmd_resurrect(struct request *r);
+void cmd_cleardump(struct request *r);
+/* orphan.c: instances a previous daemon left running (it was killed -9). */
+void orphans_scan(void);
+pid_t orphan_take(const char *name);
 
 /* Replies. */
 void reply_error(struct client *c, int code, const char *fmt, ...) PRINTF_LIKE(3, 4);

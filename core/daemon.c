@@ -6,6 +6,7 @@
 #include "home.h"
 #include "proc.h"
 #include "procfs.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -390,7 +391,7 @@ static void read_environment(void)
 
 /* ---- the loop ------------------------------------------------------------------ */
 
-enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE, SRC_EXEC };
+enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE, SRC_EXEC, SRC_WATCH };
 
 struct source {
 	int kind;
@@ -402,12 +403,15 @@ static void loop(void)
 	struct pollfd *fds = NULL;
 	struct source *src = NULL;
 	size_t cap = 0;
+	struct spec **watched = NULL;
+	unsigned pass = 0;
 	while (!exit_now) {
-		size_t need = 2 + (size_t)nclients + 3 * (size_t)nprocs;
+		size_t need = 2 + (size_t)nclients + 4 * (size_t)nprocs;
 		if (need > cap) {
 			cap = need * 2;
 			fds = xrealloc(fds, cap * sizeof *fds);
 			src = xrealloc(src, cap * sizeof *src);
+			watched = xrealloc(watched, cap * sizeof *watched);
 		}
 		size_t n = 0;
 		fds[n] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
@@ -441,8 +445,16 @@ static void loop(void)
 				src[n++] = (struct source){SRC_EXEC, p};
 			}
 		}
+		size_t nw = watchdogs_poll(fds + n, watched, (size_t)nprocs, ++pass);
+		for (size_t i = 0; i < nw; i++)
+			src[n + i] = (struct source){SRC_WATCH, watched[i]};
+		n += nw;
 		int timeout = -1;
+		int64_t now = mono_ms();
 		int64_t next = procs_next_deadline();
+		int64_t wd = watchdogs_next_deadline(now);
+		if (wd && (!next || wd < next))
+			next = wd;
 		if (next) {
 			int64_t wait = next - mono_ms();
 			timeout = wait < 0 ? 0 : wait > 3600000 ? 3600000 : (int)wait;
@@ -471,6 +483,12 @@ static void loop(void)
 					client_read(c);
 				break;
 			}
+			case SRC_WATCH:
+				/* A spec lives as long as its procs: none freed, it is still there;
+				 * else the events wait for the next pass. */
+				if (freed == procs_freed)
+					watchdog_watch_event(src[i].ptr, mono_ms());
+				break;
 			case SRC_PIPE:
 			case SRC_EXEC: {
 				/* A request earlier in this pass may have deleted the proc. */
@@ -489,6 +507,7 @@ static void loop(void)
 			}
 		}
 		procs_fire_timers(mono_ms());
+		watchdogs_fire(mono_ms());
 		procs_collect_removed();
 		for (int i = nclients - 1; i >= 0; i--) {
 			struct client *c = clients[i];
@@ -519,6 +538,7 @@ static void loop(void)
 	}
 	free(fds);
 	free(src);
+	free(watched);
 }
 
 int daemon_run(bool foreground, const char *initial, size_t initial_len)
@@ -569,6 +589,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	if (write_file_atomic(home_path(HOME_PIDFILE), pid, (size_t)len, 0644) < 0)
 		dlog("pid file %s: %s", home_path(HOME_PIDFILE), strerror(errno));
 	dlog("daemon %d started in %s", (int)getpid(), home_dir());
+	orphans_scan();
 	signal_ready();
 	if (initial) {
 		struct client *c = client_add(-1);

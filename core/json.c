@@ -402,3 +402,22 @@ bool json_as_bool(const struct jdoc *d, int i, bool *out)
 	*out = c == 't';
 	return true;
 }
+
+void json_copy_members(struct buf *b, const struct jdoc *d, int obj, const char *const *skip, int nskip)
+{
+	for (int i = 0, k = obj + 1; obj >= 0 && i < d->tok[obj].size; i++) {
+		int val = k + 1;
+		bool skipped = false;
+		for (int j = 0; j < nskip; j++)
+			skipped |= json_eq(d, k, skip[j]);
+		if (!skipped) {
+			/* String tokens exclude their quotes; put them back. */
+			json_raw(b, d->text + d->tok[k].start - 1, (size_t)(d->tok[k].end - d->tok[k].start + 2));
+			buf_putc(b, ':');
+			const jsmntok_t *v = &d->tok[val];
+			int q = v->type == JSMN_STRING;
+			buf_add(b, d->text + v->start - q, (size_t)(v->end - v->start + 2 * q));
+		}
+		k = json_next(d, val);
+	}
+}

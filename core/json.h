@@ -50,6 +50,9 @@ bool json_eq(const struct jdoc *d, int tok, const char *s);     /* raw string co
 char *json_dup(const struct jdoc *d, int tok);                  /* unescaped copy or NULL */
 bool json_as_ll(const struct jdoc *d, int tok, long long *out); /* number token */
 bool json_as_bool(const struct jdoc *d, int tok, bool *out);
+/* Copy the members of object obj (as they are written) into b, inside an object
+ * being written, except the keys named in skip. */
+void json_copy_members(struct buf *b, const struct jdoc *d, int obj, const char *const *skip, int nskip);
 /* Unescape a JSON string body into out (out may equal in); returns length or -1. */
 long json_unescape(const char *in, size_t n, char *out);
 

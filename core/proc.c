@@ -6,6 +6,8 @@
 #include "proc.h"
 #include "home.h"
 #include "procfs.h"
+#include "watch.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,6 +80,14 @@ void spec_unref(struct spec *s)
 	free(s->pid_file);
 	free(s->exec_mode);
 	free(s->user);
+	free(s->json);
+	free(s->instance_var);
+	free(s->increment_var);
+	free(s->cron_text);
+	free_strv(s->watch);
+	free_strv(s->ignore_watch);
+	if (s->watcher)
+		watch_close(s->watcher);
 	free(s);
 }
 
@@ -114,6 +124,19 @@ static char *path_for_instance(const char *path, const struct spec *s, int id)
 	return xasprintf("%.*s-%d%s", (int)(dot - path), path, id, dot);
 }
 
+static void write_pid_file(const struct proc *p);
+
+static void set_paths(struct proc *p)
+{
+	const struct spec *spec = p->spec;
+	p->out_path = spec->out_file ? path_for_instance(spec->out_file, spec, p->id)
+		: default_log_path(spec, "out", p->id);
+	p->err_path = spec->err_file ? path_for_instance(spec->err_file, spec, p->id)
+		: default_log_path(spec, "error", p->id);
+	p->pid_path = spec->pid_file ? path_for_instance(spec->pid_file, spec, p->id)
+		: xasprintf("%s/%s-%d.pid", home_path(HOME_PIDS), spec->name, p->id);
+}
+
 struct proc *proc_new(struct spec *spec, int instance)
 {
 	struct proc *p = xcalloc(1, sizeof *p);
@@ -123,15 +146,32 @@ struct proc *proc_new(struct spec *spec, int instance)
 	p->state = ST_STOPPED;
 	p->out_fd = p->err_fd = p->out_log = p->err_log = p->exec_fd = -1;
 	p->created_wall = wall_ms();
-	p->out_path = spec->out_file ? path_for_instance(spec->out_file, spec, p->id)
-		: default_log_path(spec, "out", p->id);
-	p->err_path = spec->err_file ? path_for_instance(spec->err_file, spec, p->id)
-		: default_log_path(spec, "error", p->id);
-	p->pid_path = spec->pid_file ? path_for_instance(spec->pid_file, spec, p->id)
-		: xasprintf("%s/%s-%d.pid", home_path(HOME_PIDS), spec->name, p->id);
+	set_paths(p);
 	procs = xrealloc(procs, (size_t)(nprocs + 1) * sizeof *procs);
 	procs[nprocs++] = p;
 	return p;
+}
+
+void proc_set_spec(struct proc *p, struct spec *s)
+{
+	struct spec *old = p->spec;
+	p->spec = spec_ref(s);
+	char *pid_path = p->pid_path;
+	p->pid_path = NULL;
+	free(p->out_path);
+	free(p->err_path);
+	set_paths(p);
+	if (strcmp(pid_path, p->pid_path) != 0 && p->pid > 0) {
+		unlink(pid_path);
+		write_pid_file(p);
+	}
+	free(pid_path);
+	/* New log paths take effect now; the pipes stay. */
+	if (p->pid > 0)
+		proc_reopen_logs(p);
+	p->cron_at = 0;   /* re-armed from the new declaration */
+	p->memory_at = 0;
+	spec_unref(old);
 }
 
 static void close_fd(int *fd)
@@ -161,6 +201,7 @@ void proc_free(struct proc *p)
 	free(p->pid_path);
 	free(p->tree.pids);
 	free(p->last_error);
+	free(p->restart_reason);
 	spec_unref(p->spec);
 	free(p);
 }
@@ -256,15 +297,54 @@ static char **build_argv(const struct spec *s)
 }
 
 /* The variables tend sets for every instance, over whatever the spec says. */
-static const char *const own_vars[] = {"pm_id", "NODE_APP_INSTANCE", "name"};
-
-bool proc_is_own_var(const char *entry)
+static const char *instance_var(const struct spec *s)
 {
+	return s->instance_var ? s->instance_var : "NODE_APP_INSTANCE";
+}
+
+bool proc_is_own_var(const struct spec *s, const char *entry)
+{
+	const char *own[] = {"pm_id", "name", instance_var(s), s->port ? "PORT" : NULL};
 	size_t n = strcspn(entry, "=");
-	for (size_t i = 0; i < ARRAY_LEN(own_vars); i++)
-		if (strlen(own_vars[i]) == n && strncmp(entry, own_vars[i], n) == 0)
+	for (size_t i = 0; i < ARRAY_LEN(own); i++)
+		if (own[i] && strlen(own[i]) == n && strncmp(entry, own[i], n) == 0)
 			return true;
 	return false;
+}
+
+/* increment_var: the variable's number plus the instance number (PORT=3000 gives
+ * 3000, 3001, ... to instances 0, 1, ...). */
+static bool incremented(const struct proc *p, char *out, size_t outlen)
+{
+	const struct spec *s = p->spec;
+	const char *name = s->increment_var;
+	if (!name || (s->port && !strcmp(name, "PORT")))
+		return false;
+	size_t n = strlen(name);
+	for (char **e = s->env; e && *e; e++) {
+		long long v;
+		if (strncmp(*e, name, n) || (*e)[n] != '=' || !parse_int(*e + n + 1, -(1LL << 50), 1LL << 50, &v))
+			continue;
+		snprintf(out, outlen, "%s=%lld", name, v + p->instance);
+		return true;
+	}
+	return false;
+}
+
+int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256])
+{
+	const struct spec *s = p->spec;
+	int k = 0;
+	snprintf(vars[k++], 256, "pm_id=%d", p->id);
+	snprintf(vars[k++], 256, "name=%s", s->name);
+	snprintf(vars[k++], 256, "%s=%d", instance_var(s), p->instance);
+	if (s->port) {
+		bool inc = s->increment_var && !strcmp(s->increment_var, "PORT");
+		snprintf(vars[k++], 256, "PORT=%d", s->port + (inc ? p->instance : 0));
+	}
+	if (incremented(p, vars[k], 256))
+		k++;
+	return k;
 }
 
 /* The app's environment: the spec's, then tend's own variables on top. One block:
@@ -272,22 +352,24 @@ bool proc_is_own_var(const char *entry)
 char **proc_env(const struct proc *p)
 {
 	const struct spec *s = p->spec;
-	enum { NOWN = ARRAY_LEN(own_vars), OWN_TEXT = 64 };
+	char own[PROC_OWN_MAX][256];
+	int nown = proc_own_vars(p, own);
 	size_t n = 0;
 	for (char **e = s->env; e && *e; e++)
 		n++;
-	char **env = xmalloc((n + NOWN + 1) * sizeof *env + NOWN * OWN_TEXT + strlen(s->name));
+	char **env = xmalloc((n + PROC_OWN_MAX + 1) * sizeof *env + sizeof own);
+	char *text = (char *)(env + n + PROC_OWN_MAX + 1);
+	memcpy(text, own, sizeof own);
 	size_t k = 0;
-	for (char **e = s->env; e && *e; e++)
-		if (!proc_is_own_var(*e))
+	for (char **e = s->env; e && *e; e++) {
+		bool replaced = proc_is_own_var(s, *e);
+		for (int i = 3; i < nown && !replaced; i++)   /* an incremented variable */
+			replaced = !strncmp(*e, own[i], strcspn(own[i], "=") + 1);
+		if (!replaced)
 			env[k++] = *e;
-	char *text = (char *)(env + n + NOWN + 1);
-	env[k++] = text;
-	text += sprintf(text, "pm_id=%d", p->id) + 1;
-	env[k++] = text;
-	text += sprintf(text, "NODE_APP_INSTANCE=%d", p->instance) + 1;
-	env[k++] = text;
-	sprintf(text, "name=%s", s->name);
+	}
+	for (int i = 0; i < nown; i++)
+		env[k++] = text + (size_t)i * 256;
 	env[k] = NULL;
 	return env;
 }
@@ -427,6 +509,7 @@ static bool spawn(struct proc *p)
 	p->last_error = NULL;
 	write_pid_file(p);
 	p->state = ST_ONLINE;
+	watchdog_spawned(p);
 	return true;
 fail:
 	close_fd(&out[0]);
@@ -457,6 +540,20 @@ void proc_exec_status(struct proc *p)
 	set_error(p, "%s %s: %s", f.stage, strcmp(f.stage, "chdir") == 0 && s->cwd ? s->cwd
 	          : s->shell ? "/bin/sh" : s->interpreter ? s->interpreter : s->script,
 	          strerror(f.err));
+}
+
+void proc_restart_because(struct proc *p, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	free(p->restart_reason);
+	p->restart_reason = xstrdup(why);
+	p->restart_reason_wall = wall_ms();
+	dlog("%s[%d]: %s: restarting", p->spec->name, p->id, why);
+	proc_event(p, EV_START);
 }
 
 /* ---- stopping -------------------------------------------------------------- */
@@ -520,6 +617,34 @@ static void begin_stop(struct proc *p)
 	p->kill_sent = false;
 }
 
+void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn)
+{
+	int64_t now = mono_ms();
+	dlog("%s[%d]: stopping pid %d, left running by a previous daemon, to replace it",
+	     p->spec->name, p->id, (int)orphan);
+	p->pid = 0;
+	p->tree.n = 0;
+	p->tree.pids = xrealloc(p->tree.pids, sizeof *p->tree.pids);
+	p->tree.pids[p->tree.n++] = orphan;
+	pid_t *found = NULL;
+	int n = procfs_descendants(orphan, &found);
+	for (int i = 0; i < n; i++) {
+		p->tree.pids = xrealloc(p->tree.pids, (size_t)(p->tree.n + 1) * sizeof *p->tree.pids);
+		p->tree.pids[p->tree.n++] = found[i];
+	}
+	free(found);
+	int sig = p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal;
+	kill(-orphan, sig);   /* it ran in its own session and group */
+	for (int i = 0; i < p->tree.n; i++)
+		kill(p->tree.pids[i], sig);
+	p->state = ST_STOPPING;
+	p->respawn = respawn;
+	p->replacing = true;   /* a first start, not a restart */
+	p->deadline = now + p->spec->kill_timeout_ms;
+	p->tree_poll = now + TREE_POLL_MS;
+	p->kill_sent = false;
+}
+
 /* The leader is gone; the stop is over once the rest of the tree is too. */
 static void finish_stop(struct proc *p)
 {
@@ -533,7 +658,9 @@ static void finish_stop(struct proc *p)
 	p->tree_poll = 0;
 	if (p->respawn) {
 		p->respawn = false;
-		p->restarts++;
+		if (!p->replacing)
+			p->restarts++;
+		p->replacing = false;
 		spawn(p);
 	} else {
 		p->state = ST_STOPPED;

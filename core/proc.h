@@ -6,6 +6,7 @@
 #ifndef TEND_PROC_H
 #define TEND_PROC_H
 
+#include "cron.h"
 #include "json.h"
 #include "util.h"
 
@@ -53,6 +54,25 @@ struct spec {
 	bool has_uid, has_gid;
 	char *user;            /* name shown in list */
 	char *env_json;        /* env as JSON members, without tend's own: made once for jlist */
+	char *json;            /* the app object as received: what save writes back */
+	bool autostart;        /* false: registered stopped */
+	char *instance_var;    /* NODE_APP_INSTANCE, or the declared name */
+	char *increment_var;   /* a variable whose number grows by the instance number */
+	int port;              /* PORT, when declared */
+	/* watchdogs */
+	int64_t max_memory;    /* bytes, of the whole process tree; 0 = no limit */
+	int64_t memory_interval_ms;
+	bool has_cron;
+	struct cron cron;
+	char *cron_text;
+	char **watch;          /* absolute paths; NULL = not watched */
+	char **ignore_watch;
+	bool watching;         /* watch is on (restart --watch toggles it) */
+	int64_t watch_delay_ms;
+	struct watcher *watcher;        /* open while watching */
+	int64_t watch_first, watch_due; /* debounce: first change, restart time */
+	unsigned poll_pass;             /* the loop's pass that polled its watcher */
+	bool watch_failed;              /* reported once */
 };
 
 /* One instance's running process tree when it is being stopped. */
@@ -83,6 +103,7 @@ struct proc {
 	unsigned spawn_gen;    /* counts spawns, for "restart done" waits */
 	bool respawn;          /* STOPPING on the way to a restart */
 	bool remove;           /* delete when stopped */
+	bool replacing;        /* STOPPING a previous daemon's process, then the first spawn */
 	struct tree tree;      /* escaped descendants still to be reaped */
 	char *last_error;      /* why the last spawn failed */
 	/* /proc samples */
@@ -90,6 +111,13 @@ struct proc {
 	double cpu_pct;
 	int64_t rss_bytes;
 	int64_t log_dropped;   /* bytes lost to log write errors */
+	/* watchdogs */
+	bool held;             /* stopped by the user: cron does not start it */
+	int64_t memory_at;     /* next memory check (monotonic ms), 0 = none */
+	int64_t cron_at;       /* next cron restart (monotonic ms), 0 = not armed */
+	int64_t cron_wall;     /* the same moment on the wall clock */
+	char *restart_reason;  /* why tend last restarted it on its own */
+	int64_t restart_reason_wall;
 };
 
 /* The daemon's table of procs, sorted by id. */
@@ -118,7 +146,17 @@ extern unsigned procs_freed;
  * strings point into the spec and into the returned block. */
 char **proc_env(const struct proc *p);
 /* Is "NAME=value" one of the variables tend sets itself (pm_id, name, ...)? */
-bool proc_is_own_var(const char *entry);
+bool proc_is_own_var(const struct spec *s, const char *entry);
+/* tend's own variables for the instance, "K=V" each, into vars[]; returns the count. */
+enum { PROC_OWN_MAX = 5 };
+int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256]);
+/* Give the instance another declaration (restart through a file, --update-env). */
+void proc_set_spec(struct proc *p, struct spec *s);
+/* Stop a process a previous daemon left running for this instance (its tree, with
+ * the kill signal, SIGKILL after kill_timeout), then spawn if respawn. */
+void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn);
+/* Record why tend restarts an instance on its own (memory, cron, watch), and do it. */
+void proc_restart_because(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void proc_reopen_logs(struct proc *p);
 void proc_exec_status(struct proc *p);
 /* Drain an app's output pipe into its log (fd is p->out_fd or p->err_fd). */
@@ -128,6 +166,10 @@ struct spec *spec_ref(struct spec *s);
 void spec_unref(struct spec *s);
 /* Build a spec from a start request's app object (PM2's key names). NULL with err. */
 struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen);
+/* The same declaration with some members replaced: keys[i] gets the JSON text
+ * values[i] (NULL removes it). NULL with err if the result does not check. */
+struct spec *spec_with(const struct spec *s, const char *const *keys, const char *const *values,
+                       int n, char *err, size_t errlen);
 
 /* The fd limit apps get: the daemon raises its own, apps keep the one it started with. */
 void proc_set_child_nofile(rlim_t soft);

@@ -29,13 +29,39 @@ static void env_object(struct buf *b, const struct proc *p)
 	json_key(b, "env");
 	json_open(b, '{');
 	buf_puts(b, p->spec->env_json);
-	char num[16];
-	snprintf(num, sizeof num, "%d", p->id);
-	json_kstr(b, "pm_id", num);
-	snprintf(num, sizeof num, "%d", p->instance);
-	json_kstr(b, "NODE_APP_INSTANCE", num);
-	json_kstr(b, "name", p->spec->name);
+	char own[PROC_OWN_MAX][256];
+	int n = proc_own_vars(p, own);
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(own[i], '=');
+		json_keyn(b, own[i], (size_t)(eq - own[i]));
+		json_str(b, eq + 1);
+	}
 	json_close(b, '}');
+}
+
+static void watchdog_fields(struct buf *b, const struct proc *p)
+{
+	const struct spec *s = p->spec;
+	json_kbool(b, "autostart", s->autostart);
+	if (s->port)
+		json_kint(b, "port", s->port);
+	if (s->max_memory) {
+		json_kint(b, "max_memory_restart", s->max_memory);
+		json_kint(b, "memory_check_interval", s->memory_interval_ms);
+	}
+	if (s->cron_text)
+		json_kstr(b, "cron_restart", s->cron_text);
+	if (p->cron_at > 0)
+		json_kint(b, "next_cron_restart", p->cron_wall);
+	json_kbool(b, "watch", s->watching);
+	if (s->watch) {
+		strv(b, "watch_paths", s->watch);
+		strv(b, "ignore_watch", s->ignore_watch);
+		json_kint(b, "watch_delay", s->watch_delay_ms);
+	}
+	json_kstr(b, "restart_reason", p->restart_reason);
+	if (p->restart_reason)
+		json_kint(b, "restart_reason_at", p->restart_reason_wall);
 }
 
 void proc_to_json(struct buf *b, const struct proc *p, bool with_env)
@@ -101,7 +127,8 @@ void proc_to_json(struct buf *b, const struct proc *p, bool with_env)
 		json_kint(b, "uid", s->uid);
 	if (s->has_gid)
 		json_kint(b, "gid", s->gid);
-	json_kstr(b, "instance_var", "NODE_APP_INSTANCE");
+	json_kstr(b, "instance_var", s->instance_var ? s->instance_var : "NODE_APP_INSTANCE");
+	watchdog_fields(b, p);
 	json_kbool(b, "vizion", false);
 	json_kint(b, "log_bytes_dropped", p->log_dropped);
 	json_kstr(b, "last_error", p->last_error);

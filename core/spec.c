@@ -94,36 +94,99 @@ static char **get_strv(struct reader *r, const char *key)
 	return v;
 }
 
-/* {"K":"V",...} → "K=V" vector. Numbers and booleans are taken as their text. */
-static char **get_env(struct reader *r, const char *key)
+/* Set name=value in a "K=V" vector (value NULL: remove name). */
+static char **env_set(char **v, int *n, const char *name, size_t namelen, const char *value)
+{
+	for (int i = 0; i < *n; i++) {
+		if (strncmp(v[i], name, namelen) != 0 || v[i][namelen] != '=')
+			continue;
+		free(v[i]);
+		if (value) {
+			v[i] = xasprintf("%.*s=%s", (int)namelen, name, value);
+		} else {
+			v[i] = v[--*n];
+			v[*n] = NULL;
+		}
+		return v;
+	}
+	if (!value)
+		return v;
+	v = xrealloc(v, (size_t)(*n + 2) * sizeof *v);
+	v[(*n)++] = xasprintf("%.*s=%s", (int)namelen, name, value);
+	v[*n] = NULL;
+	return v;
+}
+
+/* Lay the object `key` ({"K":"V",...}; null removes K) over the vector. */
+static char **env_layer(struct reader *r, char **v, int *n, const char *key)
 {
 	int t = json_get(r->d, r->obj, key);
 	if (t < 0 || json_is_null(r->d, t))
-		return xcalloc(1, sizeof(char *));
+		return v;
 	if (r->d->tok[t].type != JSMN_OBJECT || r->d->tok[t].size > MAX_STRV) {
 		bad(r, key, "expected an object");
-		return xcalloc(1, sizeof(char *));
+		return v;
 	}
-	int n = r->d->tok[t].size;
-	char **v = xcalloc((size_t)n + 1, sizeof *v);
-	int k = 0;
-	for (int i = 0, e = t + 1; i < n; i++) {
+	for (int i = 0, e = t + 1; i < r->d->tok[t].size; i++) {
 		int val = e + 1;
 		char *name = json_dup(r->d, e);
-		char *value = r->d->tok[val].type == JSMN_STRING || r->d->tok[val].type == JSMN_PRIMITIVE
+		const jsmntok_t *vt = &r->d->tok[val];
+		char *value = vt->type == JSMN_STRING || (vt->type == JSMN_PRIMITIVE && !json_is_null(r->d, val))
 			? json_dup(r->d, val) : NULL;
-		if (!name || !*name || strchr(name, '=')) {
+		if (!name || !*name || strchr(name, '='))
 			bad(r, key, "bad variable name");
-		} else if (value) {
-			v[k++] = xasprintf("%s=%s", name, value);
-		} else if (!json_is_null(r->d, val)) {
+		else if (value || json_is_null(r->d, val))
+			v = env_set(v, n, name, strlen(name), value);
+		else
 			bad(r, key, "values must be strings");
-		}
 		free(name);
 		free(value);
 		e = json_next(r->d, val);
 	}
 	return v;
+}
+
+static bool env_has(char **v, const char *name)
+{
+	size_t n = strlen(name);
+	for (; v && *v; v++)
+		if (!strncmp(*v, name, n) && (*v)[n] == '=')
+			return true;
+	return false;
+}
+
+/* The environment: the caller's (shell_env), the app's (env) over it, then defaults
+ * that only apply when nobody said otherwise. */
+static char **get_env(struct reader *r, const struct spec *s)
+{
+	int n = 0;
+	char **v = xcalloc(1, sizeof *v);
+	v = env_layer(r, v, &n, "shell_env");
+	v = env_layer(r, v, &n, "env");
+	/* Python buffers stdout when it is a pipe; logs would arrive in lumps. */
+	if (s->interpreter && strstr(s->interpreter, "python") && !env_has(v, "PYTHONUNBUFFERED"))
+		v = env_set(v, &n, "PYTHONUNBUFFERED", 16, "1");
+	return v;
+}
+
+static void get_watchdogs(struct reader *r, struct spec *s)
+{
+	s->max_memory = get_int(r, "max_memory_restart", 0, 0, INT64_MAX / 2);
+	s->memory_interval_ms = get_int(r, "memory_check_interval", 1000, 100, 86400000);
+	s->cron_text = get_str(r, "cron_restart", false);
+	if (s->cron_text) {
+		char why[160];
+		s->has_cron = cron_parse(s->cron_text, &s->cron, why, sizeof why);
+		if (!s->has_cron)
+			bad(r, "cron_restart", why);
+	}
+	s->watch = get_strv(r, "watch");
+	s->ignore_watch = get_strv(r, "ignore_watch");
+	s->watch_delay_ms = get_int(r, "watch_delay", 1000, 0, 3600000);
+	s->watching = s->watch && get_bool(r, "watching", true);
+	for (char **w = s->watch; w && *w; w++)
+		if (**w != '/')
+			bad(r, "watch", "paths must be absolute");
 }
 
 struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen)
@@ -143,7 +206,12 @@ struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t err
 	s->interpreter = get_str(&r, "exec_interpreter", false);
 	s->interp_args = get_strv(&r, "interpreter_args");
 	s->args = get_strv(&r, "args");
-	s->env = get_env(&r, "env");
+	s->env = get_env(&r, s);
+	s->autostart = get_bool(&r, "autostart", true);
+	s->instance_var = get_str(&r, "instance_var", false);
+	s->increment_var = get_str(&r, "increment_var", false);
+	s->port = (int)get_int(&r, "port", 0, 0, 65535);
+	get_watchdogs(&r, s);
 	s->cwd = get_str(&r, "cwd", false);
 	s->out_file = get_str(&r, "out_file", false);
 	s->err_file = get_str(&r, "error_file", false);
@@ -203,11 +271,42 @@ struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t err
 	struct buf b = {0};
 	for (char **e = s->env; *e; e++) {
 		const char *eq = strchr(*e, '=');
-		if (!eq || proc_is_own_var(*e))
+		if (!eq || proc_is_own_var(s, *e))
 			continue;
 		json_keyn(&b, *e, (size_t)(eq - *e));
 		json_str(&b, eq + 1);
 	}
 	s->env_json = b.data ? b.data : xstrdup("");
+	const jsmntok_t *t = &d->tok[obj];
+	s->json = xstrndup(d->text + t->start, (size_t)(t->end - t->start));
 	return s;
+}
+
+struct spec *spec_with(const struct spec *s, const char *const *keys, const char *const *values,
+                       int n, char *err, size_t errlen)
+{
+	struct jdoc d;
+	if (!json_parse(&d, s->json, strlen(s->json))) {
+		snprintf(err, errlen, "stored declaration: %s", d.err);
+		return NULL;
+	}
+	struct buf b = {0};
+	json_open(&b, '{');
+	json_copy_members(&b, &d, 0, keys, n);
+	for (int j = 0; j < n; j++)
+		if (values[j]) {
+			json_key(&b, keys[j]);
+			json_raw(&b, values[j], strlen(values[j]));
+		}
+	json_close(&b, '}');
+	json_free(&d);
+	struct jdoc nd;
+	struct spec *ns = NULL;
+	if (json_parse(&nd, b.data, b.len))
+		ns = spec_from_json(&nd, 0, err, errlen);
+	else
+		snprintf(err, errlen, "%s", nd.err);
+	json_free(&nd);
+	buf_free(&b);
+	return ns;
 }

@@ -1,0 +1,166 @@
+/* Registering apps: the start command, smart start, new declarations for apps that
+ * exist, and instances a killed daemon left running. Every app of a request is
+ * checked before anything changes. */
+#include "ctl.h"
+#include "proc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_up(const struct proc *p)
+{
+	return p->state == ST_ONLINE || p->state == ST_LAUNCHING || p->state == ST_STOPPING ||
+	       p->state == ST_WAITING;
+}
+
+static int count_named(const char *name, bool *any_up)
+{
+	int n = 0;
+	*any_up = false;
+	for (int i = 0; i < nprocs; i++)
+		if (strcmp(procs[i]->spec->name, name) == 0) {
+			n++;
+			*any_up |= is_up(procs[i]);
+		}
+	return n;
+}
+
+/* An app declared "stopped" (a saved stopped app, autostart: false) is registered
+ * without running. */
+static bool declared_stopped(const struct jdoc *d, int app, const struct spec *s)
+{
+	int st = json_get(d, app, "status");
+	return !s->autostart || (st >= 0 && json_eq(d, st, "stopped"));
+}
+
+/* New instances of s: replacing, first, whatever a previous daemon left running. */
+static void add_instances(struct spec *s, int from, int to, bool run, int **ids, int *n)
+{
+	for (int k = from; k < to; k++) {
+		struct proc *p = proc_new(s, k);
+		pid_t orphan = orphan_take(s->name);
+		p->held = !run;
+		if (orphan > 0)
+			proc_replace_orphan(p, orphan, run);
+		else if (run)
+			proc_event(p, EV_START);
+		ctl_add_id(ids, n, p->id);
+	}
+}
+
+/* An app that exists takes the new declaration; its instance count follows it. */
+static void redeclare(struct spec *s, bool run, int **ids, int *n)
+{
+	int have = 0;
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		if (strcmp(p->spec->name, s->name) != 0)
+			continue;
+		if (p->instance >= s->instances) {
+			p->remove = true;   /* scaled down: the highest instances go */
+			proc_event(p, EV_STOP);
+			continue;
+		}
+		have++;
+		proc_set_spec(p, s);
+		p->held = !run;
+		if (run)
+			proc_event(p, EV_START);
+		ctl_add_id(ids, n, p->id);
+	}
+	if (have < s->instances)
+		add_instances(s, have, s->instances, run, ids, n);
+}
+
+void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mode mode,
+                bool force, const char *extra)
+{
+	if (daemon_shutting_down()) {
+		reply_error(c, 1, "the daemon is shutting down");
+		return;
+	}
+	if (apps < 0 || d->tok[apps].type != JSMN_ARRAY || d->tok[apps].size == 0) {
+		reply_error(c, 2, "start: apps: expected a non-empty array");
+		return;
+	}
+	int napps = d->tok[apps].size;
+	struct spec **specs = xcalloc((size_t)napps, sizeof *specs);
+	int *tok = xcalloc((size_t)napps, sizeof *tok);
+	bool *forced = xcalloc((size_t)napps, sizeof *forced);
+	char err[300];
+	struct buf skipped = {0};
+	int *ids = NULL, n = 0;
+	int e = apps + 1;
+	for (int i = 0; i < napps; i++, e = json_next(d, e)) {
+		tok[i] = e;
+		specs[i] = spec_from_json(d, e, err, sizeof err);
+		if (!specs[i]) {
+			reply_error(c, 2, "apps[%d].%s", i, err);
+			goto out;
+		}
+		forced[i] = force;
+		json_as_bool(d, json_get(d, e, "force"), &forced[i]);
+		for (int j = 0; j < i; j++)
+			if (strcmp(specs[j]->name, specs[i]->name) == 0) {
+				reply_error(c, 2, "apps[%d].name: %s is declared twice", i, specs[i]->name);
+				goto out;
+			}
+		bool up;
+		int have = count_named(specs[i]->name, &up);
+		if (mode == START_NEW && up && !forced[i]) {
+			reply_error(c, 1, "%s: already running; use restart, or -f to start another",
+			            specs[i]->name);
+			goto out;
+		}
+		if (mode == START_UPDATE && have == 0) {
+			reply_error(c, 1, "%s: not started yet; use startOrRestart to start it", specs[i]->name);
+			goto out;
+		}
+	}
+	json_open(&skipped, '[');
+	for (int i = 0; i < napps; i++) {
+		struct spec *s = specs[i];
+		bool up, run = !declared_stopped(d, tok[i], s);
+		int have = count_named(s->name, &up);
+		if (have == 0 || forced[i])
+			add_instances(s, 0, s->instances, run, &ids, &n);
+		else if (mode == START_SKIP && up)
+			json_str(&skipped, s->name);
+		else
+			redeclare(s, run, &ids, &n);
+	}
+	json_close(&skipped, ']');
+	procs_collect_removed();
+	ctl_wait_on(c, WAIT_SPAWNED, ids, n);
+	c->wait.extra = xasprintf("\"skipped\":%s%s%s", skipped.data, extra ? "," : "", extra ? extra : "");
+out:
+	for (int i = 0; i < napps; i++)
+		if (specs[i])
+			spec_unref(specs[i]);
+	free(specs);
+	free(tok);
+	free(forced);
+	buf_free(&skipped);
+}
+
+/* start: {"apps":[app...], "existing":"error|skip|restart|update", "force":bool} */
+void cmd_start(struct request *r)
+{
+	static const char *const modes[] = {"error", "skip", "restart", "update"};
+	enum start_mode mode = START_NEW;
+	int m = json_get(r->d, 0, "existing");
+	if (m >= 0) {
+		size_t i = 0;
+		while (i < ARRAY_LEN(modes) && !json_eq(r->d, m, modes[i]))
+			i++;
+		if (i == ARRAY_LEN(modes)) {
+			reply_error(r->c, 2, "start: existing: expected error, skip, restart or update");
+			return;
+		}
+		mode = (enum start_mode)i;
+	}
+	bool force = false;
+	json_as_bool(r->d, json_get(r->d, 0, "force"), &force);
+	apps_start(r->c, r->d, json_get(r->d, 0, "apps"), mode, force, NULL);
+}
