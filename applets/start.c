@@ -172,6 +172,19 @@ static void list_of(struct buf *b, const char *key, const char *v)
 	json_close(b, ']');
 }
 
+/* A path on the command line is relative to where the command runs, not to --cwd. */
+static void path_option(struct buf *b, const char *key, const char *v)
+{
+	char cwd[PATH_MAX];
+	if (v[0] == '/' || !strcmp(v, "NULL") || !getcwd(cwd, sizeof cwd)) {
+		json_kstr(b, key, v);
+		return;
+	}
+	char *abs = xasprintf("%s/%s", cwd, v);
+	json_kstr(b, key, abs);
+	free(abs);
+}
+
 static void user_option(struct buf *b, bool user, const char *v)
 {
 	long long n;
@@ -238,9 +251,9 @@ static void option(struct start *st, struct optstate *s, int id, const char *v)
 	case O_INTERP_ARGS: json_kstr(b, "interpreter_args", v); break;
 	case O_UID: user_option(b, true, v); break;
 	case O_GID: user_option(b, false, v); break;
-	case O_PID: json_kstr(b, "pid_file", v); break;
-	case O_OUT: json_kstr(b, "out_file", v); break;
-	case O_ERR: json_kstr(b, "error_file", v); break;
+	case O_PID: path_option(b, "pid_file", v); break;
+	case O_OUT: path_option(b, "out_file", v); break;
+	case O_ERR: path_option(b, "error_file", v); break;
 	case O_KILL_TIMEOUT: json_kint(b, "kill_timeout", duration("kill-timeout", v)); break;
 	case O_KILL_SIGNAL:
 		if (signal_from_name(v) <= 0)

@@ -1,0 +1,114 @@
+# Watchdogs: a memory hog restarted soon after crossing max_memory_restart (the RSS of
+# its whole tree), cron restarts with a seconds field (not for an app the user
+# stopped; a finished job runs again), and watch: restart on change, one restart for a
+# burst of 1,000 writes, new directories, ignored paths, stop --watch, restart --watch.
+. "$TEND_TOP/test/lib.sh"
+
+cd "$T" || fail "cd $T"
+restarts() { jget "$1" 'e["restart_time"]'; }
+reason() { jget "$1" 'e["restart_reason"]'; }
+
+# ---- max_memory_restart --------------------------------------------------------------
+# The hog's child grows: the limit counts the whole tree, not just the leader. It
+# writes the wall-clock time at which it passed 80 MB.
+cat >hog.sh <<EOF
+#!/bin/sh
+"$PY" -c '
+import time, os
+time.sleep(0.3)
+block = bytearray(120 << 20)
+for i in range(0, len(block), 4096): block[i] = 1
+open("$T/crossed", "w").write(str(time.time()))
+time.sleep(1000)
+'
+EOF
+chmod +x hog.sh
+"$TEND" start "$T/hog.sh" -n hog --max-memory-restart 80M -s || fail "start hog"
+wait_for 10 test -s "$T/crossed"
+wait_for 10 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print([p for p in json.load(sys.stdin) if p[\"name\"]==\"hog\"][0][\"pm2_env\"][\"restart_time\"])')\" -ge 1 ]"
+restarted_at=$("$PY" -c 'import time; print(time.time())')
+crossed=$(cat "$T/crossed")
+late=$("$PY" -c "print(round($restarted_at - $crossed, 2))")
+echo "note: restarted ${late}s after crossing the limit (checked every second)"
+"$PY" -c "import sys; sys.exit(0 if $late < 4 else 1)" || fail "memory restart came ${late}s after crossing the limit"
+case $(reason hog) in "memory "*" over max_memory_restart 80.0mb") ;; *) fail "restart reason: $(reason hog)" ;; esac
+grep -q "hog\[.*memory .* over max_memory_restart 80.0mb: restarting" "$TEND_HOME/tend.log" ||
+	fail "memory restart not in the daemon log"
+"$TEND" describe hog | grep -q "last restart reason *memory" || fail "describe lacks the reason"
+"$TEND" delete hog -s
+
+# ---- cron_restart ----------------------------------------------------------------------
+"$TEND" start "sleep 1000" -n ticker --cron "*/1 * * * * *" -s || fail "start --cron"
+wait_for 10 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print([p for p in json.load(sys.stdin) if p[\"name\"]==\"ticker\"][0][\"pm2_env\"][\"restart_time\"])')\" -ge 2 ]"
+[ "$(reason ticker)" = 'cron_restart "*/1 * * * * *"' ] || fail "cron reason: $(reason ticker)"
+# Stopped by the user: cron leaves it alone.
+"$TEND" stop ticker -s
+sleep 2.2
+status_is ticker stopped || fail "cron started an app the user stopped"
+"$TEND" delete ticker -s
+# A job (autorestart off) that finished runs again at the next match.
+printf 'date +%%s%%N >>%s/runs\n' "$T" >job.sh
+"$TEND" start "$T/job.sh" -n job --no-autorestart --cron "*/1 * * * * *" -s || fail "start job"
+wait_for 10 sh -c "[ \$(wc -l <'$T/runs') -ge 3 ]"
+"$TEND" delete job -s
+# 0 disables; a bad expression names its field.
+run "$TEND" start "sleep 1000" -n nocron --cron "61 * * * *"
+expect_rc 2
+expect_err_line '^tend: start: --cron-restart: minute: 61 is out of range 0-59$'
+
+# ---- watch -------------------------------------------------------------------------------
+W=$T/watched
+mkdir -p "$W/src" "$W/node_modules/dep" "$W/.git" "$W/logs"
+printf 'setInterval(() => {}, 1000);\n' >"$W/app.js"
+cat >watch.json <<EOF
+[{"name": "w", "script": "app.js", "cwd": "$W", "watch": true, "watch_delay": 300,
+  "ignore_watch": ["logs", "*.tmp"]}]
+EOF
+"$TEND" start watch.json -s || fail "start watch.json"
+[ "$(jget w 'e["watch"]')" = True ] || fail "watch not on"
+sleep 0.3
+echo change >"$W/src/a.txt"
+wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"restart_time\"])')\" = 1 ]"
+[ "$(reason w)" = "watched files changed" ] || fail "watch reason: $(reason w)"
+status_is w online || fail "w not online after a watch restart"
+# A burst of 1,000 writes: one restart.
+i=0
+while [ $i -lt 1000 ]; do echo $i >"$W/src/f$((i % 50))"; i=$((i + 1)); done
+wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"restart_time\"])')\" = 2 ]"
+sleep 1
+[ "$(restarts w)" = 2 ] || fail "a burst of 1000 writes made $(( $(restarts w) - 1 )) restarts"
+# Ignored: node_modules, dot-directories, ignore_watch globs.
+echo x >"$W/node_modules/dep/index.js"
+echo x >"$W/.git/HEAD"
+echo x >"$W/logs/app.log"
+echo x >"$W/src/scratch.tmp"
+sleep 1
+[ "$(restarts w)" = 2 ] || fail "an ignored path restarted the app ($(restarts w))"
+# A directory made after the start is watched too.
+mkdir -p "$W/new/deeper"
+sleep 0.8
+restarts_now=$(restarts w)
+echo x >"$W/new/deeper/file"
+wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"restart_time\"])')\" -gt $restarts_now ]"
+sleep 0.8
+# stop --watch: stopped and not watching; changes do nothing.
+"$TEND" stop w --watch -s || fail "stop --watch"
+[ "$(jget w 'e["watch"]')" = False ] || fail "stop --watch left watch on"
+before=$(restarts w)
+echo again >"$W/src/a.txt"
+sleep 1
+status_is w stopped || fail "a change started a stopped app"
+# restart --watch toggles it back on.
+"$TEND" restart w --watch -s || fail "restart --watch"
+[ "$(jget w 'e["watch"]')" = True ] || fail "restart --watch did not turn watch on"
+sleep 0.3
+before=$(restarts w)
+echo more >"$W/src/a.txt"
+wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"restart_time\"])')\" -gt $before ]"
+sleep 0.8
+"$TEND" restart w --watch -s || fail "restart --watch (off)"
+[ "$(jget w 'e["watch"]')" = False ] || fail "restart --watch did not toggle watch off"
+before=$(restarts w)
+echo off >"$W/src/a.txt"
+sleep 1
+[ "$(restarts w)" = "$before" ] || fail "restart --watch off: a change still restarted"
