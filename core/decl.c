@@ -342,11 +342,15 @@ static void collect(struct norm *n, const struct jdoc *d, int obj)
 		int len = d->tok[k].end - d->tok[k].start;
 		snprintf(raw, sizeof raw, "%.*s", len > 90 ? 90 : len, d->text + d->tok[k].start);
 		snake_case(raw, strlen(raw), name, sizeof name);
-		int key = find_key(name);
+		int key = find_key(raw);
+		if (key < 0)
+			key = find_key(name);
 		if (!strncmp(name, "env_", 4) && name[4]) {
+			/* env_production, or envProduction spelled the camelCase way */
+			const char *env = !strncmp(raw, "env_", 4) ? raw + 4 : name + 4;
 			if (d->tok[val].type != JSMN_OBJECT)
 				failf(n, raw, "expected an object of variables, got %s", shown(d, val));
-			else if (n->o->env_name && !strcmp(raw + 4, n->o->env_name))
+			else if (n->o->env_name && !strcmp(env, n->o->env_name))
 				n->envd = d, n->envtok = val;
 		} else if (key < 0) {
 			const char *near = closest_key(name);
@@ -548,6 +552,9 @@ static void emit_id(struct norm *n, struct buf *b, int k, bool user, char **user
 			v = pw->pw_uid;
 			free(*username);
 			*username = xstrdup(pw->pw_name);
+			/* Without a gid, the user's own primary group, as su and login do. */
+			if (!present(n, idx("gid")) && geteuid() == 0)
+				json_kint(b, "gid", pw->pw_gid);
 		}
 	} else {
 		struct group *gr = s ? getgrnam(s) : NULL;
@@ -582,7 +589,8 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 		break;
 	case K_LOGPATH:
 		if (d->tok[t].type == JSMN_PRIMITIVE && json_as_bool(d, t, &flag)) {
-			if (flag)
+			/* true: the default path; out and error files have one anyway. */
+			if (flag && !strcmp(key, "log_file"))
 				json_kbool(b, key, true);
 			break;
 		}
@@ -795,6 +803,11 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
 	if (!n.failed && !script)
 		failf(&n, "script", "missing (the program to run)");
 	char *cwd = cwd_decl ? absolute(cwd_decl, o->base_dir) : xstrdup(o->base_dir);
+	char *real = realpath(cwd, NULL);
+	if (real) {
+		free(cwd);
+		cwd = real;
+	}
 	struct stat sb;
 	if (!n.failed && (stat(cwd, &sb) < 0 || !S_ISDIR(sb.st_mode)))
 		failf(&n, "cwd", "%s: not a directory", cwd);

@@ -45,10 +45,11 @@ static int dump_apps(struct buf *b)
 		struct jdoc d;
 		if (!json_parse(&d, s->json, strlen(s->json)))
 			continue;   /* cannot happen: it was parsed when it came in */
-		static const char *const skip[] = {"status"};
+		/* force was about that start, not about every resurrect after it. */
+		static const char *const skip[] = {"status", "force"};
 		json_open(b, '{');
 		json_kstr(b, "status", running ? "online" : "stopped");
-		json_copy_members(b, &d, 0, skip, 1);
+		json_copy_members(b, &d, 0, skip, 2);
 		json_close(b, '}');
 		json_free(&d);
 		napps++;

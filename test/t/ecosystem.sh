@@ -229,3 +229,25 @@ fi
 run "$TEND" ecosystem - --force
 expect_rc 0
 expect_out_has '"apps"'
+
+# ---- PM2 spellings that must work: windowsHide (accepted, ignored), out_file true
+# (the default path), envNAME in camelCase, a cwd with "..", uid by name ----------------
+cd "$D" || fail "cd $D"
+"$TEND" delete all -s >/dev/null 2>&1
+cat >spell.json <<EOF2
+[{"name": "spelled", "script": "app.js", "windowsHide": true, "out_file": true,
+  "envStaging": {"STAGE": "camel"}, "cwd": "sub/.."}]
+EOF2
+run "$TEND" start spell.json --env staging -s
+expect_rc 0 "start spell.json"
+[ "$(jget spelled 'e["pm_cwd"]')" = "$D" ] || fail "cwd sub/.. shown as $(jget spelled 'e["pm_cwd"]')"
+[ "$(jget spelled 'e["pm_out_log_path"]')" = "$TEND_HOME/logs/spelled-out.log" ] || fail "out_file true: $(jget spelled 'e["pm_out_log_path"]')"
+"$TEND" env "$("$TEND" id spelled)" | grep -qx STAGE=camel || fail "envStaging not selected by --env staging"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	printf '[{"name": "asnobody", "script": "sleep", "args": "1000", "uid": "nobody"}]' >uid.json
+	run "$TEND" start uid.json -s
+	expect_rc 0 "start uid.json"
+	pid=$("$TEND" pid asnobody)
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = "$(id -u nobody)" ] || fail "uid by name"
+	[ "$(awk '/^Gid:/ {print $2}' "/proc/$pid/status")" = "$(id -g nobody)" ] || fail "uid by name: not the user's primary group"
+fi

@@ -91,6 +91,16 @@ run "$TEND" resurrect -s
 expect_rc 0
 [ "$(summary)" = "" ] || fail "resurrect of an empty dump started $(summary)"
 
+# An app started with -f is saved without it: resurrecting twice does not add copies.
+"$TEND" kill
+rm -f "$DUMP"
+"$TEND" start "$T/app.sh" -n forced -f -s || fail "start -f"
+"$TEND" save >/dev/null || fail "save"
+"$TEND" kill
+"$TEND" resurrect -s && "$TEND" resurrect -s || fail "resurrect forced"
+[ "$(summary)" = "forced:online" ] || fail "resurrect of a -f app twice: $(summary)"
+"$TEND" delete all -s
+
 # kill -9 of the daemon: the apps run on; resurrect replaces them, no duplicates.
 cp "$T/saved.json" "$DUMP"
 "$TEND" resurrect -s || fail "resurrect"
