@@ -9,6 +9,12 @@
 #   jlist latency with 10 and 1000 apps   median of hyperfine runs (own loop if no hyperfine)
 #   start 50 apps until all online        wall time, median of BENCH_REPS repetitions
 #   delete all (50 apps)                  wall time of the one command, median likewise
+#   start an ecosystem file of 50 apps    the same JSON file for both tools (node apps, then
+#                                         sleep apps): until the command returns, until
+#                                         jlist shows all online; then delete all
+#   startOrRestart, save, resurrect       50 sleep apps from that file: startOrRestart with
+#                                         all running, save, then kill and resurrect (until
+#                                         the command returns, until all online)
 # The 1000-app case runs for tend only unless BENCH_PM2_1000=1 (PM2 needs minutes for it).
 # The table goes to stdout and bench/results/latest.md; each tool's failures (the command,
 # its exit status and output) go to bench/results/TOOL.log, and a failed metric reads n/a.
@@ -75,6 +81,8 @@ TRACKED=$WORK/tracked
 T0=${EPOCHREALTIME/./}
 
 declare -A R      # R[tool:metric] = value, absent = failed
+METRICS=(rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50 cmdnode startnode delallnode
+	cmdsh startsh delallsh sorsh savesh rescmdsh resupsh)
 declare -A NOTE   # NOTE[tool:metric] = why it is missing (skipped, failed...)
 TOOL= BIN= PIDFILE= H= LOG= DPID= PS_STATE= PS_START=
 
@@ -214,17 +222,13 @@ rss_kb() { # rss_kb PID
 	awk '/^VmRSS:/ { print $2; f = 1 } END { exit !f }' "/proc/$1/status" 2>/dev/null
 }
 
-start_daemon() { # new home $H, daemon up, DPID set
-	local deadline
-	H=$(mktemp -d "$WORK/$TOOL-home.XXXXXX") || return 1
-	DPID=
-	t 30 ping || return 1
-	deadline=$(( $(now_us) + 10 * 1000000 ))
+await_dpid() { # await_dpid WHAT: DPID from the pid file of $H (up to 10 s), tracked
+	local deadline=$(( $(now_us) + 10 * 1000000 ))
 	while :; do
 		DPID=$(cat "$H/$PIDFILE" 2>/dev/null)
 		[[ $DPID =~ ^[0-9]+$ ]] && kill -0 "$DPID" 2>/dev/null && break
 		if [ "$(now_us)" -ge "$deadline" ]; then
-			echo "== no live daemon pid in $H/$PIDFILE after ping (saw '$DPID')" >>"$LOG"
+			echo "== no live daemon pid in $H/$PIDFILE after $1 (saw '$DPID')" >>"$LOG"
 			DPID=
 			return 1
 		fi
@@ -232,6 +236,13 @@ start_daemon() { # new home $H, daemon up, DPID set
 	done
 	track "$DPID"
 	return 0
+}
+
+start_daemon() { # new home $H, daemon up, DPID set
+	H=$(mktemp -d "$WORK/$TOOL-home.XXXXXX") || return 1
+	DPID=
+	t 30 ping || return 1
+	await_dpid ping
 }
 
 stop_daemon() { # stop the daemon of $H and everything under it
@@ -330,14 +341,8 @@ phase_start_delete() { # start N_START apps until online; delete all; REPS times
 	stop_daemon
 }
 
-# One command that starts N_START apps: `tend start APP -i N` (tend has no ecosystem
-# files yet); PM2 takes an ecosystem file of N_START fork-mode apps (its -i means
-# cluster mode). Then `delete all`.
-#   phase_start_one KEY APP [INTERPRETER]: metrics startKEY, delallKEY
-phase_start_one() {
-	local key=$1 app=$2 interp=${3:-} rep a b c i pids=
-	local -a st=() sc=() dl=() targs=()
-	[ -n "$interp" ] && targs=(--interpreter "$interp")
+write_eco() { # write_eco FILE APP [INTERPRETER]: PM2's ecosystem JSON, N_START fork apps
+	local f=$1 app=$2 interp=${3:-} i
 	{
 		printf '{"apps":['
 		for ((i = 1; i <= N_START; i++)); do
@@ -346,16 +351,25 @@ phase_start_one() {
 				"$([ -n "$interp" ] && printf ',"interpreter":"%s"' "$interp")"
 		done
 		printf ']}\n'
-	} >"$WORK/eco.json"
+	} >"$f"
+}
+
+ms_since() { # ms_since A [B]: milliseconds from A to B (now) in microseconds
+	awk -v d=$(( ${2:-$(now_us)} - $1 )) 'BEGIN { printf "%.3f", d / 1e3 }'
+}
+
+# One command that starts N_START apps: `start eco.json`, the same ecosystem file of
+# N_START fork-mode apps for both tools, then `delete all`.
+#   phase_start_one KEY APP [INTERPRETER]: metrics cmdKEY, startKEY, delallKEY
+phase_start_one() {
+	local key=$1 app=$2 interp=${3:-} rep a b c pids=
+	local -a st=() sc=() dl=()
+	write_eco "$WORK/eco-$key.json" "$app" "$interp"
 	start_daemon || { fail "start$key" "cmd$key" "delall$key" -- "daemon did not start"; return; }
 	for ((rep = 1; rep <= REPS; rep++)); do
 		say "$TOOL: one command starting $N_START apps ($(basename "$app")), delete all ($rep/$REPS)"
 		a=$(now_us)
-		if [ "$TOOL" = tend ]; then
-			t 120 start "$app" -n e -i "$N_START" -s "${targs[@]}"
-		else
-			t 120 start "$WORK/eco.json"
-		fi && c=$(now_us) && wait_count "$N_START" "$N_START" 120 ||
+		t 120 start "$WORK/eco-$key.json" && c=$(now_us) && wait_count "$N_START" "$N_START" 120 ||
 			{ fail "start$key" "cmd$key" "delall$key" -- "$N_START apps not online (rep $rep)"; break; }
 		b=$(now_us)
 		st+=("$(awk -v d=$((b - a)) 'BEGIN { printf "%.3f", d / 1e3 }')")
@@ -378,6 +392,64 @@ phase_start_one() {
 	stop_daemon
 }
 
+# Declarations and persistence, N_START sleep apps from one ecosystem file, per repetition
+# in a fresh home: `start eco.json` (until online), `startOrRestart eco.json` with all of
+# them running, `save`, `kill` (its apps and daemon gone before going on), `resurrect`
+# until the command returns and until jlist shows all online, then the daemon is stopped.
+# Metrics sorsh, savesh, rescmdsh, resupsh (ms). tend's resurrect returns once every
+# instance runs; PM2's may return before its apps are online, hence the second figure.
+phase_persist() {
+	local eco=$WORK/eco-persist.json rep a b c pids= ok
+	local -a so=() sv=() rs=() ru=()
+	local all=(sorsh savesh rescmdsh resupsh)
+	write_eco "$eco" "$APP_SLEEP" none
+	for ((rep = 1; rep <= REPS; rep++)); do
+		say "$TOOL: $N_START apps of a file: startOrRestart, save, kill, resurrect ($rep/$REPS)"
+		ok=
+		while :; do   # one pass; break out at the first failure
+			start_daemon || { fail "${all[@]}" -- "daemon did not start (rep $rep)"; break; }
+			t 120 start "$eco" && wait_count "$N_START" "$N_START" 120 ||
+				{ fail "${all[@]}" -- "$N_START apps of the file not online (rep $rep)"; break; }
+			a=$(now_us)
+			t 120 startOrRestart "$eco" || { fail "${all[@]}" -- "startOrRestart (rep $rep)"; break; }
+			so+=("$(ms_since "$a")")
+			wait_count "$N_START" "$N_START" 120 ||
+				{ fail "${all[@]}" -- "apps not online after startOrRestart (rep $rep)"; break; }
+			a=$(now_us)
+			t 60 save || { fail savesh rescmdsh resupsh -- "save (rep $rep)"; break; }
+			sv+=("$(ms_since "$a")")
+			# Everything of this daemon is gone before resurrect: no jlist in between (it
+			# would start a daemon), the pids are waited for (SIGKILL after 20 s, logged).
+			pids=$(jl_pids)
+			: >"$WORK/rep.pids"
+			# shellcheck disable=SC2046,SC2086
+			track_to "$WORK/rep.pids" "$DPID" $(descendants "$DPID") $pids
+			t 60 kill || { fail rescmdsh resupsh -- "kill (rep $rep)"; break; }
+			reap 20 "$WORK/rep.pids"
+			DPID=
+			a=$(now_us)
+			t 120 resurrect || { fail rescmdsh resupsh -- "resurrect (rep $rep)"; break; }
+			c=$(now_us)
+			wait_count "$N_START" "$N_START" 120 ||
+				{ fail rescmdsh resupsh -- "apps not online after resurrect (rep $rep)"; break; }
+			b=$(now_us)
+			rs+=("$(ms_since "$a" "$c")")
+			ru+=("$(ms_since "$a" "$b")")
+			ok=1
+			break
+		done
+		[ -z "$DPID" ] && [ -n "$H" ] && await_dpid resurrect
+		stop_daemon
+		[ -n "$ok" ] || break
+	done
+	echo "== $N_START apps of a file: startOrRestart ${so[*]:-} ms; save ${sv[*]:-} ms;" \
+		"resurrect returns ${rs[*]:-} ms, all online ${ru[*]:-} ms" >>"$LOG"
+	[ "${#so[@]}" = "$REPS" ] && R[$TOOL:sorsh]=$(median "${so[@]}")
+	[ "${#sv[@]}" = "$REPS" ] && R[$TOOL:savesh]=$(median "${sv[@]}")
+	[ "${#rs[@]}" = "$REPS" ] && R[$TOOL:rescmdsh]=$(median "${rs[@]}")
+	[ "${#ru[@]}" = "$REPS" ] && R[$TOOL:resupsh]=$(median "${ru[@]}")
+}
+
 phase_big() { # N_BIG one-process apps: jlist latency (and daemon RSS)
 	local kb ms
 	start_daemon || { fail jl_1000 rss_1000 -- "daemon did not start"; return; }
@@ -397,15 +469,14 @@ bench_tool() { # bench_tool tend|pm2
 	: >"$LOG"
 	echo "== $(date '+%F %T') $ARGV_STR: $TOOL ($BIN)" >>"$LOG"
 	if ! [ -x "$BIN" ]; then
-		fail rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50 startnode delallnode \
-			cmdnode startsh cmdsh delallsh -- \
-			"$BIN is not executable"
+		fail "${METRICS[@]}" -- "$BIN is not executable"
 		return
 	fi
 	phase_rss_jlist
 	phase_start_delete
 	phase_start_one node "$APP_IDLE"
 	phase_start_one sh "$APP_SLEEP" none
+	phase_persist
 	if [ "$TOOL" = tend ] || [ "$PM2_1000" = 1 ]; then
 		phase_big
 	else
@@ -457,7 +528,7 @@ TOOLS=()
 [ "$ONLY" = tend ] || TOOLS+=(pm2)
 for tool in tend pm2; do
 	case " ${TOOLS[*]} " in *" $tool "*) ;; *)
-		for m in rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50; do
+		for m in "${METRICS[@]}"; do
 			NOTE[$tool:$m]=skipped
 		done ;;
 	esac
@@ -522,17 +593,23 @@ fi
 	row "daemon RSS, $N_BIG apps (MiB)" rss_1000 1024
 	row "start $N_START apps until all online (s, median of $REPS)" start50 1
 	row "\`delete all\`, $N_START apps (s, median of $REPS)" delall50 1
-	row "one command starting $N_START node apps: the command returns (ms, median of $REPS)" cmdnode 1
+	row "\`start\` an ecosystem file of $N_START node apps: the command returns (ms, median of $REPS)" cmdnode 1
 	row "... and \`jlist\` shows all online (ms, median of $REPS)" startnode 1
 	row "\`delete all\` of those $N_START (ms, median of $REPS)" delallnode 1
-	row "one command starting $N_START \`sleep\` apps: the command returns (ms, median of $REPS)" cmdsh 1
+	row "\`start\` an ecosystem file of $N_START \`sleep\` apps: the command returns (ms, median of $REPS)" cmdsh 1
 	row "... and \`jlist\` shows all online (ms, median of $REPS)" startsh 1
 	row "\`delete all\` of those $N_START (ms, median of $REPS)" delallsh 1
+	row "\`startOrRestart\` of the same file, all $N_START running: the command returns (ms, median of $REPS)" sorsh 1
+	row "\`save\` with $N_START apps (ms, median of $REPS)" savesh 1
+	row "\`resurrect\` of $N_START apps after \`kill\`: the command returns (ms, median of $REPS)" rescmdsh 1
+	row "... and \`jlist\` shows all online (ms, median of $REPS)" resupsh 1
 	echo
 	echo "Apps: bench/apps/idle.js (node, exits on SIGINT) for every row except the $N_BIG-app" \
 		"ones, which use bench/apps/sleep.sh (\`--interpreter none\`, execs \`sleep\`)." \
-		"One \`start\` per app, sequential, except the one-command rows (tend: \`start -i $N_START\`;" \
-		"PM2: an ecosystem file of $N_START fork-mode apps). \"All online\" is polled with the" \
+		"One \`start\` per app, sequential, except the ecosystem-file rows: both tools start the" \
+		"same JSON file of $N_START fork-mode apps (\`start eco.json\`); the \`startOrRestart\`," \
+		"\`save\` and \`resurrect\` rows use its \`sleep\` variant, each repetition in a fresh home" \
+		"(start the file, startOrRestart it, save, kill, resurrect). \"All online\" is polled with the" \
 		"tool's jlist parsed by node, which adds that poll's own time (about 0.1 s for tend," \
 		"0.3 s for PM2). jlist latency: $how." \
 		"RSS: VmRSS of the daemon pid. PM2 with $N_BIG apps runs only with BENCH_PM2_1000=1." \

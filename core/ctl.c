@@ -5,7 +5,6 @@
 #include "proc.h"
 #include "procjson.h"
 #include "version.h"
-#include "watchdog.h"
 
 #include <errno.h>
 #include <regex.h>
@@ -258,50 +257,49 @@ static void cmd_ping(struct request *r)
 	buf_free(&b);
 }
 
-/* stop: {"targets", "watch": false to stop watching as well}. */
-static void cmd_stop(struct request *r)
+/* What a restart or stop asks to change in a declaration: "shell_env" (restart
+ * --update-env: the caller's environment instead of the one it was started with),
+ * "watch" (restart --watch toggles watching; stop --watch turns it off). Returns how
+ * many members are replaced. */
+static int changes(const struct request *r, const struct spec *s, bool stop, const char **keys, char **vals)
 {
-	int *ids, n;
-	if (!resolve_targets(r, &ids, &n))
-		return;
-	bool watch = true;
-	json_as_bool(r->d, json_get(r->d, 0, "watch"), &watch);
-	for (int i = 0; i < n; i++) {
-		struct proc *p = proc_find(ids[i]);
-		p->held = true;
-		if (!watch)
-			watchdog_watch_enable(p->spec, false);
-		proc_event(p, EV_STOP);
+	int k = 0;
+	int env = stop ? -1 : json_get(r->d, 0, "shell_env");
+	bool watch = false;
+	if (env >= 0) {
+		keys[k] = "shell_env";
+		vals[k++] = xstrndup(r->d->text + r->d->tok[env].start,
+		                     (size_t)(r->d->tok[env].end - r->d->tok[env].start));
 	}
-	ctl_wait_on(r->c, WAIT_STOPPED, ids, n);
+	if (stop) {
+		watch = true;
+		json_as_bool(r->d, json_get(r->d, 0, "watch"), &watch);
+		if (!watch && s->watching) {
+			keys[k] = "watching";
+			vals[k++] = xstrdup("false");
+		}
+	} else if (json_as_bool(r->d, json_get(r->d, 0, "watch"), &watch) && watch) {
+		keys[k] = "watching";
+		vals[k++] = xstrdup(s->watching ? "false" : "true");
+		if (!s->watch) {   /* --watch on an app without paths watches its cwd */
+			struct buf b = {0};
+			json_open(&b, '[');
+			json_str(&b, s->cwd);
+			json_close(&b, ']');
+			keys[k] = "watch";
+			vals[k++] = b.data;
+		}
+	}
+	return k;
 }
 
-static void cmd_delete(struct request *r)
-{
-	int *ids, n;
-	if (!resolve_targets(r, &ids, &n))
-		return;
-	for (int i = 0; i < n; i++) {
-		struct proc *p = proc_find(ids[i]);
-		p->remove = true;
-		proc_event(p, EV_STOP);
-	}
-	procs_collect_removed();
-	ctl_wait_on(r->c, WAIT_GONE, ids, n);
-}
-
-/* restart's options change the declaration first: "shell_env" (--update-env) takes
- * the caller's environment instead of the one the app was started with; "watch"
- * (--watch) toggles watching. Instances sharing a declaration get one new one. */
-static bool restart_options(struct request *r, const int *ids, int n)
+/* Give the targets the changed declaration before acting on them; instances that
+ * share one get one new one. Replies the error itself. */
+static bool redeclare_targets(struct request *r, const int *ids, int n, bool stop)
 {
 	int env = json_get(r->d, 0, "shell_env");
-	bool toggle = false;
-	json_as_bool(r->d, json_get(r->d, 0, "watch"), &toggle);
-	if (env < 0 && !toggle)
-		return true;
 	if (env >= 0 && r->d->tok[env].type != JSMN_OBJECT) {
-		reply_error(r->c, 2, "restart: shell_env: expected an object");
+		reply_error(r->c, 2, "%s: shell_env: expected an object", r->cmd);
 		return false;
 	}
 	struct spec **olds = xcalloc((size_t)n, sizeof *olds), **news = xcalloc((size_t)n, sizeof *news);
@@ -315,32 +313,17 @@ static bool restart_options(struct request *r, const int *ids, int n)
 		if (j < nspecs)
 			continue;
 		const char *keys[3];
-		char *vals[3] = {NULL, NULL, NULL};
-		int k = 0;
-		if (env >= 0) {
-			keys[k] = "shell_env";
-			vals[k++] = xstrndup(r->d->text + r->d->tok[env].start,
-			                     (size_t)(r->d->tok[env].end - r->d->tok[env].start));
-		}
-		if (toggle) {
-			keys[k] = "watching";
-			vals[k++] = xstrdup(s->watching ? "false" : "true");
-			if (!s->watch) {   /* --watch on an app without paths watches its cwd */
-				struct buf b = {0};
-				json_open(&b, '[');
-				json_str(&b, s->cwd);
-				json_close(&b, ']');
-				keys[k] = "watch";
-				vals[k++] = b.data;
-			}
-		}
+		char *vals[3];
+		int k = changes(r, s, stop, keys, vals);
+		if (k == 0)
+			continue;
 		char err[300];
 		olds[nspecs] = s;
 		news[nspecs] = spec_with(s, keys, (const char *const *)vals, k, err, sizeof err);
 		for (int v = 0; v < k; v++)
 			free(vals[v]);
 		if (!news[nspecs]) {
-			reply_error(r->c, 2, "restart: %s", err);
+			reply_error(r->c, 2, "%s: %s", r->cmd, err);
 			ok = false;
 		}
 		nspecs++;
@@ -360,6 +343,38 @@ static bool restart_options(struct request *r, const int *ids, int n)
 	return ok;
 }
 
+/* stop: {"targets", "watch": false to stop watching as well}. */
+static void cmd_stop(struct request *r)
+{
+	int *ids, n;
+	if (!resolve_targets(r, &ids, &n))
+		return;
+	if (!redeclare_targets(r, ids, n, true)) {
+		free(ids);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		p->held = true;
+		proc_event(p, EV_STOP);
+	}
+	ctl_wait_on(r->c, WAIT_STOPPED, ids, n);
+}
+
+static void cmd_delete(struct request *r)
+{
+	int *ids, n;
+	if (!resolve_targets(r, &ids, &n))
+		return;
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		p->remove = true;
+		proc_event(p, EV_STOP);
+	}
+	procs_collect_removed();
+	ctl_wait_on(r->c, WAIT_GONE, ids, n);
+}
+
 static void cmd_restart(struct request *r)
 {
 	if (daemon_shutting_down()) {
@@ -369,7 +384,7 @@ static void cmd_restart(struct request *r)
 	int *ids, n;
 	if (!resolve_targets(r, &ids, &n))
 		return;
-	if (!restart_options(r, ids, n)) {
+	if (!redeclare_targets(r, ids, n, false)) {
 		free(ids);
 		return;
 	}

@@ -115,18 +115,6 @@ static void open_watcher(struct spec *s)
 		dlog("%s: watching only the first %d directories", s->name, watch_count(s->watcher));
 }
 
-void watchdog_watch_enable(struct spec *s, bool on)
-{
-	s->watching = on && s->watch;
-	if (!s->watching && s->watcher) {
-		watch_close(s->watcher);
-		s->watcher = NULL;
-	}
-	s->watch_first = s->watch_due = 0;
-	if (s->watching)
-		open_watcher(s);
-}
-
 void watchdog_watch_event(struct spec *s, int64_t now)
 {
 	char what[256];

@@ -16,7 +16,5 @@ void watchdogs_fire(int64_t now);
 size_t watchdogs_poll(struct pollfd *fds, struct spec **owners, size_t max, unsigned pass);
 /* A watcher is readable. */
 void watchdog_watch_event(struct spec *s, int64_t now);
-/* Turn an app's watching on or off (restart --watch, stop --watch). */
-void watchdog_watch_enable(struct spec *s, bool on);
 
 #endif

@@ -112,3 +112,7 @@ before=$(restarts w)
 echo off >"$W/src/a.txt"
 sleep 1
 [ "$(restarts w)" = "$before" ] || fail "restart --watch off: a change still restarted"
+# Watching turned off is part of the declaration: save keeps it off.
+"$TEND" save >/dev/null || fail "save"
+"$PY" -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"][0]; assert a["watching"] is False, a.get("watching")' "$TEND_HOME/dump.json" ||
+	fail "the dump does not keep watching off"
