@@ -19,7 +19,15 @@ for req in 'not json' '[1,2]' '{"cmd":"nope"}' '{"nocmd":1}' '{"cmd":"start"}' \
 	'{"cmd":"start","apps":[{"script":"/bin/true"}]}' '{"cmd":"stop","targets":[]}' \
 	'{"cmd":"stop","targets":[1]}' '{"cmd":"start","apps":[{"name":"x","script":"rel"}]}' \
 	'{"cmd":"start","apps":[{"name":"x","script":"/bin/true","instances":"four"}]}' \
-	'{"cmd":"signal","signal":"NOPE","targets":["all"]}'; do
+	'{"cmd":"signal","signal":"NOPE","targets":["all"]}' \
+	'{"cmd":"start","existing":"bogus","apps":[{"name":"x","script":"/bin/true"}]}' \
+	'{"cmd":"start","apps":[{"name":"x","script":"/bin/true","cron_restart":"* * *"}]}' \
+	'{"cmd":"start","apps":[{"name":"x","script":"/bin/true","watch":"/tmp"}]}' \
+	'{"cmd":"start","apps":[{"name":"x","script":"/bin/true","watch":["rel"]}]}' \
+	'{"cmd":"start","apps":[{"name":"x","script":"/bin/true","memory_check_interval":1}]}' \
+	'{"cmd":"start","apps":[{"name":"x","script":"/bin/true","env":{"A":[1]}}]}' \
+	'{"cmd":"start","apps":[{"name":"x","script":"/bin/true","shell_env":"PATH=/bin"}]}' \
+	'{"cmd":"restart","targets":["sleeper"],"shell_env":"PATH=/bin"}'; do
 	reply=$(printf '%s\n' "$req" | python3 "$TOP/test/sock.py" "$sock")
 	case $reply in *'"ok":false'*'"code":2'*) ;; *) fail "request $req: reply $reply" ;; esac
 done
