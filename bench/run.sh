@@ -367,7 +367,7 @@ phase_start_one() {
 	write_eco "$WORK/eco-$key.json" "$app" "$interp"
 	start_daemon || { fail "start$key" "cmd$key" "delall$key" -- "daemon did not start"; return; }
 	for ((rep = 1; rep <= REPS; rep++)); do
-		say "$TOOL: one command starting $N_START apps ($(basename "$app")), delete all ($rep/$REPS)"
+		say "$TOOL: start an ecosystem file of $N_START apps ($(basename "$app")), delete all ($rep/$REPS)"
 		a=$(now_us)
 		t 120 start "$WORK/eco-$key.json" && c=$(now_us) && wait_count "$N_START" "$N_START" 120 ||
 			{ fail "start$key" "cmd$key" "delall$key" -- "$N_START apps not online (rep $rep)"; break; }
