@@ -53,6 +53,11 @@ const char start_help[] =
 	"      --uid USER --gid GROUP  run as this user/group (root only)\n"
 	"  -p, --pid FILE            pid file (default: $TEND_HOME/pids/NAME-ID.pid)\n"
 	"  -o, --output FILE         stdout log file   -e, --error FILE  stderr log file\n"
+	"  -l, --log FILE            both streams, also combined in FILE (/dev/null: none)\n"
+	"      --merge-logs          instances share one set of log files\n"
+	"      --time                prefix each line with its time (ISO-8601)\n"
+	"      --log-date-format F   ... in this format (dayjs tokens: YYYY-MM-DD HH:mm:ss)\n"
+	"      --log-type json       one JSON record per line\n"
 	"  -k, --kill-timeout MS     SIGKILL this long after the stop signal (1600)\n"
 	"      --kill-signal SIG     stop signal (SIGINT, or $TEND_KILL_SIGNAL)\n"
 	"      --max-restarts N      unstable restarts before errored (16)\n"
@@ -84,7 +89,8 @@ enum {
 	O_PID, O_OUT, O_ERR, O_KILL_TIMEOUT, O_KILL_SIGNAL, O_MAX_RESTARTS, O_MIN_UPTIME,
 	O_RESTART_DELAY, O_BACKOFF, O_NO_AUTORESTART, O_STOP_CODES, O_NO_TREEKILL, O_MAX_MEMORY,
 	O_CRON, O_WATCH, O_IGNORE_WATCH, O_WATCH_DELAY, O_PORT, O_ENV, O_ONLY, O_UPDATE_ENV,
-	O_FORCE, O_NO_DAEMON, O_SILENT, O_MINI, O_NO_COLOR,
+	O_FORCE, O_NO_DAEMON, O_SILENT, O_MINI, O_NO_COLOR, O_LOG, O_MERGE_LOGS, O_TIME,
+	O_DATE_FORMAT, O_LOG_TYPE,
 };
 
 static const struct opt options[] = {
@@ -101,6 +107,11 @@ static const struct opt options[] = {
 	{"pid", 'p', OPT_REQUIRED, O_PID},
 	{"output", 'o', OPT_REQUIRED, O_OUT},
 	{"error", 'e', OPT_REQUIRED, O_ERR},
+	{"log", 'l', OPT_REQUIRED, O_LOG},
+	{"merge-logs", 0, OPT_NONE, O_MERGE_LOGS},
+	{"time", 0, OPT_NONE, O_TIME},
+	{"log-date-format", 0, OPT_REQUIRED, O_DATE_FORMAT},
+	{"log-type", 0, OPT_REQUIRED, O_LOG_TYPE},
 	{"kill-timeout", 'k', OPT_REQUIRED, O_KILL_TIMEOUT},
 	{"kill-signal", 0, OPT_REQUIRED, O_KILL_SIGNAL},
 	{"max-restarts", 0, OPT_REQUIRED, O_MAX_RESTARTS},
@@ -254,6 +265,15 @@ static void option(struct start *st, struct optstate *s, int id, const char *v)
 	case O_PID: path_option(b, "pid_file", v); break;
 	case O_OUT: path_option(b, "out_file", v); break;
 	case O_ERR: path_option(b, "error_file", v); break;
+	case O_LOG: path_option(b, "log_file", v); break;
+	case O_MERGE_LOGS: json_kbool(b, "merge_logs", true); break;
+	case O_TIME: json_kbool(b, "time", true); break;
+	case O_DATE_FORMAT: json_kstr(b, "log_date_format", v); break;
+	case O_LOG_TYPE:
+		if (strcmp(v, "json") != 0 && strcmp(v, "raw") != 0)
+			die_usage("--log-type: expected json or raw, got '%s'", v);
+		json_kstr(b, "log_type", v);
+		break;
 	case O_KILL_TIMEOUT: json_kint(b, "kill_timeout", duration("kill-timeout", v)); break;
 	case O_KILL_SIGNAL:
 		if (signal_from_name(v) <= 0)

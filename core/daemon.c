@@ -2,6 +2,7 @@
  * deadlines on the monotonic clock, all in one poll(2). Nothing here blocks; after
  * start-up, every error is logged and the loop goes on. */
 #include "daemon.h"
+#include "applog.h"
 #include "ctl.h"
 #include "home.h"
 #include "proc.h"
@@ -265,7 +266,7 @@ static void handle_signals(void)
 		case SIGUSR2:
 			/* Reopen app logs (after an external logrotate renamed them). */
 			for (int i = 0; i < nprocs; i++)
-				proc_reopen_logs(procs[i]);
+				applog_reopen(procs[i]);
 			dlog("%s: app logs reopened", signal_name((int)si.ssi_signo));
 			break;
 		}
@@ -501,7 +502,7 @@ static void loop(void)
 				if (src[i].kind == SRC_EXEC && fds[i].fd == p->exec_fd)
 					proc_exec_status(p);
 				else if (fds[i].fd == p->out_fd || fds[i].fd == p->err_fd)
-					proc_drain(p, fds[i].fd);
+					applog_drain(p, fds[i].fd);
 				break;
 			}
 			}

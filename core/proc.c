@@ -5,6 +5,7 @@
  *   exec, which the spawn waits for so that a bad exec is reported at once. */
 #include "proc.h"
 #include "home.h"
+#include "applog.h"
 #include "procfs.h"
 #include "watch.h"
 #include "watchdog.h"
@@ -81,6 +82,8 @@ void spec_unref(struct spec *s)
 	free(s->exec_mode);
 	free(s->user);
 	free(s->json);
+	free(s->log_file);
+	free(s->log_time);
 	free(s->instance_var);
 	free(s->increment_var);
 	free(s->cron_text);
@@ -104,36 +107,13 @@ struct proc *proc_find(int id)
 	return p ? *p : NULL;
 }
 
-static char *default_log_path(const struct spec *s, const char *kind, int id)
-{
-	if (s->instances > 1)
-		return xasprintf("%s/%s-%s-%d.log", home_path(HOME_LOGS), s->name, kind, id);
-	return xasprintf("%s/%s-%s.log", home_path(HOME_LOGS), s->name, kind);
-}
-
-/* A path given for an app with several instances gets "-ID" before its extension,
- * so instances do not share one pid file or log: out.log → out-3.log. */
-static char *path_for_instance(const char *path, const struct spec *s, int id)
-{
-	if (s->instances <= 1 || !strcmp(path, "/dev/null") || !strcmp(path, "NULL"))
-		return xstrdup(path);
-	const char *slash = strrchr(path, '/');
-	const char *dot = strrchr(path, '.');
-	if (!dot || (slash && dot < slash) || dot == (slash ? slash + 1 : path))
-		return xasprintf("%s-%d", path, id);
-	return xasprintf("%.*s-%d%s", (int)(dot - path), path, id, dot);
-}
-
 static void write_pid_file(const struct proc *p);
 
 static void set_paths(struct proc *p)
 {
 	const struct spec *spec = p->spec;
-	p->out_path = spec->out_file ? path_for_instance(spec->out_file, spec, p->id)
-		: default_log_path(spec, "out", p->id);
-	p->err_path = spec->err_file ? path_for_instance(spec->err_file, spec, p->id)
-		: default_log_path(spec, "error", p->id);
-	p->pid_path = spec->pid_file ? path_for_instance(spec->pid_file, spec, p->id)
+	applog_set_paths(p);
+	p->pid_path = spec->pid_file ? applog_instance_path(spec->pid_file, spec, p->id)
 		: xasprintf("%s/%s-%d.pid", home_path(HOME_PIDS), spec->name, p->id);
 }
 
@@ -144,7 +124,7 @@ struct proc *proc_new(struct spec *spec, int instance)
 	p->instance = instance;
 	p->spec = spec_ref(spec);
 	p->state = ST_STOPPED;
-	p->out_fd = p->err_fd = p->out_log = p->err_log = p->exec_fd = -1;
+	p->out_fd = p->err_fd = p->out_log = p->err_log = p->comb_log = p->exec_fd = -1;
 	p->created_wall = wall_ms();
 	set_paths(p);
 	procs = xrealloc(procs, (size_t)(nprocs + 1) * sizeof *procs);
@@ -158,8 +138,7 @@ void proc_set_spec(struct proc *p, struct spec *s)
 	p->spec = spec_ref(s);
 	char *pid_path = p->pid_path;
 	p->pid_path = NULL;
-	free(p->out_path);
-	free(p->err_path);
+	applog_free_paths(p);
 	set_paths(p);
 	if (strcmp(pid_path, p->pid_path) != 0 && p->pid > 0) {
 		unlink(pid_path);
@@ -168,7 +147,7 @@ void proc_set_spec(struct proc *p, struct spec *s)
 	free(pid_path);
 	/* New log paths take effect now; the pipes stay. */
 	if (p->pid > 0)
-		proc_reopen_logs(p);
+		applog_reopen(p);
 	p->cron_at = 0;   /* re-armed from the new declaration */
 	p->memory_at = 0;
 	spec_unref(old);
@@ -194,10 +173,8 @@ void proc_free(struct proc *p)
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
 	close_fd(&p->exec_fd);
-	close_fd(&p->out_log);
-	close_fd(&p->err_log);
-	free(p->out_path);
-	free(p->err_path);
+	applog_close(p);
+	applog_free_paths(p);
 	free(p->pid_path);
 	free(p->tree.pids);
 	free(p->last_error);
@@ -210,62 +187,6 @@ bool proc_settled(const struct proc *p)
 {
 	/* An exec that failed settles when its child is reaped (errored). */
 	return p->state != ST_STOPPING && p->exec_fd < 0 && !(p->exec_failed && p->pid > 0);
-}
-
-/* ---- logs ---------------------------------------------------------------- */
-
-static int open_log(const char *path)
-{
-	if (strcmp(path, "/dev/null") == 0 || strcmp(path, "NULL") == 0)
-		return -1;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-	if (fd < 0 && errno == ENOENT) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof dir, "%s", path);
-		char *slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = 0;
-			mkdir_p(dir, 0750);
-			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-		}
-	}
-	if (fd < 0)
-		dlog("app log %s: %s", path, strerror(errno));
-	return fd;
-}
-
-void proc_reopen_logs(struct proc *p)
-{
-	close_fd(&p->out_log);
-	close_fd(&p->err_log);
-	if (p->pid > 0) {
-		p->out_log = open_log(p->out_path);
-		p->err_log = open_log(p->err_path);
-	}
-}
-
-void proc_drain(struct proc *p, int fd)
-{
-	static char chunk[65536];
-	int *pipe_fd = fd == p->out_fd ? &p->out_fd : &p->err_fd;
-	int log = fd == p->out_fd ? p->out_log : p->err_log;
-	/* A bounded number of reads per wake-up, so one chatty app cannot starve the rest. */
-	for (int round = 0; round < 4; round++) {
-		ssize_t n = read_retry(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			close_fd(pipe_fd);
-			return;
-		}
-		if (log >= 0 && !write_all(log, chunk, (size_t)n)) {
-			if (p->log_dropped == 0)
-				dlog("%s: log write failed: %s", p->spec->name, strerror(errno));
-			p->log_dropped += n;
-		}
-		if ((size_t)n < sizeof chunk)
-			return;
-	}
 }
 
 /* ---- spawn --------------------------------------------------------------- */
@@ -491,10 +412,7 @@ static bool spawn(struct proc *p)
 	close_fd(&p->err_fd);
 	p->out_fd = out[0];
 	p->err_fd = err[0];
-	if (p->out_log < 0)
-		p->out_log = open_log(p->out_path);
-	if (p->err_log < 0)
-		p->err_log = open_log(p->err_path);
+	applog_open(p);
 	p->pid = pid;
 	p->started_mono = mono_ms();
 	p->started_wall = wall_ms();
@@ -818,9 +736,10 @@ void proc_reaped(pid_t pid, int status)
 			}
 			/* Whatever it wrote last is still in the pipes. */
 			if (p->out_fd >= 0)
-				proc_drain(p, p->out_fd);
+				applog_drain(p, p->out_fd);
 			if (p->err_fd >= 0)
-				proc_drain(p, p->err_fd);
+				applog_drain(p, p->err_fd);
+			applog_flush_partial(p);
 			if (p->exec_failed && p->state != ST_STOPPING) {
 				/* Never ran: restarting would fail the same way. */
 				p->pid = 0;
@@ -848,6 +767,8 @@ int64_t procs_next_deadline(void)
 		int64_t d = procs[i]->deadline;
 		if (procs[i]->tree_poll && (!d || procs[i]->tree_poll < d))
 			d = procs[i]->tree_poll;
+		if (procs[i]->partial_at && (!d || procs[i]->partial_at < d))
+			d = procs[i]->partial_at;
 		if (d && (!next || d < next))
 			next = d;
 	}
@@ -858,6 +779,8 @@ void procs_fire_timers(int64_t now)
 {
 	for (int i = 0; i < nprocs; i++) {
 		struct proc *p = procs[i];
+		if (p->partial_at && p->partial_at <= now)
+			applog_flush_partial(p);
 		bool due = (p->deadline && p->deadline <= now) || (p->tree_poll && p->tree_poll <= now);
 		if (due)
 			proc_event(p, EV_TIMER);

@@ -8,6 +8,7 @@
 
 #include "cron.h"
 #include "json.h"
+#include "logfmt.h"
 #include "util.h"
 
 #include <sys/resource.h>
@@ -41,6 +42,11 @@ struct spec {
 	char **env;            /* "K=V", NULL-terminated: what the app is started with */
 	char *cwd;
 	char *out_file, *err_file, *pid_file;   /* NULL: defaults under the home */
+	char *log_file;        /* out and err combined; "" = the default path; NULL = none */
+	bool merge_logs;       /* instances share one set of files */
+	bool log_lines;        /* output is written line by line (time, json, log_file) */
+	bool log_json;         /* log_type json */
+	struct datefmt *log_time;  /* timestamp format, or NULL */
 	char *exec_mode;       /* "fork" */
 	int instances;
 	int kill_signal;
@@ -91,7 +97,10 @@ struct proc {
 	int exec_fd;           /* spawned, exec not yet confirmed: its status pipe */
 	bool exec_failed;
 	int out_log, err_log;  /* open log files, -1 when none */
-	char *out_path, *err_path, *pid_path;
+	int comb_log;          /* log_file: out and err together */
+	char *out_path, *err_path, *comb_path, *pid_path;
+	struct buf partial[2]; /* out, err: a line still waiting for its newline */
+	int64_t partial_at;    /* when held partial lines are written anyway */
 	int64_t deadline;      /* monotonic ms; 0 = none: restart due, or SIGKILL due */
 	int64_t tree_poll;     /* stopping: when to look at escaped descendants again */
 	bool kill_sent;        /* stopping: SIGKILL already sent */
@@ -111,6 +120,7 @@ struct proc {
 	double cpu_pct;
 	int64_t rss_bytes;
 	int64_t log_dropped;   /* bytes lost to log write errors */
+	bool log_failing;      /* the last log write failed (reported once) */
 	/* watchdogs */
 	bool held;             /* stopped by the user: cron does not start it */
 	int64_t memory_at;     /* next memory check (monotonic ms), 0 = none */
@@ -157,10 +167,7 @@ void proc_set_spec(struct proc *p, struct spec *s);
 void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn);
 /* Record why tend restarts an instance on its own (memory, cron, watch), and do it. */
 void proc_restart_because(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
-void proc_reopen_logs(struct proc *p);
 void proc_exec_status(struct proc *p);
-/* Drain an app's output pipe into its log (fd is p->out_fd or p->err_fd). */
-void proc_drain(struct proc *p, int fd);
 
 struct spec *spec_ref(struct spec *s);
 void spec_unref(struct spec *s);

@@ -100,6 +100,10 @@ void proc_to_json(struct buf *b, const struct proc *p, bool with_env)
 	strv(b, "args", s->args);
 	json_kstr(b, "pm_out_log_path", p->out_path);
 	json_kstr(b, "pm_err_log_path", p->err_path);
+	json_kstr(b, "pm_log_path", p->comb_path);
+	json_kbool(b, "merge_logs", s->merge_logs);
+	json_kbool(b, "time", s->log_time != NULL);
+	json_kstr(b, "log_type", s->log_json ? "json" : "raw");
 	json_kstr(b, "pm_pid_path", p->pid_path);
 	json_kbool(b, "autorestart", s->autorestart);
 	json_kbool(b, "treekill", s->treekill);

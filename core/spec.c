@@ -189,6 +189,38 @@ static void get_watchdogs(struct reader *r, struct spec *s)
 			bad(r, "watch", "paths must be absolute");
 }
 
+/* Log keys: files, merging, timestamps, JSON records. */
+static void get_log_options(struct reader *r, struct spec *s)
+{
+	int lf = json_get(r->d, r->obj, "log_file");
+	bool flag = false;
+	if (lf >= 0 && r->d->tok[lf].type == JSMN_PRIMITIVE && json_as_bool(r->d, lf, &flag))
+		s->log_file = flag ? xstrdup("") : NULL;   /* true: the default path */
+	else
+		s->log_file = get_str(r, "log_file", false);
+	s->merge_logs = get_bool(r, "merge_logs", false);
+	if (get_bool(r, "disable_logs", false)) {
+		free(s->out_file);
+		free(s->err_file);
+		s->out_file = xstrdup("/dev/null");
+		s->err_file = xstrdup("/dev/null");
+	}
+	char *fmt = get_str(r, "log_date_format", false);
+	if (get_bool(r, "time", false) || fmt) {
+		char why[128];
+		s->log_time = xmalloc(sizeof *s->log_time);
+		if (!datefmt_compile(s->log_time, fmt, why, sizeof why))
+			bad(r, "log_date_format", why);
+	}
+	free(fmt);
+	char *type = get_str(r, "log_type", false);
+	if (type && strcmp(type, "json") != 0 && strcmp(type, "raw") != 0)
+		bad(r, "log_type", "expected \"json\" or \"raw\"");
+	s->log_json = type && !strcmp(type, "json");
+	free(type);
+	s->log_lines = s->log_time || s->log_json || s->log_file;
+}
+
 struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen)
 {
 	struct reader r = {d, obj, err, errlen, false};
@@ -215,6 +247,7 @@ struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t err
 	s->cwd = get_str(&r, "cwd", false);
 	s->out_file = get_str(&r, "out_file", false);
 	s->err_file = get_str(&r, "error_file", false);
+	get_log_options(&r, s);
 	s->pid_file = get_str(&r, "pid_file", false);
 	s->exec_mode = get_str(&r, "exec_mode", false);
 	if (!s->exec_mode)

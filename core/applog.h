@@ -1,0 +1,22 @@
+/* An app's logs: where its output goes (out, error and combined files, per instance or
+ * merged), and how (as it comes, or line by line with timestamps or as JSON). */
+#ifndef TEND_APPLOG_H
+#define TEND_APPLOG_H
+
+#include "proc.h"
+
+/* Paths: the spec's, or the defaults under the home; "-ID" per instance unless merged. */
+void applog_set_paths(struct proc *p);
+void applog_free_paths(struct proc *p);
+char *applog_instance_path(const char *path, const struct spec *s, int id);
+/* Open what is not open (at spawn); close and open again (reopen logs, new paths). */
+void applog_open(struct proc *p);
+void applog_reopen(struct proc *p);
+void applog_close(struct proc *p);
+/* An output pipe is readable (fd is p->out_fd or p->err_fd). */
+void applog_drain(struct proc *p, int fd);
+/* Write held partial lines out as lines (their process exited, or they waited long
+ * enough: p->partial_at). */
+void applog_flush_partial(struct proc *p);
+
+#endif
