@@ -58,6 +58,8 @@ const char start_help[] =
 	"      --time                prefix each line with its time (ISO-8601)\n"
 	"      --log-date-format F   ... in this format (dayjs tokens: YYYY-MM-DD HH:mm:ss)\n"
 	"      --log-type json       one JSON record per line\n"
+	"      --log-max-size SIZE   rotate a log file past SIZE (10M; $TEND_LOG_MAX_SIZE)\n"
+	"      --log-retain N        rotated files kept (10; $TEND_LOG_RETAIN)\n"
 	"  -k, --kill-timeout MS     SIGKILL this long after the stop signal (1600)\n"
 	"      --kill-signal SIG     stop signal (SIGINT, or $TEND_KILL_SIGNAL)\n"
 	"      --max-restarts N      unstable restarts before errored (16)\n"
@@ -90,7 +92,7 @@ enum {
 	O_RESTART_DELAY, O_BACKOFF, O_NO_AUTORESTART, O_STOP_CODES, O_NO_TREEKILL, O_MAX_MEMORY,
 	O_CRON, O_WATCH, O_IGNORE_WATCH, O_WATCH_DELAY, O_PORT, O_ENV, O_ONLY, O_UPDATE_ENV,
 	O_FORCE, O_NO_DAEMON, O_SILENT, O_MINI, O_NO_COLOR, O_LOG, O_MERGE_LOGS, O_TIME,
-	O_DATE_FORMAT, O_LOG_TYPE,
+	O_DATE_FORMAT, O_LOG_TYPE, O_LOG_MAX_SIZE, O_LOG_RETAIN,
 };
 
 static const struct opt options[] = {
@@ -112,6 +114,8 @@ static const struct opt options[] = {
 	{"time", 0, OPT_NONE, O_TIME},
 	{"log-date-format", 0, OPT_REQUIRED, O_DATE_FORMAT},
 	{"log-type", 0, OPT_REQUIRED, O_LOG_TYPE},
+	{"log-max-size", 0, OPT_REQUIRED, O_LOG_MAX_SIZE},
+	{"log-retain", 0, OPT_REQUIRED, O_LOG_RETAIN},
 	{"kill-timeout", 'k', OPT_REQUIRED, O_KILL_TIMEOUT},
 	{"kill-signal", 0, OPT_REQUIRED, O_KILL_SIGNAL},
 	{"max-restarts", 0, OPT_REQUIRED, O_MAX_RESTARTS},
@@ -269,6 +273,12 @@ static void option(struct start *st, struct optstate *s, int id, const char *v)
 	case O_MERGE_LOGS: json_kbool(b, "merge_logs", true); break;
 	case O_TIME: json_kbool(b, "time", true); break;
 	case O_DATE_FORMAT: json_kstr(b, "log_date_format", v); break;
+	case O_LOG_MAX_SIZE:
+		if (!parse_size(v, &size) || size <= 0)
+			die_usage("--log-max-size: expected a size (1024, 10K, 200M, 1G), got '%s'", v);
+		json_kint(b, "log_max_size", size);
+		break;
+	case O_LOG_RETAIN: json_kint(b, "log_retain", number("log-retain", v, 0, 100000)); break;
 	case O_LOG_TYPE:
 		if (strcmp(v, "json") != 0 && strcmp(v, "raw") != 0)
 			die_usage("--log-type: expected json or raw, got '%s'", v);

@@ -10,12 +10,15 @@
 #include "applog.h"
 #include "home.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -78,6 +81,16 @@ void applog_free_paths(struct proc *p)
 	p->out_path = p->err_path = p->comb_path = NULL;
 }
 
+static int *fd_of(struct proc *p, int which)
+{
+	return which == 0 ? &p->out_log : which == 1 ? &p->err_log : &p->comb_log;
+}
+
+static const char *path_of(const struct proc *p, int which)
+{
+	return which == 0 ? p->out_path : which == 1 ? p->err_path : p->comb_path;
+}
+
 static int open_log(const char *path)
 {
 	if (!path || discarded(path))
@@ -107,12 +120,14 @@ static void close_log(int *fd)
 
 void applog_open(struct proc *p)
 {
-	if (p->out_log < 0)
-		p->out_log = open_log(p->out_path);
-	if (p->err_log < 0)
-		p->err_log = open_log(p->err_path);
-	if (p->comb_log < 0)
-		p->comb_log = open_log(p->comb_path);
+	for (int which = 0; which < 3; which++) {
+		int *fd = fd_of(p, which);
+		if (*fd >= 0)
+			continue;
+		*fd = open_log(path_of(p, which));
+		struct stat st;
+		p->log_size[which] = *fd >= 0 && fstat(*fd, &st) == 0 ? st.st_size : 0;
+	}
 }
 
 void applog_close(struct proc *p)
@@ -125,6 +140,16 @@ void applog_close(struct proc *p)
 	p->partial_at = 0;
 }
 
+void applog_flush(struct proc *p)
+{
+	const char *paths[] = {p->out_path, p->err_path, p->comb_path};
+	for (size_t i = 0; i < ARRAY_LEN(paths); i++)
+		if (paths[i] && !discarded(paths[i]) && truncate(paths[i], 0) < 0 && errno != ENOENT)
+			dlog("flush %s: %s", paths[i], strerror(errno));
+	memset(p->log_size, 0, sizeof p->log_size);
+	/* Open files are O_APPEND: their next write lands at the new end. */
+}
+
 void applog_reopen(struct proc *p)
 {
 	close_log(&p->out_log);
@@ -134,11 +159,109 @@ void applog_reopen(struct proc *p)
 		applog_open(p);
 }
 
-static void write_log(struct proc *p, int fd, const char *data, size_t n)
+int64_t applog_default_max_size;   /* TEND_LOG_MAX_SIZE: for apps that set none */
+int applog_default_retain = 10;    /* TEND_LOG_RETAIN */
+
+struct rotated {
+	char *name;
+	int64_t mtime_ns;
+};
+
+static int cmp_age(const void *a, const void *b)
 {
+	const struct rotated *x = a, *y = b;
+	if (x->mtime_ns != y->mtime_ns)
+		return x->mtime_ns < y->mtime_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Keep the newest `retain` rotated files: by modification time, which is when each
+ * stopped being written (several rotations within a second share a name's time). */
+static void prune(const char *dir, const char *prefix, const char *ext, int retain)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct rotated *files = NULL;
+	int n = 0;
+	struct dirent *de;
+	size_t plen = strlen(prefix), elen = strlen(ext);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len <= plen + elen || strncmp(de->d_name, prefix, plen) != 0 ||
+		    strcmp(de->d_name + len - elen, ext) != 0)
+			continue;
+		char *full = xasprintf("%s/%s", dir, de->d_name);
+		struct stat st;
+		if (stat(full, &st) == 0) {
+			files = xrealloc(files, (size_t)(n + 1) * sizeof *files);
+			files[n++] = (struct rotated){full, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec};
+		} else {
+			free(full);
+		}
+	}
+	closedir(d);
+	qsort(files, (size_t)n, sizeof *files, cmp_age);
+	for (int i = 0; i < n; i++) {
+		if (i < n - retain)
+			unlink(files[i].name);
+		free(files[i].name);
+	}
+	free(files);
+}
+
+/* Rename the file aside with its time in the name, start a new one, drop old ones:
+ * out.log → out__2026-11-21_14-25-03.log. Rename and reopen, never copy. */
+static void rotate(struct proc *p, int which)
+{
+	const char *path = path_of(p, which);
+	size_t len = strlen(path);
+	const char *ext = len > 4 && !strcmp(path + len - 4, ".log") ? ".log" : "";
+	size_t base = len - strlen(ext);
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d_%H-%M-%S", &tm);
+	char *to = xasprintf("%.*s__%s%s", (int)base, path, when, ext);
+	for (int i = 1; access(to, F_OK) == 0 && i < 1000; i++) {
+		free(to);
+		to = xasprintf("%.*s__%s.%03d%s", (int)base, path, when, i, ext);
+	}
+	if (rename(path, to) < 0) {
+		dlog("%s[%d]: rotate %s: %s", p->spec->name, p->id, path, strerror(errno));
+		free(to);
+		p->log_size[which] = 0;   /* try again after another max_size */
+		return;
+	}
+	free(to);
+	int *fd = fd_of(p, which);
+	close_log(fd);
+	*fd = open_log(path);
+	p->log_size[which] = 0;
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+	char *prefix = xasprintf("%.*s__", (int)(base - (size_t)(slash ? slash + 1 - path : 0)),
+	                         slash ? slash + 1 : path);
+	int retain = p->spec->log_retain >= 0 ? p->spec->log_retain : applog_default_retain;
+	prune(dir, prefix, ext, retain);
+	free(dir);
+	free(prefix);
+}
+
+static void write_log(struct proc *p, int which, const char *data, size_t n)
+{
+	int fd = *fd_of(p, which);
 	if (fd < 0 || n == 0)
 		return;
+	int64_t max = p->spec->log_max_size ? p->spec->log_max_size : applog_default_max_size;
+	if (max > 0 && p->log_size[which] > 0 && p->log_size[which] + (int64_t)n > max) {
+		rotate(p, which);
+		if ((fd = *fd_of(p, which)) < 0)
+			return;
+	}
 	if (write_all(fd, data, n)) {
+		p->log_size[which] += (int64_t)n;
 		if (p->log_failing) {
 			dlog("%s[%d]: log writes work again (%lld bytes were dropped)", p->spec->name,
 			     p->id, (long long)p->log_dropped);
@@ -171,8 +294,8 @@ static void write_lines(struct proc *p, int stream, const char *data, size_t n)
 			break;
 		i += len + 1;
 	}
-	write_log(p, stream ? p->err_log : p->out_log, out.data, out.len);
-	write_log(p, p->comb_log, out.data, out.len);
+	write_log(p, stream, out.data, out.len);
+	write_log(p, 2, out.data, out.len);
 	if (out.cap > 1 << 20)
 		buf_free(&out);   /* a huge burst does not keep its buffer */
 }
@@ -233,7 +356,7 @@ void applog_drain(struct proc *p, int fd)
 		if (p->spec->log_lines)
 			take_lines(p, stream, chunk, (size_t)n);
 		else
-			write_log(p, stream ? p->err_log : p->out_log, chunk, (size_t)n);
+			write_log(p, stream, chunk, (size_t)n);
 		if ((size_t)n < sizeof chunk)
 			return;
 	}

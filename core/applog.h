@@ -5,6 +5,10 @@
 
 #include "proc.h"
 
+/* Rotation defaults for the whole daemon (TEND_LOG_MAX_SIZE, TEND_LOG_RETAIN). */
+extern int64_t applog_default_max_size;
+extern int applog_default_retain;
+
 /* Paths: the spec's, or the defaults under the home; "-ID" per instance unless merged. */
 void applog_set_paths(struct proc *p);
 void applog_free_paths(struct proc *p);
@@ -13,6 +17,8 @@ char *applog_instance_path(const char *path, const struct spec *s, int id);
 void applog_open(struct proc *p);
 void applog_reopen(struct proc *p);
 void applog_close(struct proc *p);
+/* Truncate the instance's log files (tend flush). */
+void applog_flush(struct proc *p);
 /* An output pipe is readable (fd is p->out_fd or p->err_fd). */
 void applog_drain(struct proc *p, int fd);
 /* Write held partial lines out as lines (their process exited, or they waited long

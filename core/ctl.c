@@ -1,6 +1,7 @@
 /* Control requests: decode, check, act on the procs, reply (now or when done).
  * Every request is checked whole before anything changes: bad input changes nothing. */
 #include "ctl.h"
+#include "applog.h"
 #include "json.h"
 #include "proc.h"
 #include "procjson.h"
@@ -396,6 +397,27 @@ static void cmd_restart(struct request *r)
 	}
 }
 
+/* flush: {"targets"?}: truncate the targets' log files (all apps without targets). */
+static void cmd_flush(struct request *r)
+{
+	int *ids = NULL, n = nprocs;
+	if (json_get(r->d, 0, "targets") >= 0 && !resolve_targets(r, &ids, &n))
+		return;
+	for (int i = 0; i < n; i++)
+		applog_flush(ids ? proc_find(ids[i]) : procs[i]);
+	reply_ids(r->c, true, ids, ids ? n : 0, NULL, NULL);
+	free(ids);
+}
+
+/* reload_logs: close and open every log file (after an external rename). */
+static void cmd_reload_logs(struct request *r)
+{
+	for (int i = 0; i < nprocs; i++)
+		applog_reopen(procs[i]);
+	dlog("log files reopened");
+	ctl_reply_ok(r->c);
+}
+
 static void cmd_reset(struct request *r)
 {
 	int *ids, n;
@@ -472,11 +494,13 @@ static const struct {
 	const char *name;
 	void (*fn)(struct request *r);
 } commands[] = {
-	{"delete", cmd_delete},
 	{"cleardump", cmd_cleardump},
+	{"delete", cmd_delete},
+	{"flush", cmd_flush},
 	{"kill", cmd_kill},
 	{"list", cmd_list},
 	{"ping", cmd_ping},
+	{"reload_logs", cmd_reload_logs},
 	{"reset", cmd_reset},
 	{"restart", cmd_restart},
 	{"resurrect", cmd_resurrect},

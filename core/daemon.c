@@ -380,6 +380,15 @@ static void signal_ready(void)
 
 static void read_environment(void)
 {
+	const char *size = home_env("LOG_MAX_SIZE");
+	const char *retain = home_env("LOG_RETAIN");
+	long long kept;
+	if (size && !parse_size(size, &applog_default_max_size))
+		dlog("ignoring bad LOG_MAX_SIZE %s", size);
+	if (retain && parse_int(retain, 0, 100000, &kept))
+		applog_default_retain = (int)kept;
+	else if (retain)
+		dlog("ignoring bad LOG_RETAIN %s", retain);
 	const char *sig = home_env("KILL_SIGNAL");
 	if (sig) {
 		int n = signal_from_name(sig);

@@ -65,6 +65,8 @@ static const struct key keys[] = {
 	{"time", K_BOOL, NULL},
 	{"log_type", K_STR, NULL},
 	{"disable_logs", K_BOOL, NULL},
+	{"log_max_size", K_BYTES, "max_size"},
+	{"log_retain", K_INT, "retain"},
 	{"pid_file", K_PATH, "pid"},
 	{"max_memory_restart", K_BYTES, NULL},
 	{"memory_check_interval", K_MS, NULL},

@@ -47,6 +47,8 @@ struct spec {
 	bool log_lines;        /* output is written line by line (time, json, log_file) */
 	bool log_json;         /* log_type json */
 	struct datefmt *log_time;  /* timestamp format, or NULL */
+	int64_t log_max_size;  /* rotate a log file past this; 0 = the daemon's default */
+	int log_retain;        /* rotated files kept; -1 = the daemon's default */
 	char *exec_mode;       /* "fork" */
 	int instances;
 	int kill_signal;
@@ -101,6 +103,7 @@ struct proc {
 	char *out_path, *err_path, *comb_path, *pid_path;
 	struct buf partial[2]; /* out, err: a line still waiting for its newline */
 	int64_t partial_at;    /* when held partial lines are written anyway */
+	int64_t log_size[3];   /* bytes in the out, err and combined files */
 	int64_t deadline;      /* monotonic ms; 0 = none: restart due, or SIGKILL due */
 	int64_t tree_poll;     /* stopping: when to look at escaped descendants again */
 	bool kill_sent;        /* stopping: SIGKILL already sent */

@@ -219,6 +219,8 @@ static void get_log_options(struct reader *r, struct spec *s)
 	s->log_json = type && !strcmp(type, "json");
 	free(type);
 	s->log_lines = s->log_time || s->log_json || s->log_file;
+	s->log_max_size = get_int(r, "log_max_size", 0, 0, INT64_MAX / 2);
+	s->log_retain = (int)get_int(r, "log_retain", -1, 0, 100000);
 }
 
 struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen)

@@ -104,3 +104,49 @@ wait_for 5 lines_in "$L/declared.log" 2
 [ "$(grep -c ': hello$' "$T/logs/declared.out")" = 2 ] || fail "declared.out: $(cat "$T/logs/declared.out")"
 sleep 0.3
 [ ! -e "$L/silent-out.log" ] || fail "disable_logs wrote $L/silent-out.log"
+"$TEND" delete all -s
+
+# ---- rotation by size, with retention ---------------------------------------------------
+cat >gen.sh <<'EOF2'
+#!/bin/sh
+i=0
+while [ $i -lt 3000 ]; do echo "line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i + 1)); done
+exec sleep 1000
+EOF2
+chmod +x gen.sh
+"$TEND" start ./gen.sh -n rot --log-max-size 20K --log-retain 3 -s || fail "start rot"
+wait_for 10 sh -c "tail -n 1 '$L/rot-out.log' 2>/dev/null | grep -q '^line 2999 '"
+n=$(ls "$L" | grep -c '^rot-out__.*\.log$')
+[ "$n" = 3 ] || fail "log_retain 3 kept $n rotated files: $(ls "$L" | tr '\n' ' ')"
+for f in "$L"/rot-out__*.log; do
+	[ "$(wc -c <"$f")" -le $((20 * 1024 + 65536)) ] || fail "$f is larger than max_size + one read"
+done
+# The newest lines are all there, in order, across the kept files (newest rotated
+# file, then the current one): nothing lost at a rotation.
+newest=$(ls -t "$L"/rot-out__*.log | head -n 1)
+cat "$newest" "$L/rot-out.log" | awk '{print $2}' >"$T/seq"
+first=$(head -n 1 "$T/seq")
+seq "$first" 2999 | cmp -s - "$T/seq" || fail "lines lost or reordered across a rotation"
+"$TEND" describe rot | grep -q "log bytes dropped *0" || fail "rotation dropped bytes"
+
+# ---- flush, reloadLogs after an external rename ---------------------------------------
+run "$TEND" flush rot
+expect_rc 0
+[ ! -s "$L/rot-out.log" ] || fail "flush left $(wc -c <"$L/rot-out.log") bytes"
+run "$TEND" flush nosuchapp
+expect_rc 1
+"$TEND" start 'while :; do echo tick; sleep 0.05; done' -n ticker -s || fail "start ticker"
+wait_for 5 lines_in "$L/ticker-out.log" 2
+mv "$L/ticker-out.log" "$L/ticker-out.log.1"
+sleep 0.2
+[ ! -e "$L/ticker-out.log" ] || fail "a new file appeared before reloadLogs"
+run "$TEND" reloadLogs
+expect_rc 0
+wait_for 5 lines_in "$L/ticker-out.log" 2
+size=$(wc -c <"$L/ticker-out.log.1")
+sleep 0.3
+[ "$(wc -c <"$L/ticker-out.log.1")" = "$size" ] || fail "the renamed file still grows after reloadLogs"
+# SIGUSR2 does the same.
+mv "$L/ticker-out.log" "$L/ticker-out.log.2"
+kill -USR2 "$(cat "$TEND_HOME/tend.pid")"
+wait_for 5 lines_in "$L/ticker-out.log" 2
