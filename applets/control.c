@@ -98,11 +98,7 @@ static int finish(const struct action *a, struct buf *req)
 	struct reply rep;
 	call(req, true, NULL, NULL, &rep);
 	int rc = reply_status(&rep);
-	if (!a->silent && rep.code != 2 && rep.code != 3) {
-		struct table_opts o = a->table;
-		o.color = want_color(1, a->no_color);
-		table_show(stdout, &o);
-	}
+	table_show_after(rep.code, a->silent, a->table, a->no_color);
 	reply_free(&rep);
 	buf_free(req);
 	return rc;

@@ -114,10 +114,7 @@ int resurrect_main(int argc, char **argv)
 		warn("warning: %s", warning);
 	free(warning);
 	int rc = reply_status(&rep);
-	if (!silent && rep.code != 2 && rep.code != 3) {
-		o.color = want_color(1, no_color);
-		table_show(stdout, &o);
-	}
+	table_show_after(rep.code, silent, o, no_color);
 	reply_free(&rep);
 	buf_free(&req);
 	return rc;

@@ -130,11 +130,15 @@ void applog_open(struct proc *p)
 	}
 }
 
+static void close_files(struct proc *p)
+{
+	for (int which = 0; which < 3; which++)
+		close_log(fd_of(p, which));
+}
+
 void applog_close(struct proc *p)
 {
-	close_log(&p->out_log);
-	close_log(&p->err_log);
-	close_log(&p->comb_log);
+	close_files(p);
 	buf_free(&p->partial[0]);
 	buf_free(&p->partial[1]);
 	p->partial_at = 0;
@@ -152,9 +156,7 @@ void applog_flush(struct proc *p)
 
 void applog_reopen(struct proc *p)
 {
-	close_log(&p->out_log);
-	close_log(&p->err_log);
-	close_log(&p->comb_log);
+	close_files(p);
 	if (p->pid > 0)
 		applog_open(p);
 }

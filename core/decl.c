@@ -220,18 +220,28 @@ static char *absolute(const char *path, const char *base)
 
 extern char **environ;
 
-void decl_shell_env(struct buf *b)
+/* The caller's environment, without the variables whose names start with one of
+ * the prefixes in drop (NULL-terminated; NULL drops nothing). */
+static void shell_env_except(struct buf *b, char *const *drop)
 {
 	json_key(b, "shell_env");
 	json_open(b, '{');
 	for (char **e = environ; *e; e++) {
 		const char *eq = strchr(*e, '=');
-		if (!eq || eq == *e || !strncmp(*e, "TEND_READY_FD=", 14))
+		bool dropped = !eq || eq == *e || !strncmp(*e, "TEND_READY_FD=", 14);
+		for (char *const *pre = drop; pre && *pre && !dropped; pre++)
+			dropped = **pre && !strncmp(*e, *pre, strlen(*pre));
+		if (dropped)
 			continue;
 		json_keyn(b, *e, (size_t)(eq - *e));
 		json_bytes(b, eq + 1);
 	}
 	json_close(b, '}');
+}
+
+void decl_shell_env(struct buf *b)
+{
+	shell_env_except(b, NULL);
 }
 
 /* ---- the normalizer ---------------------------------------------------------- */
@@ -368,11 +378,6 @@ static void collect(struct norm *n, const struct jdoc *d, int obj)
 	}
 }
 
-static int idx(const char *name)
-{
-	return find_key(name);
-}
-
 static bool present(const struct norm *n, int k)
 {
 	return k >= 0 && n->tok[k] >= 0 && !json_is_null(n->d[k], n->tok[k]);
@@ -495,7 +500,7 @@ static void emit_env_members(struct norm *n, struct buf *b, const struct jdoc *d
  * caller's. A missing script or interpreter is an error before anything starts. */
 static void emit_program(struct norm *n, struct buf *b, const char *script, const char *cwd)
 {
-	char *interp = str_of(n, idx("exec_interpreter"));
+	char *interp = str_of(n, find_key("exec_interpreter"));
 	char *path = absolute(script, cwd);
 	struct stat sb;
 	bool exists = stat(path, &sb) == 0;
@@ -555,7 +560,7 @@ static void emit_id(struct norm *n, struct buf *b, int k, bool user, char **user
 			free(*username);
 			*username = xstrdup(pw->pw_name);
 			/* Without a gid, the user's own primary group, as su and login do. */
-			if (!present(n, idx("gid")) && geteuid() == 0)
+			if (!present(n, find_key("gid")) && geteuid() == 0)
 				json_kint(b, "gid", pw->pw_gid);
 		}
 	} else {
@@ -727,7 +732,7 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 /* The caller's environment, minus what filter_env removes (true: all of it). */
 static void emit_shell_env(struct norm *n, struct buf *b)
 {
-	int k = idx("filter_env");
+	int k = find_key("filter_env");
 	if (!present(n, k)) {
 		decl_shell_env(b);
 		return;
@@ -740,33 +745,21 @@ static void emit_shell_env(struct norm *n, struct buf *b)
 			decl_shell_env(b);
 		return;
 	}
-	struct buf prefixes = {0};
-	emit_strs(n, &prefixes, k, true, NULL);
-	struct jdoc pd;
-	char *open = prefixes.data ? strchr(prefixes.data, '[') : NULL;
-	if (n->failed || !open || !json_parse(&pd, open, strlen(open))) {
-		buf_free(&prefixes);
-		return;
-	}
-	extern char **environ;
-	json_key(b, "shell_env");
-	json_open(b, '{');
-	for (char **e = environ; *e; e++) {
-		const char *eq = strchr(*e, '=');
-		bool drop = !eq || eq == *e || !strncmp(*e, "TEND_READY_FD=", 14);
-		for (int i = 0, p = 1; !drop && i < pd.tok[0].size; i++, p = json_next(&pd, p)) {
-			char *pre = json_dup(&pd, p);
-			drop = pre && *pre && !strncmp(*e, pre, strlen(pre));
-			free(pre);
+	bool one = json_is_str(d, t);
+	int count = one ? 1 : d->tok[t].type == JSMN_ARRAY ? d->tok[t].size : 0;
+	char **drop = xcalloc((size_t)count + 1, sizeof *drop);
+	if (!one && d->tok[t].type != JSMN_ARRAY)
+		expected(n, k, "a string or an array of strings");
+	for (int i = 0, e = one ? t : t + 1; i < count; i++, e = json_next(d, e))
+		if (!json_is_str(d, e) || !(drop[i] = json_dup(d, e))) {
+			expected(n, k, "a string or an array of strings");
+			break;
 		}
-		if (!drop) {
-			json_keyn(b, *e, (size_t)(eq - *e));
-			json_bytes(b, eq + 1);
-		}
-	}
-	json_close(b, '}');
-	json_free(&pd);
-	buf_free(&prefixes);
+	if (!n->failed)
+		shell_env_except(b, drop);
+	for (int i = 0; i < count; i++)
+		free(drop[i]);
+	free(drop);
 }
 
 char *decl_name(const struct jdoc *d, int obj)
@@ -795,13 +788,13 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
 	}
 	collect(&n, d, obj);
 	collect(&n, od, over);
-	char *script = str_of(&n, idx("script"));
-	char *name = str_of(&n, idx("name"));
-	char *cwd_decl = str_of(&n, idx("cwd"));
+	char *script = str_of(&n, find_key("script"));
+	char *name = str_of(&n, find_key("name"));
+	char *cwd_decl = str_of(&n, find_key("cwd"));
 	char *username = NULL;
 	bool append = false;
-	if (present(&n, idx("append_env_to_name")))
-		bool_of(&n, idx("append_env_to_name"), &append);
+	if (present(&n, find_key("append_env_to_name")))
+		bool_of(&n, find_key("append_env_to_name"), &append);
 	if (!n.failed && !script)
 		failf(&n, "script", "missing (the program to run)");
 	char *cwd = cwd_decl ? absolute(cwd_decl, o->base_dir) : xstrdup(o->base_dir);
@@ -830,7 +823,7 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
 	json_kstr(out, "name", name);
 	emit_program(&n, out, script, cwd);
 	json_kstr(out, "cwd", cwd);
-	int env = idx("env");
+	int env = find_key("env");
 	json_key(out, "env");
 	json_open(out, '{');
 	if (present(&n, env)) {
@@ -850,12 +843,12 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
 	for (int k = 0; k < (int)NKEYS && !n.failed; k++)
 		if (present(&n, k))
 			emit_typed(&n, out, k, cwd, &username);
-	if (!present(&n, idx("username")) && !username) {
+	if (!present(&n, find_key("username")) && !username) {
 		struct passwd *pw = getpwuid(geteuid());
 		if (pw)
 			username = xstrdup(pw->pw_name);
 	}
-	if (username && !present(&n, idx("username")))
+	if (username && !present(&n, find_key("username")))
 		json_kstr(out, "username", username);
 	json_close(out, '}');
 out:

@@ -345,10 +345,8 @@ char **eco_app_names(const char *file, const char *only, int *n)
 	*n = 0;
 	for (int i = 0; i < e.napps; i++) {
 		char *name = decl_name(&e.doc, e.apps[i]);
-		if (!name) {
-			char *where = xasprintf("%s: apps[%d]", e.label, i);
-			die_usage("%s: no name and no script", where);
-		}
+		if (!name)
+			die_usage("%s: apps[%d]: no name and no script", e.label, i);
 		if (eco_selected(only, name))
 			names[(*n)++] = name;
 		else

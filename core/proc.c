@@ -476,19 +476,21 @@ void proc_restart_because(struct proc *p, const char *fmt, ...)
 
 /* ---- stopping -------------------------------------------------------------- */
 
-static void tree_add_descendants(struct proc *p)
+static void tree_add(struct proc *p, pid_t pid)
+{
+	for (int j = 0; j < p->tree.n; j++)
+		if (p->tree.pids[j] == pid)
+			return;
+	p->tree.pids = xrealloc(p->tree.pids, (size_t)(p->tree.n + 1) * sizeof *p->tree.pids);
+	p->tree.pids[p->tree.n++] = pid;
+}
+
+static void tree_add_descendants(struct proc *p, pid_t root)
 {
 	pid_t *found = NULL;
-	int n = procfs_descendants(p->pid, &found);
-	for (int i = 0; i < n; i++) {
-		bool known = false;
-		for (int j = 0; j < p->tree.n; j++)
-			known |= p->tree.pids[j] == found[i];
-		if (known)
-			continue;
-		p->tree.pids = xrealloc(p->tree.pids, (size_t)(p->tree.n + 1) * sizeof *p->tree.pids);
-		p->tree.pids[p->tree.n++] = found[i];
-	}
+	int n = procfs_descendants(root, &found);
+	for (int i = 0; i < n; i++)
+		tree_add(p, found[i]);
 	free(found);
 }
 
@@ -528,7 +530,7 @@ static void begin_stop(struct proc *p)
 	int64_t now = mono_ms();
 	p->tree.n = 0;
 	if (p->spec->treekill)
-		tree_add_descendants(p);
+		tree_add_descendants(p, p->pid);
 	signal_tree(p, p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal);
 	p->state = ST_STOPPING;
 	p->deadline = now + p->spec->kill_timeout_ms;
@@ -542,15 +544,8 @@ void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn)
 	     p->spec->name, p->id, (int)orphan);
 	p->pid = 0;
 	p->tree.n = 0;
-	p->tree.pids = xrealloc(p->tree.pids, sizeof *p->tree.pids);
-	p->tree.pids[p->tree.n++] = orphan;
-	pid_t *found = NULL;
-	int n = procfs_descendants(orphan, &found);
-	for (int i = 0; i < n; i++) {
-		p->tree.pids = xrealloc(p->tree.pids, (size_t)(p->tree.n + 1) * sizeof *p->tree.pids);
-		p->tree.pids[p->tree.n++] = found[i];
-	}
-	free(found);
+	tree_add(p, orphan);
+	tree_add_descendants(p, orphan);
 	int sig = p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal;
 	kill(-orphan, sig);   /* it ran in its own session and group */
 	for (int i = 0; i < p->tree.n; i++)
@@ -697,7 +692,7 @@ static void act_kill_now(struct proc *p)
 		     (long long)p->spec->kill_timeout_ms);
 	p->kill_sent = true;
 	if (p->spec->treekill && p->pid > 0)
-		tree_add_descendants(p);
+		tree_add_descendants(p, p->pid);
 	signal_tree(p, SIGKILL);
 	p->deadline = now + REKILL_MS;
 	if (p->pid == 0)

@@ -235,3 +235,11 @@ void table_show(FILE *f, const struct table_opts *o)
 	json_free(&d);
 	free(json);
 }
+
+void table_show_after(int code, bool silent, struct table_opts o, bool no_color)
+{
+	if (silent || code == 2 || code == 3)
+		return;
+	o.color = want_color(1, no_color);
+	table_show(stdout, &o);
+}
