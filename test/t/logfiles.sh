@@ -155,7 +155,8 @@ wait_for 5 lines_in "$L/ticker-out.log" 2
 # ---- a log that cannot be written (/dev/full): the app and the daemon go on, the loss
 # is counted in describe and reported once in the daemon log ------------------------------
 "$TEND" start 'while :; do echo lost; sleep 0.01; done' -n full -o /dev/full -s || fail "start full"
-wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"log_bytes_dropped\"])')\" -gt 20 ]"
+dropped_over() { [ "$(jget full 'e["log_bytes_dropped"]')" -gt "$1" ] 2>/dev/null; }
+wait_for 5 dropped_over 20
 status_is full online || fail "an app whose log is full is $(jget full 'e["status"]')"
 "$TEND" describe full | grep -Eq 'log bytes dropped +[1-9]' || fail "describe does not show the dropped bytes"
 [ "$(grep -c 'full\[.*log write failed' "$TEND_HOME/tend.log")" = 1 ] || fail "the failure was not reported exactly once"

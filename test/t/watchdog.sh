@@ -7,6 +7,8 @@
 cd "$T" || fail "cd $T"
 restarts() { jget "$1" 'e["restart_time"]'; }
 reason() { jget "$1" 'e["restart_reason"]'; }
+restarts_at_least() { [ "$(restarts "$1")" -ge "$2" ] 2>/dev/null; }
+restarts_are() { [ "$(restarts "$1")" = "$2" ]; }
 
 # ---- max_memory_restart --------------------------------------------------------------
 # The hog's child grows: the limit counts the whole tree, not just the leader. It
@@ -25,7 +27,7 @@ EOF
 chmod +x hog.sh
 "$TEND" start "$T/hog.sh" -n hog --max-memory-restart 80M -s || fail "start hog"
 wait_for 10 test -s "$T/crossed"
-wait_for 10 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print([p for p in json.load(sys.stdin) if p[\"name\"]==\"hog\"][0][\"pm2_env\"][\"restart_time\"])')\" -ge 1 ]"
+wait_for 10 restarts_at_least hog 1
 restarted_at=$("$PY" -c 'import time; print(time.time())')
 crossed=$(cat "$T/crossed")
 late=$("$PY" -c "print(round($restarted_at - $crossed, 2))")
@@ -39,7 +41,7 @@ grep -q "hog\[.*memory .* over max_memory_restart 80.0mb: restarting" "$TEND_HOM
 
 # ---- cron_restart ----------------------------------------------------------------------
 "$TEND" start "sleep 1000" -n ticker --cron "*/1 * * * * *" -s || fail "start --cron"
-wait_for 10 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print([p for p in json.load(sys.stdin) if p[\"name\"]==\"ticker\"][0][\"pm2_env\"][\"restart_time\"])')\" -ge 2 ]"
+wait_for 10 restarts_at_least ticker 2
 [ "$(reason ticker)" = 'cron_restart "*/1 * * * * *"' ] || fail "cron reason: $(reason ticker)"
 # Stopped by the user: cron leaves it alone.
 "$TEND" stop ticker -s
@@ -68,13 +70,13 @@ EOF
 [ "$(jget w 'e["watch"]')" = True ] || fail "watch not on"
 sleep 0.3
 echo change >"$W/src/a.txt"
-wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"restart_time\"])')\" = 1 ]"
+wait_for 5 restarts_are w 1
 [ "$(reason w)" = "watched files changed" ] || fail "watch reason: $(reason w)"
 status_is w online || fail "w not online after a watch restart"
 # A burst of 1,000 writes: one restart.
 i=0
 while [ $i -lt 1000 ]; do echo $i >"$W/src/f$((i % 50))"; i=$((i + 1)); done
-wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"restart_time\"])')\" = 2 ]"
+wait_for 5 restarts_are w 2
 sleep 1
 [ "$(restarts w)" = 2 ] || fail "a burst of 1000 writes made $(( $(restarts w) - 1 )) restarts"
 # Ignored: node_modules, dot-directories, ignore_watch globs.
@@ -89,7 +91,7 @@ mkdir -p "$W/new/deeper"
 sleep 0.8
 restarts_now=$(restarts w)
 echo x >"$W/new/deeper/file"
-wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"restart_time\"])')\" -gt $restarts_now ]"
+wait_for 5 restarts_at_least w $((restarts_now + 1))
 sleep 0.8
 # stop --watch: stopped and not watching; changes do nothing.
 "$TEND" stop w --watch -s || fail "stop --watch"
@@ -104,7 +106,7 @@ status_is w stopped || fail "a change started a stopped app"
 sleep 0.3
 before=$(restarts w)
 echo more >"$W/src/a.txt"
-wait_for 5 sh -c "[ \"\$(\"$TEND\" jlist | \"$PY\" -c 'import json,sys; print(json.load(sys.stdin)[0][\"pm2_env\"][\"restart_time\"])')\" -gt $before ]"
+wait_for 5 restarts_at_least w $((before + 1))
 sleep 0.8
 "$TEND" restart w --watch -s || fail "restart --watch (off)"
 [ "$(jget w 'e["watch"]')" = False ] || fail "restart --watch did not toggle watch off"
