@@ -4,11 +4,13 @@
  *  - line by line, when lines need a timestamp, a JSON record, or must not interleave
  *    in the combined log_file: a partial line is held until its newline, or written
  *    as a line after PARTIAL_HOLD_MS, or split once it is PARTIAL_MAX long.
+ * Lines also go to `logs` subscribers (logstream.c) when there are any.
  * A write that fails (full disk, read-only file, deleted directory) drops those bytes
  * and counts them (log_bytes_dropped in describe); the failure is logged once, and the
  * next write that works logs the recovery. */
 #include "applog.h"
 #include "home.h"
+#include "logstream.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +27,7 @@ enum {
 	PARTIAL_HOLD_MS = 500,
 	PARTIAL_MAX = 64 << 10,
 	READS_PER_WAKE = 4,     /* so one chatty app cannot starve the others */
+	LOG_CHECK_MS = 1000,
 };
 
 static bool discarded(const char *path)
@@ -91,7 +94,7 @@ static const char *path_of(const struct proc *p, int which)
 	return which == 0 ? p->out_path : which == 1 ? p->err_path : p->comb_path;
 }
 
-static int open_log(const char *path)
+static int open_log(const char *path, bool report)
 {
 	if (!path || discarded(path))
 		return -1;
@@ -106,7 +109,7 @@ static int open_log(const char *path)
 			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
 		}
 	}
-	if (fd < 0)
+	if (fd < 0 && report)
 		dlog("app log %s: %s", path, strerror(errno));
 	return fd;
 }
@@ -124,7 +127,7 @@ void applog_open(struct proc *p)
 		int *fd = fd_of(p, which);
 		if (*fd >= 0)
 			continue;
-		*fd = open_log(path_of(p, which));
+		*fd = open_log(path_of(p, which), true);
 		struct stat st;
 		p->log_size[which] = *fd >= 0 && fstat(*fd, &st) == 0 ? st.st_size : 0;
 	}
@@ -212,11 +215,10 @@ static void prune(const char *dir, const char *prefix, const char *ext, int reta
 	free(files);
 }
 
-/* Rename the file aside with its time in the name, start a new one, drop old ones:
- * out.log → out__2026-11-21_14-25-03.log. Rename and reopen, never copy. */
-static void rotate(struct proc *p, int which)
+/* Rename the file aside with its time in the name, then drop the oldest rotated
+ * ones: out.log → out__2026-11-21_14-25-03.log. Rename, never copy. */
+bool logfile_rotate(const char *path, int retain)
 {
-	const char *path = path_of(p, which);
 	size_t len = strlen(path);
 	const char *ext = len > 4 && !strcmp(path + len - 4, ".log") ? ".log" : "";
 	size_t base = len - strlen(ext);
@@ -230,52 +232,97 @@ static void rotate(struct proc *p, int which)
 		free(to);
 		to = xasprintf("%.*s__%s.%03d%s", (int)base, path, when, i, ext);
 	}
-	if (rename(path, to) < 0) {
-		dlog("%s[%d]: rotate %s: %s", p->spec->name, p->id, path, strerror(errno));
-		free(to);
-		p->log_size[which] = 0;   /* try again after another max_size */
-		return;
-	}
+	int r = rename(path, to);
 	free(to);
-	int *fd = fd_of(p, which);
-	close_log(fd);
-	*fd = open_log(path);
-	p->log_size[which] = 0;
+	if (r < 0)
+		return false;
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
 	char *prefix = xasprintf("%.*s__", (int)(base - (size_t)(slash ? slash + 1 - path : 0)),
 	                         slash ? slash + 1 : path);
-	int retain = p->spec->log_retain >= 0 ? p->spec->log_retain : applog_default_retain;
 	prune(dir, prefix, ext, retain);
 	free(dir);
 	free(prefix);
+	return true;
+}
+
+static void rotate(struct proc *p, int which)
+{
+	const char *path = path_of(p, which);
+	int retain = p->spec->log_retain >= 0 ? p->spec->log_retain : applog_default_retain;
+	p->log_size[which] = 0;   /* on failure: try again after another max_size */
+	if (!logfile_rotate(path, retain)) {
+		dlog("%s[%d]: rotate %s: %s", p->spec->name, p->id, path, strerror(errno));
+		return;
+	}
+	int *fd = fd_of(p, which);
+	close_log(fd);
+	*fd = open_log(path, true);
+}
+
+/* Once a second while an app writes: open again the files that could not be opened
+ * (the failure was counted), and recreate those deleted under us (writes to a deleted
+ * file succeed, into nothing). */
+static void check_files(struct proc *p)
+{
+	for (int which = 0; which < 3; which++) {
+		const char *path = path_of(p, which);
+		int *fd = fd_of(p, which);
+		struct stat st;
+		if (!path || discarded(path))
+			continue;
+		if (*fd >= 0 && fstat(*fd, &st) == 0 && st.st_nlink == 0) {
+			dlog("%s[%d]: log file %s was deleted: writing a new one", p->spec->name, p->id, path);
+			close_log(fd);
+		}
+		if (*fd < 0) {
+			*fd = open_log(path, !(p->log_failing & 1u << which));
+			p->log_size[which] = 0;
+		}
+	}
+}
+
+static void log_failed(struct proc *p, int which, size_t n, const char *why)
+{
+	if (!(p->log_failing & 1u << which))
+		dlog("%s[%d]: writing %s failed: %s; dropping its output until it works",
+		     p->spec->name, p->id, path_of(p, which), why);
+	p->log_failing |= 1u << which;
+	p->log_dropped += (int64_t)n;
 }
 
 static void write_log(struct proc *p, int which, const char *data, size_t n)
 {
-	int fd = *fd_of(p, which);
-	if (fd < 0 || n == 0)
+	if (n == 0 || !path_of(p, which) || discarded(path_of(p, which)))
 		return;
+	int64_t now = mono_ms();
+	if (now >= p->log_check_at) {
+		check_files(p);
+		p->log_check_at = now + LOG_CHECK_MS;
+	}
+	int fd = *fd_of(p, which);
+	if (fd < 0) {
+		log_failed(p, which, n, "the file could not be opened");
+		return;
+	}
 	int64_t max = p->spec->log_max_size ? p->spec->log_max_size : applog_default_max_size;
 	if (max > 0 && p->log_size[which] > 0 && p->log_size[which] + (int64_t)n > max) {
 		rotate(p, which);
-		if ((fd = *fd_of(p, which)) < 0)
+		if ((fd = *fd_of(p, which)) < 0) {
+			log_failed(p, which, n, "the file could not be opened");
 			return;
+		}
 	}
 	if (write_all(fd, data, n)) {
 		p->log_size[which] += (int64_t)n;
-		if (p->log_failing) {
-			dlog("%s[%d]: log writes work again (%lld bytes were dropped)", p->spec->name,
-			     p->id, (long long)p->log_dropped);
-			p->log_failing = false;
+		if (p->log_failing & 1u << which) {
+			dlog("%s[%d]: writing %s works again (%lld bytes were dropped in all)",
+			     p->spec->name, p->id, path_of(p, which), (long long)p->log_dropped);
+			p->log_failing &= ~(1u << which);
 		}
 		return;
 	}
-	if (!p->log_failing)
-		dlog("%s[%d]: log write failed: %s; dropping output until it works", p->spec->name,
-		     p->id, strerror(errno));
-	p->log_failing = true;
-	p->log_dropped += (int64_t)n;
+	log_failed(p, which, n, strerror(errno));
 }
 
 /* Complete lines → formatted records in both files that take them. */
@@ -286,6 +333,10 @@ static void write_lines(struct proc *p, int stream, const char *data, size_t n)
 	struct logline_opts o = {.time = s->log_time, .json = s->log_json,
 	                         .app_name = s->name, .process_id = p->id};
 	int64_t now = wall_ms();
+	if (logstream_subscribers)
+		logstream_lines(p, stream, data, n, now);
+	if (!s->log_lines)
+		return;   /* split only for the subscribers: the files got the bytes as they came */
 	buf_reset(&out);
 	/* data holds lines separated by '\n', the last one without it: "" is one line. */
 	for (size_t i = 0;;) {
@@ -355,10 +406,10 @@ void applog_drain(struct proc *p, int fd)
 			close_log(pipe_fd);
 			return;
 		}
-		if (p->spec->log_lines)
-			take_lines(p, stream, chunk, (size_t)n);
-		else
+		if (!p->spec->log_lines)
 			write_log(p, stream, chunk, (size_t)n);
+		if (p->spec->log_lines || logstream_subscribers)
+			take_lines(p, stream, chunk, (size_t)n);
 		if ((size_t)n < sizeof chunk)
 			return;
 	}

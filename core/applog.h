@@ -9,6 +9,9 @@
 extern int64_t applog_default_max_size;
 extern int applog_default_retain;
 
+/* Rename path aside with the time in its name (path__YYYY-MM-DD_HH-mm-ss.log) and keep
+ * only the newest `retain` of those; false with errno when the rename failed. */
+bool logfile_rotate(const char *path, int retain);
 /* Paths: the spec's, or the defaults under the home; "-ID" per instance unless merged. */
 void applog_set_paths(struct proc *p);
 void applog_free_paths(struct proc *p);

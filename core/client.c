@@ -159,46 +159,58 @@ static void parse_final(struct reply *rep)
 	rep->error = json_dup(&rep->doc, json_get(&rep->doc, 0, "error"));
 }
 
-static bool call_full(const struct buf *req, bool autostart, bool wait_eof, data_fn *on_data,
-                      void *arg, struct reply *rep)
+/* Connect, send req, read data lines up to the final one. Returns the connection, or
+ * -1 when !autostart and no daemon runs; bytes read past the final line stay in in. */
+static int exchange(const struct buf *req, bool autostart, data_fn *on_data, void *arg,
+                    struct reply *rep, struct buf *in)
 {
 	memset(rep, 0, sizeof *rep);
 	int fd = connect_daemon(autostart);
 	if (fd < 0)
-		return false;
+		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	if (!write_all(fd, req->data, req->len))
 		die("sending to the daemon: %s", strerror(errno));
-	struct buf in = {0};
-	buf_grow(&in, 65536);
+	buf_grow(in, 65536);
 	size_t scanned = 0;
 	for (;;) {
-		char *nl = memchr(in.data + scanned, '\n', in.len - scanned);
+		char *nl = memchr(in->data + scanned, '\n', in->len - scanned);
 		if (nl) {
-			size_t len = (size_t)(nl - in.data);
+			size_t len = (size_t)(nl - in->data);
 			*nl = 0;
-			if (len > 6 && memcmp(in.data, "{\"ok\":", 6) == 0) {
-				rep->line = xstrdup(in.data);
+			if (len > 6 && memcmp(in->data, "{\"ok\":", 6) == 0) {
+				rep->line = xstrdup(in->data);
+				buf_consume(in, len + 1);
 				break;
 			}
 			if (on_data)
-				on_data(in.data, len, arg);
-			buf_consume(&in, len + 1);
+				on_data(in->data, len, arg);
+			buf_consume(in, len + 1);
 			scanned = 0;
 			continue;
 		}
-		scanned = in.len;
-		buf_grow(&in, 65536);
-		ssize_t r = read_retry(fd, in.data + in.len, in.cap - in.len - 1);
+		scanned = in->len;
+		buf_grow(in, 65536);
+		ssize_t r = read_retry(fd, in->data + in->len, in->cap - in->len - 1);
 		if (r < 0)
 			die("reading from the daemon: %s", strerror(errno));
 		if (r == 0)
 			die("the daemon closed the connection without an answer (see %s)", home_path(HOME_LOG));
-		in.len += (size_t)r;
-		in.data[in.len] = 0;
+		in->len += (size_t)r;
+		in->data[in->len] = 0;
 	}
-	buf_free(&in);
 	parse_final(rep);
+	return fd;
+}
+
+static bool call_full(const struct buf *req, bool autostart, bool wait_eof, data_fn *on_data,
+                      void *arg, struct reply *rep)
+{
+	struct buf in = {0};
+	int fd = exchange(req, autostart, on_data, arg, rep, &in);
+	buf_free(&in);
+	if (fd < 0)
+		return false;
 	if (rep->ok && wait_eof) {
 		/* kill: the daemon closes this connection as it exits. */
 		char sink[256];
@@ -207,6 +219,17 @@ static bool call_full(const struct buf *req, bool autostart, bool wait_eof, data
 	}
 	close(fd);
 	return true;
+}
+
+int call_stream(const struct buf *req, data_fn *on_data, void *arg, struct reply *rep,
+                struct buf *rest)
+{
+	int fd = exchange(req, true, on_data, arg, rep, rest);
+	if (!rep->ok) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 bool call(const struct buf *req, bool autostart, data_fn *on_data, void *arg, struct reply *rep)

@@ -27,6 +27,11 @@ typedef void data_fn(const char *line, size_t len, void *arg);
 bool call(const struct buf *req, bool autostart, data_fn *on_data, void *arg, struct reply *rep);
 /* For kill: no autostart, and return only once the daemon has closed the connection. */
 bool call_until_exit(const struct buf *req, struct reply *rep);
+/* For streams (logs): like call, but on success the connection stays open and is
+ * returned, with what was read past the final line in rest; -1 when the reply is an
+ * error (rep says which). */
+int call_stream(const struct buf *req, data_fn *on_data, void *arg, struct reply *rep,
+                struct buf *rest);
 void reply_free(struct reply *rep);
 /* Print the reply's error as "tend: APPLET: error" and give the exit status. */
 int reply_status(const struct reply *rep);

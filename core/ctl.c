@@ -3,16 +3,18 @@
 #include "ctl.h"
 #include "applog.h"
 #include "json.h"
+#include "logstream.h"
 #include "proc.h"
+#include "target.h"
 #include "procjson.h"
 #include "version.h"
 
 #include <errno.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void reply_line(struct client *c, const struct buf *json)
@@ -85,42 +87,20 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* Resolve one target word; false (with err) when it names nothing. */
-static bool resolve_one(const char *t, int **ids, int *n, char *err, size_t errlen)
+static bool resolve_one(const char *word, int **ids, int *n, char *err, size_t errlen)
 {
-	size_t len = strlen(t);
+	struct target t;
+	if (!target_compile(&t, word, err, errlen))
+		return false;
+	target_settle(&t);
 	int matched = 0;
-	if (strcmp(t, "all") == 0) {
-		for (int i = 0; i < nprocs; i++)
-			ctl_add_id(ids, n, procs[i]->id);
-		return true;   /* "all" of nothing is not an error */
-	}
-	if (len >= 2 && t[0] == '/' && t[len - 1] == '/') {
-		char *pat = xstrndup(t + 1, len - 2);
-		regex_t re;
-		int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB);
-		free(pat);
-		if (rc != 0) {
-			snprintf(err, errlen, "bad regular expression: %s", t);
-			return false;
-		}
-		for (int i = 0; i < nprocs; i++)
-			if (regexec(&re, procs[i]->spec->name, 0, NULL, 0) == 0)
-				ctl_add_id(ids, n, procs[i]->id), matched++;
-		regfree(&re);
-	} else {
-		long long id;
-		if (parse_int(t, 0, 0x7fffffff, &id) && proc_find((int)id))
-			ctl_add_id(ids, n, (int)id), matched++;
-		for (int i = 0; i < nprocs; i++)
-			if (strcmp(procs[i]->spec->name, t) == 0)
-				ctl_add_id(ids, n, procs[i]->id), matched++;
-		if (!matched)
-			for (int i = 0; i < nprocs; i++)
-				if (strcmp(procs[i]->spec->namespace, t) == 0)
-					ctl_add_id(ids, n, procs[i]->id), matched++;
-	}
-	if (!matched) {
-		snprintf(err, errlen, "process or namespace not found: %s", t);
+	for (int i = 0; i < nprocs; i++)
+		if (target_matches(&t, procs[i]))
+			ctl_add_id(ids, n, procs[i]->id), matched++;
+	bool all = t.all;
+	target_free(&t);
+	if (!matched && !all) {   /* "all" of nothing is not an error */
+		snprintf(err, errlen, "process or namespace not found: %s", word);
 		return false;
 	}
 	return true;
@@ -179,6 +159,8 @@ static void wait_clear(struct client *c)
 void ctl_client_free(struct client *c)
 {
 	wait_clear(c);
+	if (logstream_subscribers)
+		logstream_unsubscribe(c);
 }
 
 static bool target_done(const struct wait *w, int i)
@@ -418,6 +400,55 @@ static void cmd_reload_logs(struct request *r)
 	ctl_reply_ok(r->c);
 }
 
+static void log_file_json(struct buf *b, const char *key, const char *path, int fd)
+{
+	struct stat st;
+	bool known = path && (fd >= 0 ? fstat(fd, &st) : stat(path, &st)) == 0;
+	json_key(b, key);
+	json_open(b, '{');
+	json_kstr(b, "path", path);
+	/* Everything written so far is in the file (writes are synchronous): a reader
+	 * that tails up to size, then takes the stream, neither misses nor repeats. */
+	json_kint(b, "size", known ? (long long)st.st_size : 0);
+	json_close(b, '}');
+}
+
+/* logs: {"targets"?,"out"?,"err"?,"stream"?}: a data line per instance with its log
+ * files and their sizes now; then, with "stream", the connection stays subscribed to
+ * their lines (see logstream.c). Without targets: every app, present and future. */
+static void cmd_logs(struct request *r)
+{
+	int *ids = NULL, n = nprocs;
+	int targets = json_get(r->d, 0, "targets");
+	if (targets >= 0 && !resolve_targets(r, &ids, &n))
+		return;
+	bool out = true, err = true, stream = true;
+	json_as_bool(r->d, json_get(r->d, 0, "out"), &out);
+	json_as_bool(r->d, json_get(r->d, 0, "err"), &err);
+	json_as_bool(r->d, json_get(r->d, 0, "stream"), &stream);
+	char why[300];
+	if (stream && !logstream_subscribe(r->c, r->d, targets, out, err, why, sizeof why)) {
+		reply_error(r->c, 2, "%s", why);
+		free(ids);
+		return;
+	}
+	struct buf b = {0};
+	for (int i = 0; i < n; i++) {
+		const struct proc *p = ids ? proc_find(ids[i]) : procs[i];
+		buf_reset(&b);
+		json_open(&b, '{');
+		json_kint(&b, "id", p->id);
+		json_kstr(&b, "name", p->spec->name);
+		log_file_json(&b, "out", p->out_path, p->out_log);
+		log_file_json(&b, "err", p->err_path, p->err_log);
+		json_close(&b, '}');
+		reply_line(r->c, &b);
+	}
+	buf_free(&b);
+	free(ids);
+	ctl_reply_ok(r->c);
+}
+
 static void cmd_reset(struct request *r)
 {
 	int *ids, n;
@@ -499,6 +530,7 @@ static const struct {
 	{"flush", cmd_flush},
 	{"kill", cmd_kill},
 	{"list", cmd_list},
+	{"logs", cmd_logs},
 	{"ping", cmd_ping},
 	{"reload_logs", cmd_reload_logs},
 	{"reset", cmd_reset},

@@ -35,6 +35,27 @@ enum {
 };
 
 static int log_fd = 2;
+static bool log_rotates;        /* the daemon's own log file (not a foreground stdout) */
+static int64_t log_size;
+enum { DAEMON_LOG_MAX_DEFAULT = 10 << 20 };
+
+/* tend.log rotates like app logs: past TEND_LOG_MAX_SIZE (10 MiB when unset), keeping
+ * TEND_LOG_RETAIN files. It is fds 1 and 2, so anything writing there follows. */
+static void rotate_daemon_log(void)
+{
+	const char *path = home_path(HOME_LOG);
+	if (!logfile_rotate(path, applog_default_retain)) {
+		log_size = 0;   /* try again after another max size */
+		return;
+	}
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	log_size = 0;
+}
 static int listen_fd = -1, signal_fd = -1;
 static struct client **clients;
 static int nclients;
@@ -57,7 +78,12 @@ void dlog(const char *fmt, ...)
 		m = 0;
 	n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
 	line[n++] = '\n';
-	write_all(log_fd, line, n);   /* a failed log write is not worth dying for */
+	if (!write_all(log_fd, line, n) || !log_rotates)
+		return;   /* a failed log write is not worth dying for */
+	log_size += (int64_t)n;
+	int64_t max = applog_default_max_size ? applog_default_max_size : DAEMON_LOG_MAX_DEFAULT;
+	if (log_size > max)
+		rotate_daemon_log();
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -581,6 +607,9 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 			close(fd);
 		}
 		log_fd = 2;
+		struct stat st;
+		log_rotates = true;
+		log_size = fstat(2, &st) == 0 ? st.st_size : 0;
 	}
 	read_environment();
 	signal_fd = setup_signals();

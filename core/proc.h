@@ -123,7 +123,8 @@ struct proc {
 	double cpu_pct;
 	int64_t rss_bytes;
 	int64_t log_dropped;   /* bytes lost to log write errors */
-	bool log_failing;      /* the last log write failed (reported once) */
+	unsigned log_failing;  /* bit per file (out, err, combined): failing, reported once */
+	int64_t log_check_at;  /* next look for deleted or unopened log files */
 	/* watchdogs */
 	bool held;             /* stopped by the user: cron does not start it */
 	int64_t memory_at;     /* next memory check (monotonic ms), 0 = none */

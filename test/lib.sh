@@ -11,6 +11,7 @@
 #   check COND_CMD... -- MSG     fail with MSG unless COND_CMD succeeds
 #   wait_for SECS CMD...  poll CMD (every 20 ms) until it succeeds, else fail
 #   track_pid PID         kill PID at exit
+#   on_exit CMD           eval CMD at exit, after the apps are stopped (umount, chattr)
 #   fail MSG              stop the test with MSG as its reason
 set -u
 
@@ -29,6 +30,9 @@ fail() {
 }
 
 track_pid() { _tracked="$_tracked $*"; }
+_on_exit=
+on_exit() { _on_exit="$_on_exit
+$*"; }
 
 _stop_home() { # _stop_home HOME: stop the daemon of that home and all its apps, by pid
 	home=$1
@@ -48,6 +52,7 @@ _cleanup() {
 	rc=$?
 	for p in $_tracked; do kill -9 "$p" 2>/dev/null; done
 	for h in "$T"/home*; do _stop_home "$h"; done
+	eval "$_on_exit"
 	# A sanitizer report from a daemon lands in its log: that fails the test.
 	if grep -l 'Sanitizer' "$T"/home*/tend.log "$T"/home*/pm2.log >/dev/null 2>&1; then
 		grep -h -A 12 'Sanitizer' "$T"/home*/tend.log "$T"/home*/pm2.log 2>/dev/null | head -n 40 >&2

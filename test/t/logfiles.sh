@@ -159,6 +159,6 @@ dropped_over() { [ "$(jget full 'e["log_bytes_dropped"]')" -gt "$1" ] 2>/dev/nul
 wait_for 5 dropped_over 20
 status_is full online || fail "an app whose log is full is $(jget full 'e["status"]')"
 "$TEND" describe full | grep -Eq 'log bytes dropped +[1-9]' || fail "describe does not show the dropped bytes"
-[ "$(grep -c 'full\[.*log write failed' "$TEND_HOME/tend.log")" = 1 ] || fail "the failure was not reported exactly once"
+[ "$(grep -c 'full\[.*writing .* failed' "$TEND_HOME/tend.log")" = 1 ] || fail "the failure was not reported exactly once"
 run "$TEND" ping
 expect_out pong
