@@ -91,12 +91,18 @@ $(OBJDIR)/applets.h: $(APPLET_SRCS) scripts/mkapplets.sh
 	@scripts/mkapplets.sh $(APPLET_SRCS) >$@.new
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
+# The node preload (core/node-preload.js) is embedded as a C string.
+$(OBJDIR)/core/ready.o: $(OBJDIR)/node_preload.h
+$(OBJDIR)/node_preload.h: core/node-preload.js
+	@mkdir -p $(@D)
+	@sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.new && mv $@.new $@
+
 # The build id changes only when a source changes; client and daemon compare it.
 $(OBJDIR)/core/version.o: $(OBJDIR)/buildid.h
-$(OBJDIR)/buildid.h: $(SRCS) $(wildcard core/*.h) FORCE
+$(OBJDIR)/buildid.h: $(SRCS) $(wildcard core/*.h core/*.js) FORCE
 	@mkdir -p $(@D)
 	@printf '#define TEND_BUILD_ID "%s"\n' \
-		"$$(cat $(SRCS) $(wildcard core/*.h) | sha256sum | cut -c1-12)" >$@.new
+		"$$(cat $(SRCS) $(wildcard core/*.h core/*.js) | sha256sum | cut -c1-12)" >$@.new
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
 $(JSMN):

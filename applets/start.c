@@ -46,8 +46,8 @@ const char start_help[] =
 	"  -n, --name NAME           app name (default: the script's base name)\n"
 	"      --namespace NS        group apps; a namespace is a valid target\n"
 	"      --cwd DIR             working directory (default: the current one)\n"
-	"  -i, --instances N         N instances; max or 0 = CPUs, -1 = CPUs - 1\n"
-	"  -x, --fork                fork mode (the default)\n"
+	"  -i, --instances N         N instances in cluster mode; max or 0 = CPUs, -1 = CPUs - 1\n"
+	"  -x, --fork                fork mode (the default; with -i: N separate instances)\n"
 	"      --interpreter X       run the script with X; none = execute it directly\n"
 	"      --interpreter-args A  arguments for the interpreter (also --node-args)\n"
 	"      --uid USER --gid GROUP  run as this user/group (root only)\n"
@@ -74,7 +74,14 @@ const char start_help[] =
 	"      --watch               restart when files under the cwd change\n"
 	"      --ignore-watch LIST   globs not to watch (node_modules and .dirs never are)\n"
 	"      --watch-delay TIME    wait for changes to settle (1000)\n"
-	"      --port N              PORT for the app\n"
+	"      --port N              PORT for the app; in cluster mode (-i) the daemon listens\n"
+	"                            on it and hands the socket over (LISTEN_FDS, fd 3)\n"
+	"      --listen HOST:PORT    the same on one address ([::1]:8080 for IPv6)\n"
+	"      --lb fd               hand the socket over in fork mode too\n"
+	"      --wait-ready          ready when the app says so: process.send('ready') or\n"
+	"                            sd_notify READY=1 (NOTIFY_SOCKET)\n"
+	"      --listen-timeout TIME how long to wait for that (3000)\n"
+	"      --shutdown-with-message  stop with the IPC message 'shutdown', not a signal\n"
 	"      --env NAME            use the file's env_NAME over env\n"
 	"      --only A,B            only these apps of the file\n"
 	"  -f, --force               start another copy even if the name runs\n"
@@ -92,7 +99,8 @@ enum {
 	O_RESTART_DELAY, O_BACKOFF, O_NO_AUTORESTART, O_STOP_CODES, O_NO_TREEKILL, O_MAX_MEMORY,
 	O_CRON, O_WATCH, O_IGNORE_WATCH, O_WATCH_DELAY, O_PORT, O_ENV, O_ONLY, O_UPDATE_ENV,
 	O_FORCE, O_NO_DAEMON, O_SILENT, O_MINI, O_NO_COLOR, O_LOG, O_MERGE_LOGS, O_TIME,
-	O_DATE_FORMAT, O_LOG_TYPE, O_LOG_MAX_SIZE, O_LOG_RETAIN,
+	O_DATE_FORMAT, O_LOG_TYPE, O_LOG_MAX_SIZE, O_LOG_RETAIN, O_LISTEN, O_LB, O_WAIT_READY,
+	O_LISTEN_TIMEOUT, O_SHUTDOWN_MSG,
 };
 
 static const struct opt options[] = {
@@ -132,6 +140,11 @@ static const struct opt options[] = {
 	{"ignore-watch", 0, OPT_REQUIRED, O_IGNORE_WATCH},
 	{"watch-delay", 0, OPT_REQUIRED, O_WATCH_DELAY},
 	{"port", 0, OPT_REQUIRED, O_PORT},
+	{"listen", 0, OPT_REQUIRED, O_LISTEN},
+	{"lb", 0, OPT_REQUIRED, O_LB},
+	{"wait-ready", 0, OPT_NONE, O_WAIT_READY},
+	{"listen-timeout", 0, OPT_REQUIRED, O_LISTEN_TIMEOUT},
+	{"shutdown-with-message", 0, OPT_NONE, O_SHUTDOWN_MSG},
 	{"env", 0, OPT_REQUIRED, O_ENV},
 	{"only", 0, OPT_REQUIRED, O_ONLY},
 	{"update-env", 'a', OPT_NONE, O_UPDATE_ENV},
@@ -148,6 +161,7 @@ struct start {
 	const char *target;        /* script, file, or NULL */
 	const char *env_name, *only;
 	bool force, no_daemon, silent, mini, no_color, has_name;
+	bool instances, fork;      /* -i without -x means cluster mode, as with PM2 */
 	char **args;
 	int nargs;
 	struct buf over;           /* the options, as PM2 keys */
@@ -260,8 +274,9 @@ static void option(struct start *st, struct optstate *s, int id, const char *v)
 		if (strcmp(v, "max") != 0)
 			number("instances", v, -4096, 4096);
 		json_kstr(b, "instances", v);
+		st->instances = true;
 		break;
-	case O_FORK: json_kstr(b, "exec_mode", "fork"); break;
+	case O_FORK: st->fork = true; break;
 	case O_INTERP: json_kstr(b, "exec_interpreter", v); break;
 	case O_INTERP_ARGS: json_kstr(b, "interpreter_args", v); break;
 	case O_UID: user_option(b, true, v); break;
@@ -311,6 +326,15 @@ static void option(struct start *st, struct optstate *s, int id, const char *v)
 	case O_IGNORE_WATCH: list_of(b, "ignore_watch", v); break;
 	case O_WATCH_DELAY: json_kint(b, "watch_delay", duration("watch-delay", v)); break;
 	case O_PORT: json_kint(b, "port", number("port", v, 1, 65535)); break;
+	case O_LISTEN: json_kstr(b, "listen", v); break;
+	case O_LB:
+		if (strcmp(v, "fd") != 0)
+			die_usage("--lb: expected fd, got '%s'", v);
+		json_kstr(b, "lb", v);
+		break;
+	case O_WAIT_READY: json_kbool(b, "wait_ready", true); break;
+	case O_LISTEN_TIMEOUT: json_kint(b, "listen_timeout", duration("listen-timeout", v)); break;
+	case O_SHUTDOWN_MSG: json_kbool(b, "shutdown_with_message", true); break;
 	case O_ENV: st->env_name = v; break;
 	case O_ONLY: st->only = v; break;
 	case O_UPDATE_ENV: break;   /* a file's apps always get the caller's environment */
@@ -342,6 +366,8 @@ static void parse_args(struct start *st, int argc, char **argv)
 			json_bytes(&st->over, st->args[i]);
 		json_close(&st->over, ']');
 	}
+	if (st->fork || st->instances)
+		json_kstr(&st->over, "exec_mode", st->fork ? "fork" : "cluster");
 	json_close(&st->over, '}');
 	opt_free(&s);   /* the strings are argv's */
 }

@@ -118,6 +118,11 @@ void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mod
 			goto out;
 		}
 	}
+	for (int i = 0; i < napps; i++)
+		if (!spec_bind(specs[i], err, sizeof err)) {
+			reply_error(c, 1, "%s: cannot listen: %s", specs[i]->name, err);
+			goto out;
+		}
 	json_open(&skipped, '[');
 	for (int i = 0; i < napps; i++) {
 		struct spec *s = specs[i];

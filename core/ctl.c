@@ -308,6 +308,9 @@ static bool redeclare_targets(struct request *r, const int *ids, int n, bool sto
 		if (!news[nspecs]) {
 			reply_error(r->c, 2, "%s: %s", r->cmd, err);
 			ok = false;
+		} else if (!spec_bind(news[nspecs], err, sizeof err)) {
+			reply_error(r->c, 1, "%s: cannot listen: %s", r->cmd, err);
+			ok = false;
 		}
 		nspecs++;
 	}

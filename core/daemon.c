@@ -6,6 +6,7 @@
 #include "ctl.h"
 #include "home.h"
 #include "proc.h"
+#include "ready.h"
 #include "procfs.h"
 #include "watchdog.h"
 
@@ -427,7 +428,7 @@ static void read_environment(void)
 
 /* ---- the loop ------------------------------------------------------------------ */
 
-enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE, SRC_EXEC, SRC_WATCH };
+enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE, SRC_EXEC, SRC_IPC, SRC_NOTIFY, SRC_WATCH };
 
 struct source {
 	int kind;
@@ -442,7 +443,7 @@ static void loop(void)
 	struct spec **watched = NULL;
 	unsigned pass = 0;
 	while (!exit_now) {
-		size_t need = 2 + (size_t)nclients + 4 * (size_t)nprocs;
+		size_t need = 3 + (size_t)nclients + 5 * (size_t)nprocs;
 		if (need > cap) {
 			cap = need * 2;
 			fds = xrealloc(fds, cap * sizeof *fds);
@@ -455,6 +456,10 @@ static void loop(void)
 		if (listen_fd >= 0) {
 			fds[n] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
 			src[n++] = (struct source){SRC_LISTEN, NULL};
+		}
+		if (ready_notify_fd >= 0) {
+			fds[n] = (struct pollfd){.fd = ready_notify_fd, .events = POLLIN};
+			src[n++] = (struct source){SRC_NOTIFY, NULL};
 		}
 		for (int i = 0; i < nclients; i++) {
 			struct client *c = clients[i];
@@ -479,6 +484,10 @@ static void loop(void)
 			if (p->exec_fd >= 0) {
 				fds[n] = (struct pollfd){.fd = p->exec_fd, .events = POLLIN};
 				src[n++] = (struct source){SRC_EXEC, p};
+			}
+			if (p->ipc_fd >= 0) {
+				fds[n] = (struct pollfd){.fd = p->ipc_fd, .events = POLLIN};
+				src[n++] = (struct source){SRC_IPC, p};
 			}
 		}
 		size_t nw = watchdogs_poll(fds + n, watched, (size_t)nprocs, ++pass);
@@ -511,6 +520,9 @@ static void loop(void)
 			case SRC_LISTEN:
 				accept_clients();
 				break;
+			case SRC_NOTIFY:
+				ready_notify_read();
+				break;
 			case SRC_CLIENT: {
 				struct client *c = src[i].ptr;
 				if (fds[i].revents & POLLOUT)
@@ -526,6 +538,7 @@ static void loop(void)
 					watchdog_watch_event(src[i].ptr, mono_ms());
 				break;
 			case SRC_PIPE:
+			case SRC_IPC:
 			case SRC_EXEC: {
 				/* A request earlier in this pass may have deleted the proc. */
 				struct proc *p = src[i].ptr;
@@ -536,6 +549,8 @@ static void loop(void)
 					break;
 				if (src[i].kind == SRC_EXEC && fds[i].fd == p->exec_fd)
 					proc_exec_status(p);
+				else if (src[i].kind == SRC_IPC && fds[i].fd == p->ipc_fd)
+					ready_ipc_read(p);
 				else if (fds[i].fd == p->out_fd || fds[i].fd == p->err_fd)
 					applog_drain(p, fds[i].fd);
 				break;
@@ -628,6 +643,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	if (write_file_atomic(home_path(HOME_PIDFILE), pid, (size_t)len, 0644) < 0)
 		dlog("pid file %s: %s", home_path(HOME_PIDFILE), strerror(errno));
 	dlog("daemon %d started in %s", (int)getpid(), home_dir());
+	ready_setup();
 	orphans_scan();
 	signal_ready();
 	if (initial) {
@@ -636,6 +652,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	}
 	loop();
 	release_home();
+	ready_teardown();
 	dlog("daemon %d exited", (int)getpid());
 	for (int i = nclients - 1; i >= 0; i--)
 		client_close(i);

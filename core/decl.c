@@ -90,6 +90,8 @@ static const struct key keys[] = {
 	{"instance_var", K_STR, NULL},
 	{"increment_var", K_STR, NULL},
 	{"port", K_PORT, NULL},
+	{"listen", K_STR, NULL},
+	{"lb", K_STR, NULL},
 	{"uid", K_ID, "user"},
 	{"gid", K_ID, NULL},
 	{"username", K_STR, NULL},

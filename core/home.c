@@ -21,6 +21,8 @@ static const char *const names[2][HOME_NFILES] = {
 		[HOME_LOCK] = "tend.lock",
 		[HOME_LOGS] = "logs",
 		[HOME_PIDS] = "pids",
+		[HOME_NOTIFY] = "notify.sock",
+		[HOME_PRELOAD] = "node-preload.js",
 	},
 	[1] = {
 		/* rpc.sock/pub.sock belong to a real PM2 daemon; ours must not collide. */
@@ -31,6 +33,8 @@ static const char *const names[2][HOME_NFILES] = {
 		[HOME_LOCK] = "tend.lock",
 		[HOME_LOGS] = "logs",
 		[HOME_PIDS] = "pids",
+		[HOME_NOTIFY] = "notify.sock",
+		[HOME_PRELOAD] = "node-preload.js",
 	},
 };
 

@@ -14,6 +14,8 @@ enum home_file {
 	HOME_LOCK,       /* held by the running daemon */
 	HOME_LOGS,       /* directory of app logs */
 	HOME_PIDS,       /* directory of app pid files */
+	HOME_NOTIFY,     /* sd_notify datagram socket (NOTIFY_SOCKET) */
+	HOME_PRELOAD,    /* the node preload, written out by the daemon */
 	HOME_NFILES
 };
 

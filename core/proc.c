@@ -6,6 +6,8 @@
 #include "proc.h"
 #include "home.h"
 #include "applog.h"
+#include "listener.h"
+#include "ready.h"
 #include "procfs.h"
 #include "watch.h"
 #include "watchdog.h"
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,6 +92,8 @@ void spec_unref(struct spec *s)
 	free(s->cron_text);
 	free_strv(s->watch);
 	free_strv(s->ignore_watch);
+	free(s->listen);
+	listener_unref(s->listener);
 	if (s->watcher)
 		watch_close(s->watcher);
 	free(s);
@@ -124,7 +129,7 @@ struct proc *proc_new(struct spec *spec, int instance)
 	p->instance = instance;
 	p->spec = spec_ref(spec);
 	p->state = ST_STOPPED;
-	p->out_fd = p->err_fd = p->out_log = p->err_log = p->comb_log = p->exec_fd = -1;
+	p->out_fd = p->err_fd = p->out_log = p->err_log = p->comb_log = p->exec_fd = p->ipc_fd = -1;
 	p->created_wall = wall_ms();
 	set_paths(p);
 	procs = xrealloc(procs, (size_t)(nprocs + 1) * sizeof *procs);
@@ -173,6 +178,8 @@ void proc_free(struct proc *p)
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
 	close_fd(&p->exec_fd);
+	close_fd(&p->ipc_fd);
+	buf_free(&p->ipc_in);
 	applog_close(p);
 	applog_free_paths(p);
 	free(p->pid_path);
@@ -186,14 +193,15 @@ void proc_free(struct proc *p)
 bool proc_settled(const struct proc *p)
 {
 	/* An exec that failed settles when its child is reaped (errored). */
-	return p->state != ST_STOPPING && p->exec_fd < 0 && !(p->exec_failed && p->pid > 0);
+	return p->state != ST_STOPPING && p->state != ST_LAUNCHING && p->exec_fd < 0 &&
+	       !(p->exec_failed && p->pid > 0);
 }
 
 /* ---- spawn --------------------------------------------------------------- */
 
 static char **build_argv(const struct spec *s)
 {
-	size_t n = 4;
+	size_t n = 6;
 	for (char **a = s->interp_args; a && *a; a++)
 		n++;
 	for (char **a = s->args; a && *a; a++)
@@ -208,6 +216,10 @@ static char **build_argv(const struct spec *s)
 	}
 	if (s->interpreter) {
 		argv[i++] = s->interpreter;
+		if (s->node && s->handoff) {
+			argv[i++] = "--require";
+			argv[i++] = (char *)home_path(HOME_PRELOAD);
+		}
 		for (char **a = s->interp_args; a && *a; a++)
 			argv[i++] = *a;
 	}
@@ -225,7 +237,9 @@ static const char *instance_var(const struct spec *s)
 
 bool proc_is_own_var(const struct spec *s, const char *entry)
 {
-	const char *own[] = {"pm_id", "name", instance_var(s), s->port ? "PORT" : NULL};
+	const char *own[] = {"pm_id", "name", instance_var(s), s->port ? "PORT" : NULL,
+	                     "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+	                     "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE"};
 	size_t n = strcspn(entry, "=");
 	for (size_t i = 0; i < ARRAY_LEN(own); i++)
 		if (own[i] && strlen(own[i]) == n && strncmp(entry, own[i], n) == 0)
@@ -265,6 +279,18 @@ int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256])
 	}
 	if (incremented(p, vars[k], 256))
 		k++;
+	if (ready_notify_fd >= 0)
+		snprintf(vars[k++], 256, "NOTIFY_SOCKET=%s", home_path(HOME_NOTIFY));
+	if (s->handoff) {
+		/* The socket is fd 3; LISTEN_PID is the process's own pid, set in the child. */
+		snprintf(vars[k++], 256, "LISTEN_FDS=1");
+		snprintf(vars[k++], 256, "LISTEN_PID=%d", (int)p->pid);
+		snprintf(vars[k++], 256, "LISTEN_FDNAMES=%s", s->name);
+	}
+	if (s->node) {
+		snprintf(vars[k++], 256, "NODE_CHANNEL_FD=%d", s->handoff ? 4 : 3);
+		snprintf(vars[k++], 256, "NODE_CHANNEL_SERIALIZATION_MODE=json");
+	}
 	return k;
 }
 
@@ -312,8 +338,34 @@ static NORETURN void child_fail(int status_fd, const char *stage)
 	_exit(127);
 }
 
+/* The fds an instance is given past stdio, at fixed numbers: the listening socket at
+ * 3 (LISTEN_FDS), then node's IPC channel. Each source is first moved above them, so
+ * that placing one never closes another. */
+static void place_fds(int listen_fd, int ipc_fd, int *status_w)
+{
+	int src[2] = {listen_fd, ipc_fd}, high[2];
+	*status_w = fcntl(*status_w, F_DUPFD_CLOEXEC, 10);
+	for (int i = 0; i < 2; i++)
+		high[i] = src[i] >= 0 ? fcntl(src[i], F_DUPFD_CLOEXEC, 10) : -1;
+	int target = 3;
+	for (int i = 0; i < 2; i++)
+		if (high[i] >= 0 && dup2(high[i], target++) < 0)
+			child_fail(*status_w, "dup2");
+}
+
+/* LISTEN_PID is the child's own pid: known only here. */
+static void set_listen_pid(char **envp)
+{
+	static char entry[32];
+	for (char **e = envp; *e; e++)
+		if (!strncmp(*e, "LISTEN_PID=", 11)) {
+			snprintf(entry, sizeof entry, "LISTEN_PID=%d", (int)getpid());
+			*e = entry;
+		}
+}
+
 static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
-                                int out_w, int err_w, int status_w)
+                                int out_w, int err_w, int status_w, int ipc_w)
 {
 	/* The daemon blocks the signals it reads through signalfd and ignores SIGPIPE;
 	 * both would be inherited. It installs no handlers, so nothing else to reset. */
@@ -325,6 +377,8 @@ static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		child_fail(status_w, "stdio");
+	place_fds(s->handoff && s->listener ? s->listener->fd : -1, ipc_w, &status_w);
+	set_listen_pid(envp);
 	if (s->cwd && chdir(s->cwd) < 0)
 		child_fail(status_w, "chdir");
 	if (saved_nofile) {
@@ -377,22 +431,28 @@ static void set_error(struct proc *p, const char *fmt, ...)
 static bool spawn(struct proc *p)
 {
 	const struct spec *s = p->spec;
-	int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1}, ipc[2] = {-1, -1};
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 ||
+	    (s->node && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ipc) < 0)) {
 		set_error(p, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (s->handoff && !s->listener) {
+		set_error(p, "no listening socket for port %d", s->port);
 		goto fail;
 	}
 	char **argv = build_argv(s);
 	char **envp = proc_env(p);
 	pid_t pid = fork();
 	if (pid == 0)
-		child_exec(s, argv, envp, out[1], err[1], status[1]);
+		child_exec(s, argv, envp, out[1], err[1], status[1], ipc[1]);
 	int fork_errno = errno;
 	free(argv);
 	free(envp);
 	close(out[1]);
 	close(err[1]);
 	close(status[1]);
+	close_fd(&ipc[1]);
 	out[1] = err[1] = status[1] = -1;
 	if (pid < 0) {
 		errno = fork_errno;
@@ -412,6 +472,11 @@ static bool spawn(struct proc *p)
 	close_fd(&p->err_fd);
 	p->out_fd = out[0];
 	p->err_fd = err[0];
+	close_fd(&p->ipc_fd);
+	buf_reset(&p->ipc_in);
+	p->ipc_fd = ipc[0];
+	if (p->ipc_fd >= 0)
+		set_nonblock(p->ipc_fd, true);
 	applog_open(p);
 	p->pid = pid;
 	p->started_mono = mono_ms();
@@ -426,7 +491,16 @@ static bool spawn(struct proc *p)
 	free(p->last_error);
 	p->last_error = NULL;
 	write_pid_file(p);
-	p->state = ST_ONLINE;
+	/* Ready at once, unless the app says when: wait_ready, or the node preload
+	 * reporting that the app listens on the daemon's socket. */
+	p->listening = false;
+	if (s->wait_ready || (s->node && s->handoff)) {
+		p->state = ST_LAUNCHING;
+		p->ready_at = mono_ms() + s->listen_timeout_ms;
+	} else {
+		p->state = ST_ONLINE;
+		p->ready_at = 0;
+	}
 	watchdog_spawned(p);
 	return true;
 fail:
@@ -436,6 +510,8 @@ fail:
 	close_fd(&err[1]);
 	close_fd(&status[0]);
 	close_fd(&status[1]);
+	close_fd(&ipc[0]);
+	close_fd(&ipc[1]);
 	p->pid = 0;
 	p->state = ST_ERRORED;
 	p->spawn_gen++;
@@ -458,6 +534,31 @@ void proc_exec_status(struct proc *p)
 	set_error(p, "%s %s: %s", f.stage, strcmp(f.stage, "chdir") == 0 && s->cwd ? s->cwd
 	          : s->shell ? "/bin/sh" : s->interpreter ? s->interpreter : s->script,
 	          strerror(f.err));
+}
+
+void proc_ready(struct proc *p, const char *how)
+{
+	if (p->state != ST_LAUNCHING)
+		return;
+	(void)how;
+	p->state = ST_ONLINE;
+	p->ready_at = 0;
+}
+
+void proc_listening(struct proc *p)
+{
+	p->listening = true;
+	if (!p->spec->wait_ready)
+		proc_ready(p, "listening");
+}
+
+/* listen_timeout passed without a word from the app: online anyway, as PM2 does. */
+static void ready_timed_out(struct proc *p)
+{
+	dlog("%s[%d]: not ready after %lld ms (listen_timeout): online anyway", p->spec->name,
+	     p->id, (long long)p->spec->listen_timeout_ms);
+	p->state = ST_ONLINE;
+	p->ready_at = 0;
 }
 
 void proc_restart_because(struct proc *p, const char *fmt, ...)
@@ -531,8 +632,10 @@ static void begin_stop(struct proc *p)
 	p->tree.n = 0;
 	if (p->spec->treekill)
 		tree_add_descendants(p, p->pid);
-	signal_tree(p, p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal);
+	if (!p->spec->shutdown_with_message || !ready_ipc_send(p, "\"shutdown\""))
+		signal_tree(p, p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal);
 	p->state = ST_STOPPING;
+	p->ready_at = 0;
 	p->deadline = now + p->spec->kill_timeout_ms;
 	p->kill_sent = false;
 }
@@ -735,6 +838,11 @@ void proc_reaped(pid_t pid, int status)
 			if (p->err_fd >= 0)
 				applog_drain(p, p->err_fd);
 			applog_flush_partial(p);
+			if (p->ipc_fd >= 0)
+				ready_ipc_read(p);   /* a last "ready" is still news for a reload */
+			close_fd(&p->ipc_fd);
+			buf_free(&p->ipc_in);
+			p->ready_at = 0;
 			if (p->exec_failed && p->state != ST_STOPPING) {
 				/* Never ran: restarting would fail the same way. */
 				p->pid = 0;
@@ -764,6 +872,8 @@ int64_t procs_next_deadline(void)
 			d = procs[i]->tree_poll;
 		if (procs[i]->partial_at && (!d || procs[i]->partial_at < d))
 			d = procs[i]->partial_at;
+		if (procs[i]->ready_at && (!d || procs[i]->ready_at < d))
+			d = procs[i]->ready_at;
 		if (d && (!next || d < next))
 			next = d;
 	}
@@ -776,6 +886,8 @@ void procs_fire_timers(int64_t now)
 		struct proc *p = procs[i];
 		if (p->partial_at && p->partial_at <= now)
 			applog_flush_partial(p);
+		if (p->ready_at && p->ready_at <= now && p->state == ST_LAUNCHING)
+			ready_timed_out(p);
 		bool due = (p->deadline && p->deadline <= now) || (p->tree_poll && p->tree_poll <= now);
 		if (due)
 			proc_event(p, EV_TIMER);

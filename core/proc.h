@@ -66,7 +66,16 @@ struct spec {
 	bool autostart;        /* false: registered stopped */
 	char *instance_var;    /* NODE_APP_INSTANCE, or the declared name */
 	char *increment_var;   /* a variable whose number grows by the instance number */
-	int port;              /* PORT, when declared */
+	int port;              /* PORT, when declared (or, in cluster mode, from env PORT) */
+	/* cluster mode and readiness */
+	bool cluster;          /* exec_mode "cluster" */
+	char *listen;          /* "HOST:PORT" declared, or NULL: every address, port */
+	bool handoff;          /* instances get the daemon's listening socket as fd 3 */
+	struct listener *listener;  /* that socket, once bound (spec_bind) */
+	bool node;             /* run by node: an IPC channel, and the preload with a listener */
+	bool wait_ready;       /* ready once the app says so (IPC "ready", READY=1) */
+	int64_t listen_timeout_ms;  /* how long to wait for that */
+	bool shutdown_with_message; /* stop with the IPC message "shutdown", not a signal */
 	/* watchdogs */
 	int64_t max_memory;    /* bytes, of the whole process tree; 0 = no limit */
 	int64_t memory_interval_ms;
@@ -132,6 +141,11 @@ struct proc {
 	int64_t cron_wall;     /* the same moment on the wall clock */
 	char *restart_reason;  /* why tend last restarted it on its own */
 	int64_t restart_reason_wall;
+	/* readiness (ready.c) */
+	int ipc_fd;            /* node's IPC channel, daemon's end, or -1 */
+	struct buf ipc_in;     /* a message still waiting for its newline */
+	int64_t ready_at;      /* LAUNCHING: when to stop waiting for readiness, or 0 */
+	bool listening;        /* the node preload reported the app listening */
 };
 
 /* The daemon's table of procs, sorted by id. */
@@ -162,7 +176,7 @@ char **proc_env(const struct proc *p);
 /* Is "NAME=value" one of the variables tend sets itself (pm_id, name, ...)? */
 bool proc_is_own_var(const struct spec *s, const char *entry);
 /* tend's own variables for the instance, "K=V" each, into vars[]; returns the count. */
-enum { PROC_OWN_MAX = 5 };
+enum { PROC_OWN_MAX = 13 };
 int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256]);
 /* Give the instance another declaration (restart through a file, --update-env). */
 void proc_set_spec(struct proc *p, struct spec *s);
@@ -172,6 +186,9 @@ void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn);
 /* Record why tend restarts an instance on its own (memory, cron, watch), and do it. */
 void proc_restart_because(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void proc_exec_status(struct proc *p);
+/* The instance said it is ready (IPC "ready", READY=1), or listens (the preload). */
+void proc_ready(struct proc *p, const char *how);
+void proc_listening(struct proc *p);
 
 struct spec *spec_ref(struct spec *s);
 void spec_unref(struct spec *s);
@@ -179,6 +196,8 @@ void spec_unref(struct spec *s);
 struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen);
 /* The same declaration with some members replaced: keys[i] gets the JSON text
  * values[i] (NULL removes it). NULL with err if the result does not check. */
+/* Bind (or share) the listening socket of an app that gets one; false with err. */
+bool spec_bind(struct spec *s, char *err, size_t errlen);
 struct spec *spec_with(const struct spec *s, const char *const *keys, const char *const *values,
                        int n, char *err, size_t errlen);
 

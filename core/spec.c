@@ -1,6 +1,7 @@
 /* An app declaration as the daemon receives it: a JSON object with PM2's key names,
  * already resolved by the client (absolute paths, numbers in ms). The daemon checks
  * it again, since any program may speak the protocol. */
+#include "listener.h"
 #include "proc.h"
 
 #include <signal.h>
@@ -223,6 +224,68 @@ static void get_log_options(struct reader *r, struct spec *s)
 	s->log_retain = (int)get_int(r, "log_retain", -1, 0, 100000);
 }
 
+/* A port from the environment the app is given, for cluster mode without "port". */
+static int env_port(const struct spec *s)
+{
+	for (char **e = s->env; e && *e; e++) {
+		long long v;
+		if (!strncmp(*e, "PORT=", 5) && parse_int(*e + 5, 1, 65535, &v))
+			return (int)v;
+	}
+	return 0;
+}
+
+static bool is_node(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	base = base ? base + 1 : path;
+	return base && (!strcmp(base, "node") || !strcmp(base, "nodejs") || !strncmp(base, "node-", 5) ||
+	                !strncmp(base, "node2", 5));
+}
+
+static void get_cluster_options(struct reader *r, struct spec *s)
+{
+	s->cluster = !strcmp(s->exec_mode, "cluster");
+	s->listen = get_str(r, "listen", false);
+	s->wait_ready = get_bool(r, "wait_ready", false);
+	s->listen_timeout_ms = get_int(r, "listen_timeout", 3000, 0, 86400000);
+	s->shutdown_with_message = get_bool(r, "shutdown_with_message", false);
+	s->node = !s->shell && is_node(s->interpreter);
+	char *lb = get_str(r, "lb", false);
+	if (lb && strcmp(lb, "fd") != 0)
+		bad(r, "lb", "expected \"fd\" (the proxy arrives later)");
+	if (s->listen) {
+		char host[128], err[160];
+		int port;
+		if (!listen_addr_parse(s->listen, host, sizeof host, &port, err, sizeof err))
+			bad(r, "listen", err);
+		else if (s->port && s->port != port)
+			bad(r, "listen", "its port differs from \"port\"");
+		else
+			s->port = port;
+	}
+	if (s->cluster && !s->port)
+		s->port = env_port(s);
+	/* fd handoff: cluster mode with a port, or asked for by lb. */
+	s->handoff = s->port && (s->cluster || lb);
+	free(lb);
+}
+
+/* Bind (or share) the app's listening socket; false with the reason in err. Done
+ * apart from parsing: a declaration that is only checked binds nothing. */
+bool spec_bind(struct spec *s, char *err, size_t errlen)
+{
+	if (!s->handoff || s->listener)
+		return true;
+	char host[128] = "";
+	int port = s->port;
+	char why[160];
+	if (s->listen && !listen_addr_parse(s->listen, host, sizeof host, &port, why, sizeof why))
+		port = s->port;
+	s->listener = listener_get(host, port, err, errlen);
+	return s->listener != NULL;
+}
+
 struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen)
 {
 	struct reader r = {d, obj, err, errlen, false};
@@ -254,6 +317,7 @@ struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t err
 	s->exec_mode = get_str(&r, "exec_mode", false);
 	if (!s->exec_mode)
 		s->exec_mode = xstrdup("fork");
+	get_cluster_options(&r, s);
 	s->user = get_str(&r, "username", false);
 	s->instances = (int)get_int(&r, "instances", 1, 1, MAX_INSTANCES);
 	s->kill_timeout_ms = get_int(&r, "kill_timeout", 1600, 0, 86400000);

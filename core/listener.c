@@ -1,0 +1,136 @@
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { BACKLOG = 511 };
+
+static struct listener **all;
+static int nall;
+
+bool listen_addr_parse(const char *text, char *host, size_t hostlen, int *port, char *err, size_t errlen)
+{
+	const char *p = text;
+	host[0] = 0;
+	if (*p == '[') {
+		const char *close = strchr(p, ']');
+		if (!close || close[1] != ':' || (size_t)(close - p - 1) >= hostlen) {
+			snprintf(err, errlen, "expected [IPV6]:PORT, got \"%s\"", text);
+			return false;
+		}
+		snprintf(host, hostlen, "%.*s", (int)(close - p - 1), p + 1);
+		p = close + 2;
+	} else if (strchr(p, ':')) {
+		const char *colon = strrchr(p, ':');
+		if ((size_t)(colon - p) >= hostlen) {
+			snprintf(err, errlen, "host too long in \"%s\"", text);
+			return false;
+		}
+		snprintf(host, hostlen, "%.*s", (int)(colon - p), p);
+		p = colon + 1;
+	}
+	long long n;
+	if (!parse_int(p, 1, 65535, &n)) {
+		snprintf(err, errlen, "expected a port from 1 to 65535 in \"%s\"", text);
+		return false;
+	}
+	*port = (int)n;
+	return true;
+}
+
+/* Numeric addresses only: the daemon never waits on a resolver. "localhost" is the
+ * one name taken, as 127.0.0.1. */
+static int make_socket(const char *host, int port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	if (!host || !*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "*")) {
+		v4->sin_family = AF_INET;
+		v4->sin_addr.s_addr = htonl(INADDR_ANY);
+	} else if (!strcmp(host, "localhost")) {
+		v4->sin_family = AF_INET;
+		v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+	} else {
+		snprintf(err, errlen, "not a numeric address: %s", host);
+		return -1;
+	}
+	if (ss.ss_family == AF_INET) {
+		v4->sin_port = htons((uint16_t)port);
+		len = sizeof *v4;
+	} else {
+		v6->sin6_port = htons((uint16_t)port);
+		len = sizeof *v6;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, BACKLOG) < 0) {
+		snprintf(err, errlen, "%s:%d: %s", host && *host ? host : "0.0.0.0", port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct listener *listener_get(const char *host, int port, char *err, size_t errlen)
+{
+	char *addr = strchr(host ? host : "", ':') ? xasprintf("[%s]:%d", host, port)
+	             : xasprintf("%s:%d", host && *host ? host : "0.0.0.0", port);
+	for (int i = 0; i < nall; i++)
+		if (!strcmp(all[i]->addr, addr)) {
+			free(addr);
+			return listener_ref(all[i]);
+		}
+	int fd = make_socket(host, port, err, errlen);
+	if (fd < 0) {
+		free(addr);
+		return NULL;
+	}
+	struct listener *l = xcalloc(1, sizeof *l);
+	l->addr = addr;
+	l->fd = fd;
+	l->port = port;
+	l->refs = 1;
+	all = xrealloc(all, (size_t)(nall + 1) * sizeof *all);
+	all[nall++] = l;
+	return l;
+}
+
+struct listener *listener_ref(struct listener *l)
+{
+	if (l)
+		l->refs++;
+	return l;
+}
+
+void listener_unref(struct listener *l)
+{
+	if (!l || --l->refs > 0)
+		return;
+	for (int i = 0; i < nall; i++)
+		if (all[i] == l)
+			all[i] = all[--nall];
+	close(l->fd);
+	free(l->addr);
+	free(l);
+	if (!nall) {
+		free(all);
+		all = NULL;
+	}
+}

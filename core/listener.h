@@ -1,0 +1,25 @@
+/* Listening sockets the daemon owns for apps in cluster mode: bound once, kept open
+ * while any declaration of the app uses the address, so the port never closes while
+ * instances come and go (restart, reload, a new declaration of the same app). */
+#ifndef TEND_LISTENER_H
+#define TEND_LISTENER_H
+
+#include "util.h"
+
+struct listener {
+	char *addr;      /* "host:port" as bound: "0.0.0.0:8080", "[::1]:8080" */
+	int fd;          /* listening, O_CLOEXEC, handed to instances as fd 3 */
+	int port;
+	int refs;
+};
+
+/* Parse "PORT", "HOST:PORT" or "[V6]:PORT" into host (NULL: every address) and port.
+ * False with a reason in err. */
+bool listen_addr_parse(const char *text, char *host, size_t hostlen, int *port, char *err, size_t errlen);
+/* The socket for host:port, shared with any declaration that uses it already, else
+ * bound now (SO_REUSEADDR, backlog 511). NULL with the reason in err. */
+struct listener *listener_get(const char *host, int port, char *err, size_t errlen);
+struct listener *listener_ref(struct listener *l);
+void listener_unref(struct listener *l);
+
+#endif

@@ -1,0 +1,155 @@
+# Cluster mode: the daemon owns the listening socket and hands it to every instance as
+# fd 3 (LISTEN_FDS); a python server that reads LISTEN_FDS and an unchanged node app
+# (through the preload) both spread connections over their instances; the port stays
+# open across a restart; a port in use is a clean error. Readiness: by IPC message, by
+# sd_notify, by timeout; and the shutdown message.
+. "$TEND_TOP/test/lib.sh"
+
+cd "$T" || fail "cd $T"
+command -v curl >/dev/null || fail "curl is needed"
+NODE=$(command -v node) || fail "node is needed"
+# A free port: the kernel picks one, we let it go and take it.
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+get() { curl -s --max-time 5 "http://127.0.0.1:$1/"; }
+# serves PORT N: N requests see every instance of the app
+pids_seen() {
+	port=$1
+	n=$2
+	i=0
+	: >seen.txt
+	while [ $i -lt 60 ]; do
+		get "$port" >>seen.txt
+		i=$((i + 1))
+		[ "$(sort -u seen.txt | grep -c '^pid ')" -ge "$n" ] && return 0
+	done
+	return 1
+}
+
+cat >srv.py <<'EOF'
+import os, socket, signal
+# Serves the socket systemd-style: fd 3, when LISTEN_PID is this process.
+assert os.environ["LISTEN_FDS"] == "1" and os.environ["LISTEN_PID"] == str(os.getpid())
+s = socket.socket(fileno=3)
+def stop(*_):
+    os._exit(0)
+signal.signal(signal.SIGINT, stop)
+while True:
+    c, _ = s.accept()
+    c.recv(65536)
+    body = ("pid %d\n" % os.getpid()).encode()
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    c.close()
+EOF
+cat >app.js <<'EOF'
+const http = require('http');
+http.createServer((req, res) => res.end('pid ' + process.pid + '\n')).listen(process.env.PORT || 3000);
+EOF
+
+# ---- python, LISTEN_FDS ------------------------------------------------------------------
+P1=$(free_port)
+run "$TEND" start srv.py -n py -i 2 --port "$P1" -s
+expect_rc 0
+[ "$(jget py 'e["exec_mode"]')" = cluster_mode ] || fail "exec_mode $(jget py 'e["exec_mode"]')"
+pids_seen "$P1" 2 || fail "python instances: connections did not reach both: $(sort -u seen.txt | tr '\n' ' ')"
+id0=$("$TEND" id py | head -n 1)
+pid0=$("$TEND" pid "$id0")
+"$TEND" env "$id0" | grep -qx "LISTEN_PID=$pid0" || fail "tend env lacks LISTEN_PID=$pid0"
+tr '\0' '\n' <"/proc/$pid0/environ" | grep -qx "LISTEN_FDNAMES=py" || fail "no LISTEN_FDNAMES"
+tr '\0' '\n' <"/proc/$pid0/environ" | grep -qx "PORT=$P1" || fail "no PORT"
+
+# The port stays open across a restart: connections made meanwhile wait in the
+# daemon's backlog and are answered by the new instances.
+"$TEND" restart py -s &
+restart_pid=$!
+track_pid $restart_pid
+i=0
+while [ $i -lt 20 ]; do
+	out=$(get "$P1") || fail "request $i during the restart failed"
+	case $out in "pid "*) ;; *) fail "request $i during the restart: '$out'" ;; esac
+	i=$((i + 1))
+done
+wait $restart_pid || fail "restart failed"
+pids_seen "$P1" 2 || fail "after restart, not both instances serve"
+
+# A port someone else holds: one line, exit 1, nothing registered.
+run "$TEND" start srv.py -n taken -i 2 --port "$P1" -s
+expect_rc 0   # the same port as py: shared with it, by design (one socket per address)
+"$TEND" delete taken -s
+P2=$(free_port)
+"$PY" -c 'import socket, time, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); open("held", "w").close(); time.sleep(60)' "$P2" &
+holder=$!
+track_pid $holder
+wait_for 5 test -e held
+run "$TEND" start srv.py -n busy -i 2 --listen "127.0.0.1:$P2"
+expect_rc 1
+expect_err_line "^tend: start: busy: cannot listen: 127.0.0.1:$P2: Address (already )?in use$"
+[ "$(jget busy 'p')" = None ] || fail "busy was registered"
+run "$TEND" start srv.py -n bad -i 2 --listen "127.0.0.1:99999"
+expect_rc 2
+kill "$holder"
+
+# ---- node, unchanged, through the preload --------------------------------------------------
+P3=$(free_port)
+run "$TEND" start app.js -n web -i 2 --port "$P3" -s
+expect_rc 0
+pids_seen "$P3" 2 || fail "node instances: connections did not reach both: $(sort -u seen.txt | tr '\n' ' ')"
+status_is web online || fail "web is $(jget web 'e["status"]')"
+"$TEND" delete py web -s
+
+# ---- readiness ---------------------------------------------------------------------------
+# By IPC message: launching until process.send('ready').
+cat >late.js <<'EOF'
+const fs = require('fs');
+const t = setInterval(() => { if (fs.existsSync('go-ipc')) { process.send('ready'); clearInterval(t); } }, 20);
+setInterval(() => {}, 1000);
+EOF
+"$TEND" start late.js -n ipc --wait-ready --listen-timeout 20s -s &
+start_pid=$!
+track_pid $start_pid
+wait_for 5 status_is ipc launching
+sleep 0.3
+status_is ipc launching || fail "ipc became $(jget ipc 'e["status"]') before saying ready"
+alive "$start_pid" || fail "start returned before the app was ready"
+touch go-ipc
+wait_for 5 status_is ipc online
+wait "$start_pid" || fail "start of a wait_ready app failed"
+
+# By sd_notify, from python: READY=1 on NOTIFY_SOCKET.
+cat >notify.py <<'EOF'
+import os, socket, time
+while not os.path.exists("go-notify"):
+    time.sleep(0.02)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"STATUS=warming up\nREADY=1\n", os.environ["NOTIFY_SOCKET"])
+time.sleep(1000)
+EOF
+"$TEND" start notify.py -n sdn --wait-ready --listen-timeout 20s -s &
+start_pid=$!
+track_pid $start_pid
+wait_for 5 status_is sdn launching
+sleep 0.3
+status_is sdn launching || fail "sdn became $(jget sdn 'e["status"]') before READY=1"
+touch go-notify
+wait_for 5 status_is sdn online
+wait "$start_pid" || fail "start of an sd_notify app failed"
+
+# By timeout: never a word, online after listen_timeout (as PM2), and the log says so.
+run "$TEND" start 'exec sleep 1000' -n mute --wait-ready --listen-timeout 300 -s
+expect_rc 0
+status_is mute online || fail "mute is $(jget mute 'e["status"]') after listen_timeout"
+grep -q 'mute\[.*not ready after 300 ms' "$TEND_HOME/tend.log" || fail "the timeout is not in the daemon log"
+
+# ---- shutdown_with_message: stop sends "shutdown" over IPC instead of a signal -------------
+cat >polite.js <<'EOF'
+process.on('SIGINT', () => { console.log('got SIGINT'); process.exit(0); });
+process.on('message', (m) => { if (m === 'shutdown') { console.log('got shutdown'); process.exit(0); } });
+console.log('up');
+EOF
+"$TEND" start polite.js -n polite --shutdown-with-message -s || fail "start polite"
+wait_for 5 grep -q up "$TEND_HOME/logs/polite-out.log"
+run "$TEND" stop polite -s
+expect_rc 0
+grep -q 'got shutdown' "$TEND_HOME/logs/polite-out.log" || fail "no shutdown message: $(cat "$TEND_HOME/logs/polite-out.log")"
+grep -q 'got SIGINT' "$TEND_HOME/logs/polite-out.log" && fail "SIGINT sent as well"
+true
