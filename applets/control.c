@@ -57,9 +57,15 @@ const char restart_help[] =
 	"\n" TARGETS_HELP;
 
 const char reload_help[] =
-	"usage: tend reload TARGET... [--update-env]    (also: gracefulReload)\n"
+	"usage: tend reload TARGET... [--update-env] [--parallel N]    (also: gracefulReload)\n"
 	"\n"
-	"Reload apps. In fork mode this is restart; cluster mode makes it rolling.\n"
+	"Replace each instance without downtime, one at a time (N with --parallel): start\n"
+	"the new process, wait until it is ready (see --wait-ready in start), then stop the\n"
+	"old one gracefully (the shutdown message with --shutdown-with-message, else the\n"
+	"kill signal; SIGKILL after kill_timeout). A replacement that exits or is not ready\n"
+	"within listen_timeout is killed and the old process goes on: exit status 1.\n"
+	"Instances that are not running are started. A reload of an app already being\n"
+	"reloaded is refused. With a declaration file: restart with its declarations.\n"
 	"\n" TARGETS_HELP;
 
 const char delete_help[] =
@@ -74,8 +80,9 @@ const char reset_help[] =
 	"Reset the restart and unstable-restart counters of apps.\n"
 	"\n" TARGETS_HELP;
 
-enum { O_SILENT = 1, O_MINI, O_NO_COLOR, O_UPDATE_ENV, O_WATCH, O_ONLY, O_ENV };
+enum { O_SILENT = 1, O_MINI, O_NO_COLOR, O_UPDATE_ENV, O_WATCH, O_ONLY, O_ENV, O_PARALLEL };
 static const struct opt options[] = {
+	{"parallel", 0, OPT_REQUIRED, O_PARALLEL},
 	{"silent", 's', OPT_NONE, O_SILENT},
 	{"mini-list", 'm', OPT_NONE, O_MINI},
 	{"no-color", 0, OPT_NONE, O_NO_COLOR},
@@ -151,7 +158,8 @@ static int act(const char *cmd, int argc, char **argv)
 	struct optstate s;
 	struct action a = {.cmd = cmd};
 	opt_init(&s, argc, argv);
-	bool restarting = !strcmp(cmd, "restart");
+	bool restarting = !strcmp(cmd, "restart") || !strcmp(cmd, "reload");
+	long long parallel = 0;
 	int id;
 	while ((id = opt_next_or_die(&s, options)) != OPT_END) {
 		switch (id) {
@@ -162,9 +170,15 @@ static int act(const char *cmd, int argc, char **argv)
 		case O_WATCH: a.watch = true; break;
 		case O_ONLY: a.only = s.arg; break;
 		case O_ENV: a.env_name = s.arg; break;
+		case O_PARALLEL:
+			if (strcmp(cmd, "reload") != 0)
+				die_usage("--parallel: not an option of %s", applet_name);
+			if (!parse_int(s.arg, 1, 4096, &parallel))
+				die_usage("--parallel: expected a number from 1 to 4096, got '%s'", s.arg);
+			break;
 		}
 		if ((id == O_UPDATE_ENV && !restarting) ||
-		    (id == O_WATCH && !restarting && strcmp(cmd, "stop") != 0))
+		    (id == O_WATCH && strcmp(cmd, "restart") != 0 && strcmp(cmd, "stop") != 0))
 			die_usage("%s: not an option of %s", id == O_WATCH ? "--watch" : "--update-env", applet_name);
 	}
 	if (s.npos == 0)
@@ -188,6 +202,8 @@ static int act(const char *cmd, int argc, char **argv)
 		decl_shell_env(&req);
 	if (a.watch)
 		json_kbool(&req, "watch", !strcmp(cmd, "restart"));
+	if (parallel)
+		json_kint(&req, "parallel", parallel);
 	req_end(&req);
 	if (file) {
 		for (int i = 0; i < n; i++)
@@ -200,7 +216,6 @@ static int act(const char *cmd, int argc, char **argv)
 
 int stop_main(int argc, char **argv) { return act("stop", argc, argv); }
 int restart_main(int argc, char **argv) { return act("restart", argc, argv); }
-/* Rolling reloads arrive with cluster mode; in fork mode a reload is a restart. */
-int reload_main(int argc, char **argv) { return act("restart", argc, argv); }
+int reload_main(int argc, char **argv) { return act("reload", argc, argv); }
 int delete_main(int argc, char **argv) { return act("delete", argc, argv); }
 int reset_main(int argc, char **argv) { return act("reset", argc, argv); }

@@ -7,6 +7,7 @@
 #include "proc.h"
 #include "target.h"
 #include "procjson.h"
+#include "reload.h"
 #include "version.h"
 
 #include <errno.h>
@@ -150,6 +151,12 @@ void ctl_wait_on(struct client *c, enum wait_kind kind, int *ids, int n)
 
 static void wait_clear(struct client *c)
 {
+	if (c->wait.kind == WAIT_RELOADED)
+		for (int i = 0; i < c->wait.n; i++) {
+			struct proc *p = proc_find(c->wait.ids[i]);
+			if (p)
+				p->reload_pending = false;   /* not begun: not to be begun */
+		}
 	free(c->wait.ids);
 	free(c->wait.gens);
 	free(c->wait.extra);
@@ -175,11 +182,52 @@ static bool target_done(const struct wait *w, int i)
 		return !p || (p->spawn_gen != w->gens[i] && proc_settled(p));
 	case WAIT_SPAWNED:
 		return !p || proc_settled(p);
+	case WAIT_RELOADED:
+		return !p || (!p->reload_pending && p->reload == RL_NONE && proc_settled(p));
 	case WAIT_SHUTDOWN:
 	case WAIT_NONE:
 		break;
 	}
 	return true;
+}
+
+/* Begin replacing pending targets while fewer than `parallel` are being replaced. */
+static void reload_step(struct wait *w)
+{
+	int active = 0;
+	for (int i = 0; i < w->n; i++) {
+		struct proc *p = proc_find(w->ids[i]);
+		active += p && p->reload != RL_NONE;
+	}
+	for (int i = 0; i < w->n && active < w->parallel; i++) {
+		struct proc *p = proc_find(w->ids[i]);
+		if (!p || !p->reload_pending)
+			continue;
+		p->reload_pending = false;
+		if (p->state == ST_ONLINE && p->pid > 0) {
+			if (reload_begin(p))
+				active += p->reload != RL_NONE;
+		} else if (p->state != ST_STOPPING && p->state != ST_LAUNCHING) {
+			p->held = false;   /* not running: a reload starts it */
+			proc_event(p, EV_START);
+		}
+	}
+}
+
+static void reply_reloaded(struct client *c)
+{
+	struct wait *w = &c->wait;
+	char err[512] = "";
+	size_t len = 0;
+	for (int i = 0; i < w->n; i++) {
+		struct proc *p = proc_find(w->ids[i]);
+		bool failed = p && (p->reload_failed || p->state == ST_ERRORED);
+		if (failed && len < sizeof err - 64)
+			len += (size_t)snprintf(err + len, sizeof err - len, "%s%s[%d]: %s%s", len ? "; " : "",
+				p->spec->name, p->id, p->last_error ? p->last_error : pstate_name(p->state),
+				p->reload_failed ? " (the old process goes on)" : "");
+	}
+	reply_ids(c, len == 0, w->ids, w->n, len ? err : NULL, w->extra);
 }
 
 static bool all_down(void)
@@ -202,10 +250,14 @@ void ctl_check_wait(struct client *c)
 		c->closing = true;
 		return;
 	}
+	if (w->kind == WAIT_RELOADED)
+		reload_step(w);
 	for (int i = 0; i < w->n; i++)
 		if (!target_done(w, i))
 			return;
-	if (w->kind == WAIT_RESTARTED || w->kind == WAIT_SPAWNED) {
+	if (w->kind == WAIT_RELOADED) {
+		reply_reloaded(c);
+	} else if (w->kind == WAIT_RESTARTED || w->kind == WAIT_SPAWNED) {
 		/* Report the instances that did not come back. */
 		char err[512] = "";
 		size_t len = 0;
@@ -382,6 +434,44 @@ static void cmd_restart(struct request *r)
 	}
 }
 
+/* reload: {"targets","parallel"?,"env"?}: rolling replacement, see reload.c. */
+static void cmd_reload(struct request *r)
+{
+	if (daemon_shutting_down()) {
+		reply_error(r->c, 1, "the daemon is shutting down");
+		return;
+	}
+	int *ids, n;
+	if (!resolve_targets(r, &ids, &n))
+		return;
+	long long parallel = 1;
+	int t = json_get(r->d, 0, "parallel");
+	if (t >= 0 && (!json_as_ll(r->d, t, &parallel) || parallel < 1 || parallel > 4096)) {
+		reply_error(r->c, 2, "reload: parallel: expected a number from 1 to 4096");
+		free(ids);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		if (p->reload != RL_NONE || p->reload_pending) {
+			reply_error(r->c, 1, "%s[%d]: a reload of it is already in progress", p->spec->name, p->id);
+			free(ids);
+			return;
+		}
+	}
+	if (!redeclare_targets(r, ids, n, false)) {
+		free(ids);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		p->reload_pending = true;
+		p->reload_failed = false;
+	}
+	ctl_wait_on(r->c, WAIT_RELOADED, ids, n);
+	r->c->wait.parallel = (int)parallel;
+}
+
 /* flush: {"targets"?}: truncate the targets' log files (all apps without targets). */
 static void cmd_flush(struct request *r)
 {
@@ -535,6 +625,7 @@ static const struct {
 	{"list", cmd_list},
 	{"logs", cmd_logs},
 	{"ping", cmd_ping},
+	{"reload", cmd_reload},
 	{"reload_logs", cmd_reload_logs},
 	{"reset", cmd_reset},
 	{"restart", cmd_restart},

@@ -14,6 +14,7 @@ enum wait_kind {
 	WAIT_GONE,        /* delete: every target removed */
 	WAIT_RESTARTED,   /* restart: every target spawned anew (or failed) */
 	WAIT_SHUTDOWN,    /* kill: every app stopped; then the daemon exits */
+	WAIT_RELOADED,    /* reload: every target replaced (or failed), `parallel` at a time */
 };
 
 struct wait {
@@ -22,6 +23,7 @@ struct wait {
 	int *ids;
 	unsigned *gens;   /* spawn_gen of each target when the request came */
 	char *extra;      /* JSON members added to the final reply ("skipped":[...]) */
+	int parallel;     /* reload: instances replaced at once */
 };
 
 struct client {

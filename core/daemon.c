@@ -7,6 +7,7 @@
 #include "home.h"
 #include "proc.h"
 #include "ready.h"
+#include "reload.h"
 #include "procfs.h"
 #include "watchdog.h"
 
@@ -443,7 +444,7 @@ static void loop(void)
 	struct spec **watched = NULL;
 	unsigned pass = 0;
 	while (!exit_now) {
-		size_t need = 3 + (size_t)nclients + 5 * (size_t)nprocs;
+		size_t need = 3 + (size_t)nclients + 5 * (size_t)nprocs + 3 * (size_t)nretirees;
 		if (need > cap) {
 			cap = need * 2;
 			fds = xrealloc(fds, cap * sizeof *fds);
@@ -489,6 +490,15 @@ static void loop(void)
 				fds[n] = (struct pollfd){.fd = p->ipc_fd, .events = POLLIN};
 				src[n++] = (struct source){SRC_IPC, p};
 			}
+		}
+		for (int i = 0; i < nretirees; i++) {
+			struct proc *r = retirees[i];
+			int rfds[] = {r->out_fd, r->err_fd, r->ipc_fd};
+			for (size_t k = 0; k < ARRAY_LEN(rfds); k++)
+				if (rfds[k] >= 0) {
+					fds[n] = (struct pollfd){.fd = rfds[k], .events = POLLIN};
+					src[n++] = (struct source){k == 2 ? SRC_IPC : SRC_PIPE, r};
+				}
 		}
 		size_t nw = watchdogs_poll(fds + n, watched, (size_t)nprocs, ++pass);
 		for (size_t i = 0; i < nw; i++)
@@ -542,10 +552,7 @@ static void loop(void)
 			case SRC_EXEC: {
 				/* A request earlier in this pass may have deleted the proc. */
 				struct proc *p = src[i].ptr;
-				bool live = freed == procs_freed;
-				for (int k = 0; !live && k < nprocs; k++)
-					live = procs[k] == p;
-				if (!live)
+				if (freed != procs_freed && !proc_is_live(p))
 					break;
 				if (src[i].kind == SRC_EXEC && fds[i].fd == p->exec_fd)
 					proc_exec_status(p);
@@ -581,7 +588,7 @@ static void loop(void)
 			bool kill_pending = false;
 			for (int i = 0; i < nclients; i++)
 				kill_pending |= clients[i]->wait.kind == WAIT_SHUTDOWN;
-			if (down && !kill_pending) {
+			if (down && !kill_pending && retirees_all_down()) {
 				release_home();
 				exit_now = true;
 			}

@@ -39,7 +39,8 @@
       sock.on('close', () => { server._tendConns.delete(sock); maybeExit(); });
     });
     if (server instanceof http.Server) {
-      server.on('request', (req, res) => {
+      // First in line: the app's own handler may answer at once.
+      server.prependListener('request', (req, res) => {
         const sock = req.socket;
         sock._tendBusy = true;
         if (draining) res.shouldKeepAlive = false;

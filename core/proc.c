@@ -8,6 +8,7 @@
 #include "applog.h"
 #include "listener.h"
 #include "ready.h"
+#include "reload.h"
 #include "procfs.h"
 #include "watch.h"
 #include "watchdog.h"
@@ -175,6 +176,12 @@ void proc_free(struct proc *p)
 		break;
 	}
 	procs_freed++;
+	reload_abandon(p);
+	proc_release(p);
+}
+
+void proc_release(struct proc *p)
+{
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
 	close_fd(&p->exec_fd);
@@ -428,7 +435,7 @@ static void set_error(struct proc *p, const char *fmt, ...)
 }
 
 /* Fork and exec one instance. On failure the proc is errored with last_error set. */
-static bool spawn(struct proc *p)
+bool proc_spawn(struct proc *p)
 {
 	const struct spec *s = p->spec;
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1}, ipc[2] = {-1, -1};
@@ -543,6 +550,7 @@ void proc_ready(struct proc *p, const char *how)
 	(void)how;
 	p->state = ST_ONLINE;
 	p->ready_at = 0;
+	reload_ready(p);
 }
 
 void proc_listening(struct proc *p)
@@ -555,6 +563,11 @@ void proc_listening(struct proc *p)
 /* listen_timeout passed without a word from the app: online anyway, as PM2 does. */
 static void ready_timed_out(struct proc *p)
 {
+	if (p->reload == RL_LAUNCH) {
+		reload_timed_out(p);   /* a replacement must be ready: the old one stays */
+		p->ready_at = 0;
+		return;
+	}
 	dlog("%s[%d]: not ready after %lld ms (listen_timeout): online anyway", p->spec->name,
 	     p->id, (long long)p->spec->listen_timeout_ms);
 	p->state = ST_ONLINE;
@@ -626,7 +639,7 @@ static void signal_tree(struct proc *p, int sig)
 	}
 }
 
-static void begin_stop(struct proc *p)
+void proc_begin_stop(struct proc *p)
 {
 	int64_t now = mono_ms();
 	p->tree.n = 0;
@@ -662,7 +675,7 @@ void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn)
 }
 
 /* The leader is gone; the stop is over once the rest of the tree is too. */
-static void finish_stop(struct proc *p)
+void proc_finish_stop(struct proc *p)
 {
 	tree_prune(p);
 	if (p->tree.n > 0) {
@@ -677,7 +690,7 @@ static void finish_stop(struct proc *p)
 		if (!p->replacing)
 			p->restarts++;
 		p->replacing = false;
-		spawn(p);
+		proc_spawn(p);
 	} else {
 		p->state = ST_STOPPED;
 	}
@@ -692,7 +705,7 @@ static void act_none(struct proc *p) { (void)p; }
 static void act_spawn(struct proc *p)
 {
 	p->deadline = 0;
-	spawn(p);
+	proc_spawn(p);
 }
 
 static void act_start_fresh(struct proc *p)
@@ -705,13 +718,13 @@ static void act_start_fresh(struct proc *p)
 static void act_restart(struct proc *p)
 {
 	p->respawn = true;
-	begin_stop(p);
+	proc_begin_stop(p);
 }
 
 static void act_stop(struct proc *p)
 {
 	p->respawn = false;
-	begin_stop(p);
+	proc_begin_stop(p);
 }
 
 static void act_set_respawn(struct proc *p) { p->respawn = true; }
@@ -770,14 +783,14 @@ static void act_exited(struct proc *p)
 		p->state = ST_WAITING;
 		p->deadline = now + delay;
 	} else {
-		spawn(p);
+		proc_spawn(p);
 	}
 }
 
 static void act_stopping_exited(struct proc *p)
 {
 	p->pid = 0;
-	finish_stop(p);
+	proc_finish_stop(p);
 }
 
 /* kill_timeout passed: SIGKILL everything that is left, and again while it lasts. */
@@ -787,7 +800,7 @@ static void act_kill_now(struct proc *p)
 	if (p->tree_poll && p->tree_poll <= now && p->deadline > now) {
 		p->tree_poll = 0;   /* just a tree re-check */
 		if (p->pid == 0)
-			finish_stop(p);
+			proc_finish_stop(p);
 		return;
 	}
 	if (!p->kill_sent)
@@ -799,7 +812,7 @@ static void act_kill_now(struct proc *p)
 	signal_tree(p, SIGKILL);
 	p->deadline = now + REKILL_MS;
 	if (p->pid == 0)
-		finish_stop(p);
+		proc_finish_stop(p);
 }
 
 static action_fn *const fsm[ST_NSTATES][EV_NEVENTS] = {
@@ -814,6 +827,9 @@ static action_fn *const fsm[ST_NSTATES][EV_NEVENTS] = {
 
 void proc_event(struct proc *p, enum pevent ev)
 {
+	/* A stop or a restart ends a reload: the old process is stopped too. */
+	if ((ev == EV_STOP || ev == EV_START) && (p->retiree || p->reload))
+		reload_abandon(p);
 	fsm[p->state][ev](p);
 }
 
@@ -843,6 +859,8 @@ void proc_reaped(pid_t pid, int status)
 			close_fd(&p->ipc_fd);
 			buf_free(&p->ipc_in);
 			p->ready_at = 0;
+			if (reload_exited(p))
+				return;
 			if (p->exec_failed && p->state != ST_STOPPING) {
 				/* Never ran: restarting would fail the same way. */
 				p->pid = 0;
@@ -854,12 +872,14 @@ void proc_reaped(pid_t pid, int status)
 			return;
 		}
 	}
+	if (reload_reaped(pid, status))
+		return;
 	/* An orphan that was reparented to us (we are a subreaper): part of some stopping
 	 * tree, or a stray. Stops waiting on it re-check on their next poll. */
 	for (int i = 0; i < nprocs; i++) {
 		struct proc *p = procs[i];
 		if (p->state == ST_STOPPING && p->pid == 0 && p->tree.n > 0)
-			finish_stop(p);
+			proc_finish_stop(p);
 	}
 }
 
@@ -877,7 +897,8 @@ int64_t procs_next_deadline(void)
 		if (d && (!next || d < next))
 			next = d;
 	}
-	return next;
+	int64_t r = retirees_next_deadline();
+	return r && (!next || r < next) ? r : next;
 }
 
 void procs_fire_timers(int64_t now)
@@ -892,6 +913,7 @@ void procs_fire_timers(int64_t now)
 		if (due)
 			proc_event(p, EV_TIMER);
 	}
+	retirees_fire_timers(now);
 }
 
 void procs_collect_removed(void)

@@ -146,6 +146,12 @@ struct proc {
 	struct buf ipc_in;     /* a message still waiting for its newline */
 	int64_t ready_at;      /* LAUNCHING: when to stop waiting for readiness, or 0 */
 	bool listening;        /* the node preload reported the app listening */
+	/* rolling reload (reload.c) */
+	int reload;            /* enum reload_phase */
+	bool reload_pending;   /* a reload request waits to replace this instance */
+	bool reload_failed;    /* the last replacement failed; the old process went on */
+	struct proc *retiree;  /* the old process while it is replaced */
+	struct proc *reload_of;/* in a retiree: the instance it belonged to */
 };
 
 /* The daemon's table of procs, sorted by id. */
@@ -186,6 +192,12 @@ void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn);
 /* Record why tend restarts an instance on its own (memory, cron, watch), and do it. */
 void proc_restart_because(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void proc_exec_status(struct proc *p);
+/* For reload.c: spawn p's process; begin stopping it; the stop is over once the tree
+ * is gone; free a proc that is not in the table. */
+bool proc_spawn(struct proc *p);
+void proc_begin_stop(struct proc *p);
+void proc_finish_stop(struct proc *p);
+void proc_release(struct proc *p);
 /* The instance said it is ready (IPC "ready", READY=1), or listens (the preload). */
 void proc_ready(struct proc *p, const char *how);
 void proc_listening(struct proc *p);

@@ -153,3 +153,89 @@ expect_rc 0
 grep -q 'got shutdown' "$TEND_HOME/logs/polite-out.log" || fail "no shutdown message: $(cat "$TEND_HOME/logs/polite-out.log")"
 grep -q 'got SIGINT' "$TEND_HOME/logs/polite-out.log" && fail "SIGINT sent as well"
 true
+
+# ---- rolling reload under load: zero failed requests ----------------------------------------
+cp "$TOP/test/t/cluster-client.py" client.py
+cat >srv2.py <<'EOF'
+import os, signal, socket
+# LISTEN_FDS server that finishes the request in hand on SIGINT, then exits.
+s = socket.socket(fileno=3)
+s.settimeout(0.05)
+stopping = []
+signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+while not stopping:
+    try:
+        c, _ = s.accept()
+    except (socket.timeout, InterruptedError):
+        continue
+    c.settimeout(5)
+    c.recv(65536)
+    body = ("pid %d\n" % os.getpid()).encode()
+    c.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    c.close()
+EOF
+reload_under_load() { # APP PORT: two reloads while clients loop; no request may fail
+	rm -f stop
+	"$PY" client.py "$2" 8 >load.txt 2>&1 &
+	client=$!
+	track_pid $client
+	wait_for 10 test -e started
+	before=$("$TEND" pid "$1" | tr '\n' ' ')
+	run "$TEND" reload "$1" -s
+	expect_rc 0
+	run "$TEND" reload "$1" -s
+	expect_rc 0
+	sleep 0.3
+	touch stop
+	wait "$client"
+	rm -f started
+	grep -q '^ok [1-9][0-9]* errors 0 ' load.txt || fail "$1: requests failed during reload: $(cat load.txt)"
+	after=$("$TEND" pid "$1" | tr '\n' ' ')
+	[ "$before" != "$after" ] || fail "$1: the same pids after reload: $after"
+	[ "$(jget "$1" 'e["restart_time"]')" = 2 ] || fail "$1: restart_time $(jget "$1" 'e["restart_time"]') after two reloads"
+}
+P4=$(free_port)
+"$TEND" start app.js -n nodeweb -i 2 --port "$P4" -s || fail "start nodeweb"
+reload_under_load nodeweb "$P4"
+P5=$(free_port)
+"$TEND" start srv2.py -n pyweb -i 2 --port "$P5" -s || fail "start pyweb"
+reload_under_load pyweb "$P5"
+
+# ---- a replacement that never becomes ready, or crashes: the old process goes on -----------
+cat >fragile.js <<'EOF'
+const fs = require('fs');
+if (fs.existsSync('crash')) process.exit(3);
+require('http').createServer((q, s) => s.end('pid ' + process.pid + '\n')).listen(process.env.PORT, () => {
+  if (!fs.existsSync('mute')) process.send('ready');
+});
+EOF
+P6=$(free_port)
+"$TEND" start fragile.js -n fragile --port "$P6" --lb fd --wait-ready --listen-timeout 1000 -s || fail "start fragile"
+old=$("$TEND" pid fragile)
+touch mute
+run "$TEND" reload fragile
+expect_rc 1
+expect_err_has "not ready within 1000 ms (the old process goes on)"
+[ "$("$TEND" pid fragile)" = "$old" ] || fail "after a failed reload the pid is $("$TEND" pid fragile), not $old"
+status_is fragile online || fail "fragile is $(jget fragile 'e["status"]')"
+[ "$(get "$P6")" = "pid $old" ] || fail "the old process does not serve after the failed reload"
+rm mute
+touch crash
+run "$TEND" reload fragile
+expect_rc 1
+expect_err_has "exited with 3 before it was ready (the old process goes on)"
+[ "$(get "$P6")" = "pid $old" ] || fail "the old process does not serve after a crashed replacement"
+rm crash
+
+# Reloads of one app do not overlap: the second is refused while the first waits.
+touch mute
+"$TEND" reload fragile -s 2>/dev/null &
+first=$!
+track_pid $first
+wait_for 5 status_is fragile launching
+run "$TEND" reload fragile
+expect_rc 1
+expect_err_has "a reload of it is already in progress"
+wait "$first"   # fails: the replacement never says it is ready
+rm mute
+"$TEND" delete all -s

@@ -1,0 +1,223 @@
+#include "reload.h"
+#include "applog.h"
+#include "ready.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct proc **retirees;
+int nretirees;
+
+/* Everything that belongs to a running process rather than to the instance. */
+static void move_process(struct proc *to, struct proc *from)
+{
+	to->pid = from->pid;
+	to->out_fd = from->out_fd;
+	to->err_fd = from->err_fd;
+	to->exec_fd = from->exec_fd;
+	to->exec_failed = from->exec_failed;
+	to->ipc_fd = from->ipc_fd;
+	buf_free(&to->ipc_in);
+	to->ipc_in = from->ipc_in;
+	for (int i = 0; i < 2; i++) {
+		buf_free(&to->partial[i]);
+		to->partial[i] = from->partial[i];
+		from->partial[i] = (struct buf){0};
+	}
+	to->partial_at = from->partial_at;
+	to->started_mono = from->started_mono;
+	to->started_wall = from->started_wall;
+	to->listening = from->listening;
+	to->cpu_ticks = from->cpu_ticks;
+	to->sample_mono = from->sample_mono;
+	to->cpu_pct = from->cpu_pct;
+	to->rss_bytes = from->rss_bytes;
+	from->pid = 0;
+	from->out_fd = from->err_fd = from->exec_fd = from->ipc_fd = -1;
+	from->ipc_in = (struct buf){0};
+	from->partial_at = 0;
+	from->exec_failed = false;
+	from->listening = false;
+}
+
+static void retiree_free(struct proc *r)
+{
+	for (int i = 0; i < nretirees; i++)
+		if (retirees[i] == r)
+			retirees[i] = retirees[--nretirees];
+	if (r->reload_of && r->reload_of->retiree == r)
+		r->reload_of->retiree = NULL;
+	procs_freed++;
+	proc_release(r);
+}
+
+bool reload_begin(struct proc *p)
+{
+	if (p->pid <= 0 || p->state != ST_ONLINE)
+		return false;
+	struct proc *r = xcalloc(1, sizeof *r);
+	r->id = p->id;
+	r->instance = p->instance;
+	r->spec = spec_ref(p->spec);
+	r->out_log = r->err_log = r->comb_log = -1;
+	move_process(r, p);
+	r->state = ST_ONLINE;
+	r->reload_of = p;
+	applog_set_paths(r);
+	applog_open(r);
+	retirees = xrealloc(retirees, (size_t)(nretirees + 1) * sizeof *retirees);
+	retirees[nretirees++] = r;
+	p->retiree = r;
+	p->reload = RL_LAUNCH;
+	p->state = ST_STOPPED;
+	p->deadline = 0;
+	if (!proc_spawn(p)) {
+		reload_exited(p);   /* nothing ran: the old one takes its place again */
+		return false;
+	}
+	if (p->state == ST_ONLINE)
+		reload_ready(p);    /* ready at once: no readiness signal to wait for */
+	return true;
+}
+
+void reload_ready(struct proc *p)
+{
+	if (p->reload != RL_LAUNCH || !p->retiree)
+		return;
+	p->reload = RL_RETIRE;
+	p->restarts++;   /* as PM2 counts a reload */
+	proc_begin_stop(p->retiree);
+}
+
+/* The replacement is gone: give the instance its old process back. */
+static void roll_back(struct proc *p)
+{
+	struct proc *r = p->retiree;
+	dlog("%s[%d]: reload failed (%s): the old process %d goes on", p->spec->name, p->id,
+	     p->last_error ? p->last_error : "the replacement failed", (int)r->pid);
+	int *fds[] = {&p->out_fd, &p->err_fd, &p->exec_fd, &p->ipc_fd};
+	for (size_t i = 0; i < ARRAY_LEN(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	move_process(p, r);
+	p->state = r->state == ST_STOPPING ? ST_STOPPING : ST_ONLINE;
+	p->deadline = r->deadline;
+	p->reload = RL_NONE;
+	p->reload_failed = true;
+	r->reload_of = NULL;
+	p->retiree = NULL;
+	retiree_free(r);
+}
+
+bool reload_exited(struct proc *p)
+{
+	if (p->reload != RL_LAUNCH && p->reload != RL_ROLLBACK)
+		return false;
+	if (!p->last_error)
+		p->last_error = xasprintf("the replacement exited with %d before it was ready", p->exit_code);
+	p->pid = 0;
+	roll_back(p);
+	return true;
+}
+
+void reload_timed_out(struct proc *p)
+{
+	if (p->reload != RL_LAUNCH)
+		return;
+	free(p->last_error);
+	p->last_error = xasprintf("the replacement was not ready within %lld ms",
+	                          (long long)p->spec->listen_timeout_ms);
+	p->reload = RL_ROLLBACK;
+	kill(-p->pid, SIGKILL);
+	kill(p->pid, SIGKILL);
+}
+
+void reload_abandon(struct proc *p)
+{
+	struct proc *r = p->retiree;
+	p->reload = RL_NONE;
+	if (!r)
+		return;
+	r->reload_of = NULL;
+	p->retiree = NULL;
+	if (r->state != ST_STOPPING)
+		proc_begin_stop(r);
+}
+
+bool reload_reaped(pid_t pid, int status)
+{
+	(void)status;
+	for (int i = 0; i < nretirees; i++) {
+		struct proc *r = retirees[i];
+		if (r->pid != pid)
+			continue;
+		if (r->out_fd >= 0)
+			applog_drain(r, r->out_fd);
+		if (r->err_fd >= 0)
+			applog_drain(r, r->err_fd);
+		applog_flush_partial(r);
+		r->pid = 0;
+		struct proc *p = r->reload_of;
+		if (r->state != ST_STOPPING && p && p->reload == RL_LAUNCH) {
+			/* The old one died while its replacement starts: nothing to go back to. */
+			p->reload = RL_NONE;
+			retiree_free(r);
+			return true;
+		}
+		proc_finish_stop(r);
+		if (r->state == ST_STOPPED) {
+			if (p && p->reload == RL_RETIRE)
+				p->reload = RL_NONE;
+			retiree_free(r);
+		}
+		return true;
+	}
+	return false;
+}
+
+int64_t retirees_next_deadline(void)
+{
+	int64_t next = 0;
+	for (int i = 0; i < nretirees; i++) {
+		int64_t d = retirees[i]->deadline;
+		if (retirees[i]->tree_poll && (!d || retirees[i]->tree_poll < d))
+			d = retirees[i]->tree_poll;
+		if (d && (!next || d < next))
+			next = d;
+	}
+	return next;
+}
+
+void retirees_fire_timers(int64_t now)
+{
+	for (int i = nretirees - 1; i >= 0 && i < nretirees; i--) {
+		struct proc *r = retirees[i];
+		if ((r->deadline && r->deadline <= now) || (r->tree_poll && r->tree_poll <= now)) {
+			proc_event(r, EV_TIMER);
+			if (r->state == ST_STOPPED) {
+				if (r->reload_of && r->reload_of->reload == RL_RETIRE)
+					r->reload_of->reload = RL_NONE;
+				retiree_free(r);
+			}
+		}
+	}
+}
+
+bool retirees_all_down(void)
+{
+	return nretirees == 0;
+}
+
+bool proc_is_live(const struct proc *ptr)
+{
+	for (int k = 0; k < nprocs; k++)
+		if (procs[k] == ptr)
+			return true;
+	for (int k = 0; k < nretirees; k++)
+		if (retirees[k] == ptr)
+			return true;
+	return false;
+}

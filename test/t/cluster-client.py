@@ -1,0 +1,37 @@
+# Keep-alive HTTP clients (threads) against 127.0.0.1:PORT until the file "stop" exists;
+# prints "ok N errors N [first errors]". A response with "Connection: close" is followed
+# by a new connection, as any client does; anything else that goes wrong is an error.
+import http.client, os, sys, threading
+
+port, nthreads = int(sys.argv[1]), int(sys.argv[2])
+ok = [0] * nthreads
+errors = []
+
+def worker(i):
+    conn = None
+    while not os.path.exists("stop"):
+        try:
+            if conn is None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/")
+            r = conn.getresponse()
+            r.read()
+            if r.status == 200:
+                ok[i] += 1
+            else:
+                errors.append("status %d" % r.status)
+            if r.will_close:
+                conn.close()
+                conn = None
+        except Exception as e:
+            errors.append(repr(e))
+            conn = None
+        if i == 0 and ok[0] == 1:
+            open("started", "w").close()
+
+threads = [threading.Thread(target=worker, args=(i,)) for i in range(nthreads)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("ok %d errors %d %s" % (sum(ok), len(errors), errors[:3]))
