@@ -393,6 +393,15 @@ void applog_flush_partial(struct proc *p)
 	p->partial_at = 0;
 }
 
+void applog_drain_exited(struct proc *p)
+{
+	if (p->out_fd >= 0)
+		applog_drain(p, p->out_fd);
+	if (p->err_fd >= 0)
+		applog_drain(p, p->err_fd);
+	applog_flush_partial(p);
+}
+
 void applog_drain(struct proc *p, int fd)
 {
 	static char chunk[65536];

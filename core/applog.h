@@ -24,6 +24,9 @@ void applog_close(struct proc *p);
 void applog_flush(struct proc *p);
 /* An output pipe is readable (fd is p->out_fd or p->err_fd). */
 void applog_drain(struct proc *p, int fd);
+/* The process exited: what it wrote last is still in the pipes; read it all and write
+ * out held partial lines. */
+void applog_drain_exited(struct proc *p);
 /* Write held partial lines out as lines (their process exited, or they waited long
  * enough: p->partial_at). */
 void applog_flush_partial(struct proc *p);

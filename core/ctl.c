@@ -413,14 +413,20 @@ static void cmd_delete(struct request *r)
 	ctl_wait_on(r->c, WAIT_GONE, ids, n);
 }
 
-static void cmd_restart(struct request *r)
+/* restart and reload start processes: not while the daemon is going away. */
+static bool targets_to_start(struct request *r, int **ids, int *n)
 {
 	if (daemon_shutting_down()) {
 		reply_error(r->c, 1, "the daemon is shutting down");
-		return;
+		return false;
 	}
+	return resolve_targets(r, ids, n);
+}
+
+static void cmd_restart(struct request *r)
+{
 	int *ids, n;
-	if (!resolve_targets(r, &ids, &n))
+	if (!targets_to_start(r, &ids, &n))
 		return;
 	if (!redeclare_targets(r, ids, n, false)) {
 		free(ids);
@@ -437,12 +443,8 @@ static void cmd_restart(struct request *r)
 /* reload: {"targets","parallel"?,"env"?}: rolling replacement, see reload.c. */
 static void cmd_reload(struct request *r)
 {
-	if (daemon_shutting_down()) {
-		reply_error(r->c, 1, "the daemon is shutting down");
-		return;
-	}
 	int *ids, n;
-	if (!resolve_targets(r, &ids, &n))
+	if (!targets_to_start(r, &ids, &n))
 		return;
 	long long parallel = 1;
 	int t = json_get(r->d, 0, "parallel");

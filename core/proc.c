@@ -94,6 +94,7 @@ void spec_unref(struct spec *s)
 	free_strv(s->watch);
 	free_strv(s->ignore_watch);
 	free(s->listen);
+	free(s->listen_host);
 	listener_unref(s->listener);
 	if (s->watcher)
 		watch_close(s->watcher);
@@ -543,11 +544,10 @@ void proc_exec_status(struct proc *p)
 	          strerror(f.err));
 }
 
-void proc_ready(struct proc *p, const char *how)
+void proc_ready(struct proc *p)
 {
 	if (p->state != ST_LAUNCHING)
 		return;
-	(void)how;
 	p->state = ST_ONLINE;
 	p->ready_at = 0;
 	reload_ready(p);
@@ -557,7 +557,7 @@ void proc_listening(struct proc *p)
 {
 	p->listening = true;
 	if (!p->spec->wait_ready)
-		proc_ready(p, "listening");
+		proc_ready(p);
 }
 
 /* listen_timeout passed without a word from the app: online anyway, as PM2 does. */
@@ -570,8 +570,7 @@ static void ready_timed_out(struct proc *p)
 	}
 	dlog("%s[%d]: not ready after %lld ms (listen_timeout): online anyway", p->spec->name,
 	     p->id, (long long)p->spec->listen_timeout_ms);
-	p->state = ST_ONLINE;
-	p->ready_at = 0;
+	proc_ready(p);
 }
 
 void proc_restart_because(struct proc *p, const char *fmt, ...)
@@ -848,12 +847,7 @@ void proc_reaped(pid_t pid, int status)
 				p->exit_signal = 0;
 				p->exit_code = WEXITSTATUS(status);
 			}
-			/* Whatever it wrote last is still in the pipes. */
-			if (p->out_fd >= 0)
-				applog_drain(p, p->out_fd);
-			if (p->err_fd >= 0)
-				applog_drain(p, p->err_fd);
-			applog_flush_partial(p);
+			applog_drain_exited(p);
 			if (p->ipc_fd >= 0)
 				ready_ipc_read(p);   /* a last "ready" is still news for a reload */
 			close_fd(&p->ipc_fd);

@@ -70,6 +70,7 @@ struct spec {
 	/* cluster mode and readiness */
 	bool cluster;          /* exec_mode "cluster" */
 	char *listen;          /* "HOST:PORT" declared, or NULL: every address, port */
+	char *listen_host;     /* its host, or NULL: every address */
 	bool handoff;          /* instances get the daemon's listening socket as fd 3 */
 	struct listener *listener;  /* that socket, once bound (spec_bind) */
 	bool node;             /* run by node: an IPC channel, and the preload with a listener */
@@ -199,7 +200,7 @@ void proc_begin_stop(struct proc *p);
 void proc_finish_stop(struct proc *p);
 void proc_release(struct proc *p);
 /* The instance said it is ready (IPC "ready", READY=1), or listens (the preload). */
-void proc_ready(struct proc *p, const char *how);
+void proc_ready(struct proc *p);
 void proc_listening(struct proc *p);
 
 struct spec *spec_ref(struct spec *s);

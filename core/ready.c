@@ -112,7 +112,7 @@ void ready_notify_read(void)
 		}
 		struct proc *p = cred ? proc_of_pid(cred->pid) : NULL;
 		if (p && has_line(msg, (size_t)n, "READY=1"))
-			proc_ready(p, "READY=1");
+			proc_ready(p);
 	}
 }
 
@@ -122,7 +122,7 @@ static void ipc_message(struct proc *p, const char *line, size_t len)
 	if (!json_parse(&d, line, len))
 		return;   /* not ours to judge: node only sends JSON */
 	if (json_eq(&d, 0, "ready"))
-		proc_ready(p, "ready message");
+		proc_ready(p);
 	else if (d.tok[0].type == JSMN_OBJECT && json_eq(&d, json_get(&d, 0, "type"), "tend:listening"))
 		proc_listening(p);
 	json_free(&d);

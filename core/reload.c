@@ -11,6 +11,13 @@
 struct proc **retirees;
 int nretirees;
 
+static void move_buf(struct buf *to, struct buf *from)
+{
+	buf_free(to);
+	*to = *from;
+	*from = (struct buf){0};
+}
+
 /* Everything that belongs to a running process rather than to the instance. */
 static void move_process(struct proc *to, struct proc *from)
 {
@@ -20,13 +27,9 @@ static void move_process(struct proc *to, struct proc *from)
 	to->exec_fd = from->exec_fd;
 	to->exec_failed = from->exec_failed;
 	to->ipc_fd = from->ipc_fd;
-	buf_free(&to->ipc_in);
-	to->ipc_in = from->ipc_in;
-	for (int i = 0; i < 2; i++) {
-		buf_free(&to->partial[i]);
-		to->partial[i] = from->partial[i];
-		from->partial[i] = (struct buf){0};
-	}
+	move_buf(&to->ipc_in, &from->ipc_in);
+	move_buf(&to->partial[0], &from->partial[0]);
+	move_buf(&to->partial[1], &from->partial[1]);
 	to->partial_at = from->partial_at;
 	to->started_mono = from->started_mono;
 	to->started_wall = from->started_wall;
@@ -37,7 +40,6 @@ static void move_process(struct proc *to, struct proc *from)
 	to->rss_bytes = from->rss_bytes;
 	from->pid = 0;
 	from->out_fd = from->err_fd = from->exec_fd = from->ipc_fd = -1;
-	from->ipc_in = (struct buf){0};
 	from->partial_at = 0;
 	from->exec_failed = false;
 	from->listening = false;
@@ -52,6 +54,14 @@ static void retiree_free(struct proc *r)
 		r->reload_of->retiree = NULL;
 	procs_freed++;
 	proc_release(r);
+}
+
+/* The old process is down: the instance's reload is over. */
+static void retiree_stopped(struct proc *r)
+{
+	if (r->reload_of && r->reload_of->reload == RL_RETIRE)
+		r->reload_of->reload = RL_NONE;
+	retiree_free(r);
 }
 
 bool reload_begin(struct proc *p)
@@ -154,11 +164,7 @@ bool reload_reaped(pid_t pid, int status)
 		struct proc *r = retirees[i];
 		if (r->pid != pid)
 			continue;
-		if (r->out_fd >= 0)
-			applog_drain(r, r->out_fd);
-		if (r->err_fd >= 0)
-			applog_drain(r, r->err_fd);
-		applog_flush_partial(r);
+		applog_drain_exited(r);
 		r->pid = 0;
 		struct proc *p = r->reload_of;
 		if (r->state != ST_STOPPING && p && p->reload == RL_LAUNCH) {
@@ -168,11 +174,8 @@ bool reload_reaped(pid_t pid, int status)
 			return true;
 		}
 		proc_finish_stop(r);
-		if (r->state == ST_STOPPED) {
-			if (p && p->reload == RL_RETIRE)
-				p->reload = RL_NONE;
-			retiree_free(r);
-		}
+		if (r->state == ST_STOPPED)
+			retiree_stopped(r);
 		return true;
 	}
 	return false;
@@ -197,11 +200,8 @@ void retirees_fire_timers(int64_t now)
 		struct proc *r = retirees[i];
 		if ((r->deadline && r->deadline <= now) || (r->tree_poll && r->tree_poll <= now)) {
 			proc_event(r, EV_TIMER);
-			if (r->state == ST_STOPPED) {
-				if (r->reload_of && r->reload_of->reload == RL_RETIRE)
-					r->reload_of->reload = RL_NONE;
-				retiree_free(r);
-			}
+			if (r->state == ST_STOPPED)
+				retiree_stopped(r);
 		}
 	}
 }

@@ -263,6 +263,8 @@ static void get_cluster_options(struct reader *r, struct spec *s)
 			bad(r, "listen", "its port differs from \"port\"");
 		else
 			s->port = port;
+		if (host[0])
+			s->listen_host = xstrdup(host);
 	}
 	if (s->cluster && !s->port)
 		s->port = env_port(s);
@@ -277,12 +279,7 @@ bool spec_bind(struct spec *s, char *err, size_t errlen)
 {
 	if (!s->handoff || s->listener)
 		return true;
-	char host[128] = "";
-	int port = s->port;
-	char why[160];
-	if (s->listen && !listen_addr_parse(s->listen, host, sizeof host, &port, why, sizeof why))
-		port = s->port;
-	s->listener = listener_get(host, port, err, errlen);
+	s->listener = listener_get(s->listen_host, s->port, err, errlen);
 	return s->listener != NULL;
 }
 

@@ -1,0 +1,134 @@
+# Helpers shared by bench/run.sh and bench/logs.sh, sourced after their globals are set:
+# TRACKED (pids we started), LOG (the tool's failure log), TOOL, R/NOTE (the results),
+# H/PIDFILE (the daemon's home and pid file), WORK, ROOT, say().
+
+now_us() { # microseconds since the epoch
+	if [ -n "${EPOCHREALTIME:-}" ]; then
+		echo "${EPOCHREALTIME/./}"
+	else
+		echo $(( $(date +%s%N) / 1000 ))
+	fi
+}
+
+median() { # median VALUE...; fails if there are none
+	[ $# -gt 0 ] || return 1
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
+		END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+proc_stat() { # proc_stat PID: PS_STATE, PS_START (fields 3, 22 of /proc/PID/stat); no fork
+	local line
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	line=${line##*) }
+	# shellcheck disable=SC2086
+	set -- $line
+	PS_STATE=$1 PS_START=${20:-}
+	[ -n "$PS_START" ]
+}
+
+track_to() { # track_to FILE PID...: record PIDs (with start times) in FILE and $TRACKED
+	local f=$1 p
+	shift
+	for p; do
+		[[ $p =~ ^[0-9]+$ ]] || continue
+		proc_stat "$p" || continue
+		echo "$p $PS_START" >>"$TRACKED"
+		[ "$f" = "$TRACKED" ] || echo "$p $PS_START" >>"$f"
+	done
+}
+
+track() { track_to "$TRACKED" "$@"; }
+
+alive_same() { # alive_same PID STARTTIME: still the process we recorded, and not a zombie
+	proc_stat "$1" && [ "$PS_START" = "$2" ] && [ "$PS_STATE" != Z ] && [ "$PS_STATE" != X ]
+}
+
+descendants() { # descendants PID: every process below PID
+	ps -e -o pid=,ppid= 2>/dev/null | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END { q = root; while (q != "") { n = split(q, a, " "); q = "";
+			for (i = 1; i <= n; i++) { m = split(kids[a[i]], k, " ");
+				for (j = 1; j <= m; j++) { print k[j]; q = q " " k[j] } } } }'
+}
+
+reap() { # reap WAIT_SECS [FILE]: wait for the pids in FILE ($TRACKED) to go, then SIGKILL
+	local deadline=$(( $(now_us) + ${1:-0} * 1000000 )) f=${2:-$TRACKED} left p st
+	[ -f "$f" ] || return 0
+	while :; do
+		left=0
+		while read -r p st; do
+			alive_same "$p" "$st" && left=$((left + 1))
+		done <"$f"
+		[ "$left" = 0 ] && return 0
+		[ "$(now_us)" -ge "$deadline" ] && break
+		sleep 0.1
+	done
+	while read -r p st; do
+		alive_same "$p" "$st" || continue
+		[ -n "$LOG" ] && echo "== still alive after ${1:-0} s, SIGKILL: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >>"$LOG"
+		kill -9 "$p" 2>/dev/null
+	done <"$f"
+	return 0
+}
+
+fail() { # fail METRIC... -- MSG: the metrics get no value; MSG goes to the log
+	local m msg
+	for m; do [ "$m" = -- ] && break; done
+	msg=${*: -1}
+	echo "== FAILED: $msg" >>"$LOG"
+	say "$TOOL: FAILED: $msg (see ${LOG#"$ROOT"/})"
+	for m; do
+		[ "$m" = -- ] && break
+		[ -n "${R[$TOOL:$m]:-}" ] || NOTE[$TOOL:$m]=failed
+	done
+	return 1
+}
+
+await_dpid() { # await_dpid WHAT: DPID from the pid file of $H (up to 10 s), tracked
+	local deadline=$(( $(now_us) + 10 * 1000000 ))
+	while :; do
+		DPID=$(cat "$H/$PIDFILE" 2>/dev/null)
+		[[ $DPID =~ ^[0-9]+$ ]] && kill -0 "$DPID" 2>/dev/null && break
+		if [ "$(now_us)" -ge "$deadline" ]; then
+			echo "== no live daemon pid in $H/$PIDFILE after $1 (saw '$DPID')" >>"$LOG"
+			DPID=
+			return 1
+		fi
+		sleep 0.05
+	done
+	track "$DPID"
+	return 0
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -n "$H" ] && stop_daemon 2>/dev/null
+	reap 0
+	if [ -n "${BENCH_KEEP:-}" ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
+	exit "$rc"
+}
+
+fmt() { # fmt VALUE: 3 significant-ish digits
+	awk -v v="$1" 'BEGIN { a = v < 0 ? -v : v
+		if (a >= 100) printf "%.0f", v; else if (a >= 10) printf "%.1f", v
+		else if (a >= 1) printf "%.2f", v; else printf "%.3f", v }'
+}
+
+ratio() { # ratio METRIC: PM2 / tend
+	local a=${R[tend:$1]:-} b=${R[pm2:$1]:-}
+	if [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" 'BEGIN { exit !(a > 0) }'; then
+		echo "$(fmt "$(awk -v a="$a" -v b="$b" 'BEGIN { print b / a }')")×"
+	else
+		echo "—"
+	fi
+}
+
+version_of() { # version_of tend|pm2
+	if [ "$1" = tend ]; then
+		timeout 10 "$TEND_BIN" --version 2>/dev/null | head -n 1 | grep . || echo "n/a"
+	else
+		# Not `pm2 --version`: that spawns a daemon in ~/.pm2.
+		"$NODE" -p "require('$DEPS/node_modules/pm2/package.json').version" 2>/dev/null || echo "n/a"
+	fi
+}
