@@ -101,6 +101,11 @@ int describe_main(int argc, char **argv)
 		field(&d, env, "treekill", "treekill");
 		field(&d, env, "username", "user");
 		field(&d, env, "port", "port");
+		field(&d, env, "listen", "listen");
+		field(&d, env, "lb", "load balancing");
+		field(&d, env, "proxy_port", "private port");
+		field(&d, env, "proxy_connections", "proxy connections");
+		field(&d, env, "proxy_accepted", "proxy accepted");
 		field(&d, env, "max_memory_restart", "max memory (bytes)");
 		field(&d, env, "cron_restart", "cron restart");
 		time_field(&d, env, "next_cron_restart", "next cron restart in", false);

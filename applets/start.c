@@ -77,7 +77,8 @@ const char start_help[] =
 	"      --port N              PORT for the app; in cluster mode (-i) the daemon listens\n"
 	"                            on it and hands the socket over (LISTEN_FDS, fd 3)\n"
 	"      --listen HOST:PORT    the same on one address ([::1]:8080 for IPv6)\n"
-	"      --lb fd               hand the socket over in fork mode too\n"
+	"      --lb fd|proxy         fd: hand the socket over in fork mode too; proxy: each\n"
+	"                            instance listens on a private PORT, the daemon forwards\n"
 	"      --wait-ready          ready when the app says so: process.send('ready') or\n"
 	"                            sd_notify READY=1 (NOTIFY_SOCKET)\n"
 	"      --listen-timeout TIME how long to wait for that (3000)\n"
@@ -328,8 +329,8 @@ static void option(struct start *st, struct optstate *s, int id, const char *v)
 	case O_PORT: json_kint(b, "port", number("port", v, 1, 65535)); break;
 	case O_LISTEN: json_kstr(b, "listen", v); break;
 	case O_LB:
-		if (strcmp(v, "fd") != 0)
-			die_usage("--lb: expected fd, got '%s'", v);
+		if (strcmp(v, "fd") != 0 && strcmp(v, "proxy") != 0)
+			die_usage("--lb: expected fd or proxy, got '%s'", v);
 		json_kstr(b, "lb", v);
 		break;
 	case O_WAIT_READY: json_kbool(b, "wait_ready", true); break;

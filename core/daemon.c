@@ -9,6 +9,7 @@
 #include "ready.h"
 #include "reload.h"
 #include "procfs.h"
+#include "proxy.h"
 #include "watchdog.h"
 
 #include <errno.h>
@@ -429,7 +430,7 @@ static void read_environment(void)
 
 /* ---- the loop ------------------------------------------------------------------ */
 
-enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE, SRC_EXEC, SRC_IPC, SRC_NOTIFY, SRC_WATCH };
+enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE, SRC_EXEC, SRC_IPC, SRC_NOTIFY, SRC_WATCH, SRC_PROXY };
 
 struct source {
 	int kind;
@@ -444,7 +445,8 @@ static void loop(void)
 	struct spec **watched = NULL;
 	unsigned pass = 0;
 	while (!exit_now) {
-		size_t need = 3 + (size_t)nclients + 5 * (size_t)nprocs + 3 * (size_t)nretirees;
+		size_t need = 3 + (size_t)nclients + 5 * (size_t)nprocs + 3 * (size_t)nretirees +
+		              proxy_poll_max();
 		if (need > cap) {
 			cap = need * 2;
 			fds = xrealloc(fds, cap * sizeof *fds);
@@ -504,12 +506,18 @@ static void loop(void)
 		for (size_t i = 0; i < nw; i++)
 			src[n + i] = (struct source){SRC_WATCH, watched[i]};
 		n += nw;
-		int timeout = -1;
 		int64_t now = mono_ms();
+		/* The proxy's fds come last, as one block it handles itself. */
+		size_t proxy_at = n, nproxy = proxy_poll_fill(fds + n, now);
+		for (size_t i = 0; i < nproxy; i++)
+			src[n + i] = (struct source){SRC_PROXY, NULL};
+		n += nproxy;
+		int timeout = -1;
 		int64_t next = procs_next_deadline();
-		int64_t wd = watchdogs_next_deadline(now);
-		if (wd && (!next || wd < next))
-			next = wd;
+		int64_t more[] = {watchdogs_next_deadline(now), proxy_next_deadline()};
+		for (size_t i = 0; i < ARRAY_LEN(more); i++)
+			if (more[i] && (!next || more[i] < next))
+				next = more[i];
 		if (next) {
 			int64_t wait = next - mono_ms();
 			timeout = wait < 0 ? 0 : wait > 3600000 ? 3600000 : (int)wait;
@@ -541,6 +549,8 @@ static void loop(void)
 					client_read(c);
 				break;
 			}
+			case SRC_PROXY:
+				break;   /* below, all at once */
 			case SRC_WATCH:
 				/* A spec lives as long as its procs: none freed, it is still there;
 				 * else the events wait for the next pass. */
@@ -564,8 +574,11 @@ static void loop(void)
 			}
 			}
 		}
+		if (r > 0 && nproxy)
+			proxy_poll_handle(fds + proxy_at, nproxy);
 		procs_fire_timers(mono_ms());
 		watchdogs_fire(mono_ms());
+		proxy_fire_timers(mono_ms());
 		procs_collect_removed();
 		for (int i = nclients - 1; i >= 0; i--) {
 			struct client *c = clients[i];

@@ -11,8 +11,8 @@
 
 enum { BACKLOG = 511 };
 
-static struct listener **all;
-static int nall;
+struct listener **listeners;
+int nlisteners;
 
 bool listen_addr_parse(const char *text, char *host, size_t hostlen, int *port, char *err, size_t errlen)
 {
@@ -46,7 +46,7 @@ bool listen_addr_parse(const char *text, char *host, size_t hostlen, int *port, 
 
 /* Numeric addresses only: the daemon never waits on a resolver. "localhost" is the
  * one name taken, as 127.0.0.1. */
-static int make_socket(const char *host, int port, char *err, size_t errlen)
+static int make_socket(const char *host, int port, bool nonblock, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len;
@@ -73,7 +73,8 @@ static int make_socket(const char *host, int port, char *err, size_t errlen)
 		v6->sin6_port = htons((uint16_t)port);
 		len = sizeof *v6;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Handed over, it stays blocking: its file status flags are the apps' too. */
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
@@ -88,16 +89,20 @@ static int make_socket(const char *host, int port, char *err, size_t errlen)
 	return fd;
 }
 
-struct listener *listener_get(const char *host, int port, char *err, size_t errlen)
+struct listener *listener_get(const char *host, int port, bool proxy, char *err, size_t errlen)
 {
 	char *addr = strchr(host ? host : "", ':') ? xasprintf("[%s]:%d", host, port)
 	             : xasprintf("%s:%d", host && *host ? host : "0.0.0.0", port);
-	for (int i = 0; i < nall; i++)
-		if (!strcmp(all[i]->addr, addr)) {
+	for (int i = 0; i < nlisteners; i++)
+		if (!strcmp(listeners[i]->addr, addr)) {
+			bool same = listeners[i]->proxy == proxy;
+			if (!same)
+				snprintf(err, errlen, "%s is already used by an app whose lb is \"%s\"", addr,
+				         proxy ? "fd" : "proxy");
 			free(addr);
-			return listener_ref(all[i]);
+			return same ? listener_ref(listeners[i]) : NULL;
 		}
-	int fd = make_socket(host, port, err, errlen);
+	int fd = make_socket(host, port, proxy, err, errlen);
 	if (fd < 0) {
 		free(addr);
 		return NULL;
@@ -107,8 +112,9 @@ struct listener *listener_get(const char *host, int port, char *err, size_t errl
 	l->fd = fd;
 	l->port = port;
 	l->refs = 1;
-	all = xrealloc(all, (size_t)(nall + 1) * sizeof *all);
-	all[nall++] = l;
+	l->proxy = proxy;
+	listeners = xrealloc(listeners, (size_t)(nlisteners + 1) * sizeof *listeners);
+	listeners[nlisteners++] = l;
 	return l;
 }
 
@@ -123,14 +129,14 @@ void listener_unref(struct listener *l)
 {
 	if (!l || --l->refs > 0)
 		return;
-	for (int i = 0; i < nall; i++)
-		if (all[i] == l)
-			all[i] = all[--nall];
+	for (int i = 0; i < nlisteners; i++)
+		if (listeners[i] == l)
+			listeners[i] = listeners[--nlisteners];
 	close(l->fd);
 	free(l->addr);
 	free(l);
-	if (!nall) {
-		free(all);
-		all = NULL;
+	if (!nlisteners) {
+		free(listeners);
+		listeners = NULL;
 	}
 }

@@ -11,14 +11,24 @@ struct listener {
 	int fd;          /* listening, O_CLOEXEC, handed to instances as fd 3 */
 	int port;
 	int refs;
+	bool proxy;      /* the daemon accepts and forwards (proxy.c); else handed over */
+	unsigned next;   /* proxy: round-robin position */
+	int64_t paused_until;  /* proxy: accept failed for want of fds; try again then */
+	int open;        /* proxy: connections being forwarded (each holds a reference) */
+	long long total; /* proxy: connections accepted */
 };
+
+/* Every listener, for the proxy's poll. */
+extern struct listener **listeners;
+extern int nlisteners;
 
 /* Parse "PORT", "HOST:PORT" or "[V6]:PORT" into host (NULL: every address) and port.
  * False with a reason in err. */
 bool listen_addr_parse(const char *text, char *host, size_t hostlen, int *port, char *err, size_t errlen);
-/* The socket for host:port, shared with any declaration that uses it already, else
- * bound now (SO_REUSEADDR, backlog 511). NULL with the reason in err. */
-struct listener *listener_get(const char *host, int port, char *err, size_t errlen);
+/* The socket for host:port, shared with any declaration that uses it already in the
+ * same mode (handed over, or proxied), else bound now (SO_REUSEADDR, backlog 511).
+ * NULL with the reason in err. */
+struct listener *listener_get(const char *host, int port, bool proxy, char *err, size_t errlen);
 struct listener *listener_ref(struct listener *l);
 void listener_unref(struct listener *l);
 

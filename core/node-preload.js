@@ -1,8 +1,10 @@
 // tend's preload for node apps that get a listening socket from the daemon (cluster
-// mode): node -r node-preload.js app.js. Embedded in the tend binary, written into the
-// home by the daemon. It does three things and nothing else:
+// mode) or a private port behind its proxy (TEND_LB=proxy): node -r node-preload.js
+// app.js. Embedded in the tend binary, written into the home by the daemon. It does
+// three things and nothing else:
 //  1. listen(PORT) adopts fd 3, the socket the daemon owns (LISTEN_FDS=1): every
-//     instance accepts from the same socket, and the port never closes;
+//     instance accepts from the same socket, and the port never closes (behind the
+//     proxy, the app listens on its own PORT as it asked);
 //  2. once the app listens there, it tells the daemon ({"type":"tend:listening"}) so
 //     a reload waits for it before stopping the old instance;
 //  3. on SIGINT (or the "shutdown" message) it drains: stops accepting, answers every
@@ -13,7 +15,8 @@
 'use strict';
 (function () {
   const env = process.env;
-  if (env.LISTEN_FDS !== '1' || env.LISTEN_PID !== String(process.pid)) return;
+  const handed = env.LISTEN_FDS === '1' && env.LISTEN_PID === String(process.pid);
+  if (!handed && env.TEND_LB !== 'proxy') return;
   const net = require('net');
   const http = require('http');
   const PORT = Number(env.PORT);
@@ -61,7 +64,7 @@
     this.once('listening', () => {
       if (process.send) process.send({ type: 'tend:listening', port: PORT });
     });
-    return listen.call(this, { fd: 3 }, cb);
+    return handed ? listen.call(this, { fd: 3 }, cb) : listen.apply(this, args);
   };
 
   function maybeExit() {

@@ -7,6 +7,7 @@
 #include "home.h"
 #include "applog.h"
 #include "listener.h"
+#include "proxy.h"
 #include "ready.h"
 #include "reload.h"
 #include "procfs.h"
@@ -132,6 +133,7 @@ struct proc *proc_new(struct spec *spec, int instance)
 	p->spec = spec_ref(spec);
 	p->state = ST_STOPPED;
 	p->out_fd = p->err_fd = p->out_log = p->err_log = p->comb_log = p->exec_fd = p->ipc_fd = -1;
+	p->probe_fd = -1;
 	p->created_wall = wall_ms();
 	set_paths(p);
 	procs = xrealloc(procs, (size_t)(nprocs + 1) * sizeof *procs);
@@ -160,13 +162,6 @@ void proc_set_spec(struct proc *p, struct spec *s)
 	spec_unref(old);
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 void proc_free(struct proc *p)
 {
 	for (int i = 0; i < nprocs; i++) {
@@ -188,6 +183,7 @@ void proc_release(struct proc *p)
 	close_fd(&p->exec_fd);
 	close_fd(&p->ipc_fd);
 	buf_free(&p->ipc_in);
+	proxy_forget(p);
 	applog_close(p);
 	applog_free_paths(p);
 	free(p->pid_path);
@@ -224,7 +220,7 @@ static char **build_argv(const struct spec *s)
 	}
 	if (s->interpreter) {
 		argv[i++] = s->interpreter;
-		if (s->node && s->handoff) {
+		if (s->node && (s->handoff || s->proxy)) {
 			argv[i++] = "--require";
 			argv[i++] = (char *)home_path(HOME_PRELOAD);
 		}
@@ -247,7 +243,7 @@ bool proc_is_own_var(const struct spec *s, const char *entry)
 {
 	const char *own[] = {"pm_id", "name", instance_var(s), s->port ? "PORT" : NULL,
 	                     "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-	                     "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE"};
+	                     "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE", "TEND_LB"};
 	size_t n = strcspn(entry, "=");
 	for (size_t i = 0; i < ARRAY_LEN(own); i++)
 		if (own[i] && strlen(own[i]) == n && strncmp(entry, own[i], n) == 0)
@@ -281,7 +277,11 @@ int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256])
 	snprintf(vars[k++], 256, "pm_id=%d", p->id);
 	snprintf(vars[k++], 256, "name=%s", s->name);
 	snprintf(vars[k++], 256, "%s=%d", instance_var(s), p->instance);
-	if (s->port) {
+	if (s->proxy) {
+		/* The app listens on its private port; the daemon forwards the public one. */
+		snprintf(vars[k++], 256, "PORT=%d", p->proxy_port);
+		snprintf(vars[k++], 256, "TEND_LB=proxy");
+	} else if (s->port) {
 		bool inc = s->increment_var && !strcmp(s->increment_var, "PORT");
 		snprintf(vars[k++], 256, "PORT=%d", s->port + (inc ? p->instance : 0));
 	}
@@ -445,8 +445,13 @@ bool proc_spawn(struct proc *p)
 		set_error(p, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	if (s->handoff && !s->listener) {
+	if ((s->handoff || s->proxy) && !s->listener) {
 		set_error(p, "no listening socket for port %d", s->port);
+		goto fail;
+	}
+	char why[160];
+	if (s->proxy && !(p->proxy_port = proxy_free_port(why, sizeof why))) {
+		set_error(p, "%s", why);
 		goto fail;
 	}
 	char **argv = build_argv(s);
@@ -499,10 +504,11 @@ bool proc_spawn(struct proc *p)
 	free(p->last_error);
 	p->last_error = NULL;
 	write_pid_file(p);
-	/* Ready at once, unless the app says when: wait_ready, or the node preload
-	 * reporting that the app listens on the daemon's socket. */
+	/* Ready at once, unless the app says when: wait_ready, the node preload
+	 * reporting that the app listens on the daemon's socket, or (proxy) its private
+	 * port answering. */
 	p->listening = false;
-	if (s->wait_ready || (s->node && s->handoff)) {
+	if (s->wait_ready || (s->node && s->handoff) || s->proxy) {
 		p->state = ST_LAUNCHING;
 		p->ready_at = mono_ms() + s->listen_timeout_ms;
 	} else {
@@ -510,6 +516,7 @@ bool proc_spawn(struct proc *p)
 		p->ready_at = 0;
 	}
 	watchdog_spawned(p);
+	proxy_spawned(p);
 	return true;
 fail:
 	close_fd(&out[0]);
@@ -548,6 +555,7 @@ void proc_ready(struct proc *p)
 {
 	if (p->state != ST_LAUNCHING)
 		return;
+	proxy_forget(p);
 	p->state = ST_ONLINE;
 	p->ready_at = 0;
 	reload_ready(p);
@@ -853,6 +861,7 @@ void proc_reaped(pid_t pid, int status)
 			close_fd(&p->ipc_fd);
 			buf_free(&p->ipc_in);
 			p->ready_at = 0;
+			proxy_forget(p);
 			if (reload_exited(p))
 				return;
 			if (p->exec_failed && p->state != ST_STOPPING) {

@@ -72,6 +72,7 @@ struct spec {
 	char *listen;          /* "HOST:PORT" declared, or NULL: every address, port */
 	char *listen_host;     /* its host, or NULL: every address */
 	bool handoff;          /* instances get the daemon's listening socket as fd 3 */
+	bool proxy;            /* lb "proxy": the daemon accepts, instances get private ports */
 	struct listener *listener;  /* that socket, once bound (spec_bind) */
 	bool node;             /* run by node: an IPC channel, and the preload with a listener */
 	bool wait_ready;       /* ready once the app says so (IPC "ready", READY=1) */
@@ -147,6 +148,10 @@ struct proc {
 	struct buf ipc_in;     /* a message still waiting for its newline */
 	int64_t ready_at;      /* LAUNCHING: when to stop waiting for readiness, or 0 */
 	bool listening;        /* the node preload reported the app listening */
+	/* proxy mode (proxy.c) */
+	int proxy_port;        /* the private port the process was given, or 0 */
+	int probe_fd;          /* LAUNCHING: a connect to that port in progress, or -1 */
+	int64_t probe_at;      /* when to try connecting to it (again), or 0 */
 	/* rolling reload (reload.c) */
 	int reload;            /* enum reload_phase */
 	bool reload_pending;   /* a reload request waits to replace this instance */

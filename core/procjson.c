@@ -1,4 +1,5 @@
 /* A proc as JSON, in the shape of PM2's jlist, so tools written for it keep working. */
+#include "listener.h"
 #include "proc.h"
 #include "procjson.h"
 
@@ -62,6 +63,24 @@ static void watchdog_fields(struct buf *b, const struct proc *p)
 	json_kstr(b, "restart_reason", p->restart_reason);
 	if (p->restart_reason)
 		json_kint(b, "restart_reason_at", p->restart_reason_wall);
+}
+
+static void cluster_fields(struct buf *b, const struct proc *p)
+{
+	const struct spec *s = p->spec;
+	const struct listener *l = s->listener;
+	if (l) {
+		json_kstr(b, "listen", l->addr);
+		json_kstr(b, "lb", s->proxy ? "proxy" : "fd");
+	}
+	if (l && s->proxy) {
+		if (p->pid > 0)
+			json_kint(b, "proxy_port", p->proxy_port);
+		json_kint(b, "proxy_connections", l->open);
+		json_kint(b, "proxy_accepted", l->total);
+	}
+	json_kbool(b, "wait_ready", s->wait_ready);
+	json_kint(b, "listen_timeout", s->listen_timeout_ms);
 }
 
 void proc_to_json(struct buf *b, const struct proc *p, bool with_env)
@@ -133,6 +152,7 @@ void proc_to_json(struct buf *b, const struct proc *p, bool with_env)
 		json_kint(b, "gid", s->gid);
 	json_kstr(b, "instance_var", s->instance_var ? s->instance_var : "NODE_APP_INSTANCE");
 	watchdog_fields(b, p);
+	cluster_fields(b, p);
 	json_kbool(b, "vizion", false);
 	json_kint(b, "log_bytes_dropped", p->log_dropped);
 	json_kstr(b, "last_error", p->last_error);

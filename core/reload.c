@@ -34,6 +34,7 @@ static void move_process(struct proc *to, struct proc *from)
 	to->started_mono = from->started_mono;
 	to->started_wall = from->started_wall;
 	to->listening = from->listening;
+	to->proxy_port = from->proxy_port;
 	to->cpu_ticks = from->cpu_ticks;
 	to->sample_mono = from->sample_mono;
 	to->cpu_pct = from->cpu_pct;
@@ -43,6 +44,7 @@ static void move_process(struct proc *to, struct proc *from)
 	from->partial_at = 0;
 	from->exec_failed = false;
 	from->listening = false;
+	from->proxy_port = 0;
 }
 
 static void retiree_free(struct proc *r)
@@ -72,7 +74,7 @@ bool reload_begin(struct proc *p)
 	r->id = p->id;
 	r->instance = p->instance;
 	r->spec = spec_ref(p->spec);
-	r->out_log = r->err_log = r->comb_log = -1;
+	r->out_log = r->err_log = r->comb_log = r->probe_fd = -1;
 	move_process(r, p);
 	r->state = ST_ONLINE;
 	r->reload_of = p;

@@ -252,8 +252,9 @@ static void get_cluster_options(struct reader *r, struct spec *s)
 	s->shutdown_with_message = get_bool(r, "shutdown_with_message", false);
 	s->node = !s->shell && is_node(s->interpreter);
 	char *lb = get_str(r, "lb", false);
-	if (lb && strcmp(lb, "fd") != 0)
-		bad(r, "lb", "expected \"fd\" (the proxy arrives later)");
+	if (lb && strcmp(lb, "fd") != 0 && strcmp(lb, "proxy") != 0)
+		bad(r, "lb", "expected \"fd\" or \"proxy\"");
+	s->proxy = lb && !strcmp(lb, "proxy");
 	if (s->listen) {
 		char host[128], err[160];
 		int port;
@@ -268,8 +269,10 @@ static void get_cluster_options(struct reader *r, struct spec *s)
 	}
 	if (s->cluster && !s->port)
 		s->port = env_port(s);
+	if (s->proxy && !s->port)
+		bad(r, "lb", "\"proxy\" needs a port (port, listen, or PORT in env)");
 	/* fd handoff: cluster mode with a port, or asked for by lb. */
-	s->handoff = s->port && (s->cluster || lb);
+	s->handoff = s->port && (s->cluster || lb) && !s->proxy;
 	free(lb);
 }
 
@@ -277,9 +280,9 @@ static void get_cluster_options(struct reader *r, struct spec *s)
  * apart from parsing: a declaration that is only checked binds nothing. */
 bool spec_bind(struct spec *s, char *err, size_t errlen)
 {
-	if (!s->handoff || s->listener)
+	if (!(s->handoff || s->proxy) || s->listener)
 		return true;
-	s->listener = listener_get(s->listen_host, s->port, err, errlen);
+	s->listener = listener_get(s->listen_host, s->port, s->proxy, err, errlen);
 	return s->listener != NULL;
 }
 

@@ -223,6 +223,13 @@ bool write_all(int fd, const void *p, size_t n)
 	return true;
 }
 
+void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 int set_nonblock(int fd, bool on)
 {
 	int fl = fcntl(fd, F_GETFL);

@@ -54,6 +54,8 @@ int64_t wall_ms(void);
 ssize_t read_retry(int fd, void *p, size_t n);
 bool write_all(int fd, const void *p, size_t n);
 int set_nonblock(int fd, bool on);
+/* Close *fd if open, and mark it closed (-1). */
+void close_fd(int *fd);
 char *read_file(const char *path, size_t max, size_t *len); /* NULL + errno on error */
 /* Write path whole: path.new, fsync, rename. Returns 0 or -1 with errno. */
 int write_file_atomic(const char *path, const void *p, size_t n, mode_t mode);

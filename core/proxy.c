@@ -1,0 +1,443 @@
+#include "proxy.h"
+#include "listener.h"
+#include "reload.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum {
+	PROBE_EVERY_MS = 20,
+	MAX_TRIES = 8,          /* instances tried for one connection */
+	ACCEPTS_PER_WAKE = 64,
+	READS_PER_WAKE = 4,
+	PAUSE_MS = 100,         /* after accept ran out of fds */
+};
+
+/* One forwarded connection: side 0 is the client, side 1 the app's process. */
+struct conn {
+	int fd[2];
+	struct buf pending[2];   /* bytes waiting to be written to fd[i] */
+	bool eof[2];             /* fd[i] will send nothing more */
+	bool shut[2];            /* fd[i] was told so (shutdown SHUT_WR) */
+	bool connecting;         /* fd[1] is connecting */
+	int tries;
+	struct listener *l;      /* a reference: the public socket it came in on */
+};
+
+static struct conn **conns;
+static int nconns;
+static bool conns_closed;    /* some are closed: compact the array */
+
+/* What each polled fd is, in fill order. */
+struct slot {
+	struct listener *l;      /* a public socket, or NULL */
+	struct conn *c;
+	int side;
+};
+static struct slot *slots;
+static size_t nslots_cap;
+
+static char io[65536];
+
+/* ---- ports and probes ------------------------------------------------------------ */
+
+static struct sockaddr_in loopback(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sa;
+}
+
+/* The kernel's choice of a free port on every address, let go at once for the app
+ * to bind. A fresh one for every process: during a reload the old process still
+ * holds its own. */
+int proxy_free_port(char *err, size_t errlen)
+{
+	int port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof sa;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	else
+		snprintf(err, errlen, "no free port for the proxy: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+void proxy_forget(struct proc *p)
+{
+	close_fd(&p->probe_fd);
+	p->probe_at = 0;
+}
+
+void proxy_spawned(struct proc *p)
+{
+	proxy_forget(p);
+	if (p->spec->proxy && p->state == ST_LAUNCHING && !p->spec->wait_ready)
+		p->probe_at = mono_ms() + PROBE_EVERY_MS;
+}
+
+/* Is a connect to p's port through? True once it is: the app listens. */
+static bool probe_answered(struct proc *p)
+{
+	if (p->probe_fd >= 0) {
+		struct pollfd pf = {.fd = p->probe_fd, .events = POLLOUT};
+		int err = 0;
+		socklen_t len = sizeof err;
+		if (poll(&pf, 1, 0) == 0)
+			return false;   /* still connecting: look again next time */
+		getsockopt(p->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		close_fd(&p->probe_fd);
+		return err == 0;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	struct sockaddr_in sa = loopback(p->proxy_port);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		close(fd);
+		return true;
+	}
+	if (errno == EINPROGRESS)
+		p->probe_fd = fd;
+	else
+		close(fd);
+	return false;
+}
+
+int64_t proxy_next_deadline(void)
+{
+	int64_t next = 0;
+	for (int i = 0; i < nprocs; i++) {
+		int64_t d = procs[i]->probe_at;
+		if (d && (!next || d < next))
+			next = d;
+	}
+	for (int i = 0; i < nlisteners; i++) {
+		int64_t d = listeners[i]->paused_until;
+		if (d && (!next || d < next))
+			next = d;
+	}
+	return next;
+}
+
+void proxy_fire_timers(int64_t now)
+{
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		if (!p->probe_at || p->probe_at > now)
+			continue;
+		if (p->state != ST_LAUNCHING || p->pid <= 0) {
+			proxy_forget(p);
+		} else if (probe_answered(p)) {
+			proxy_forget(p);
+			proc_ready(p);
+		} else {
+			p->probe_at = now + PROBE_EVERY_MS;
+		}
+	}
+	for (int i = 0; i < nlisteners; i++)
+		if (listeners[i]->paused_until && listeners[i]->paused_until <= now)
+			listeners[i]->paused_until = 0;
+}
+
+/* ---- choosing a process ---------------------------------------------------------- */
+
+static bool serves(const struct proc *p, const struct listener *l)
+{
+	return p->spec->listener == l && p->proxy_port && p->pid > 0 && p->state == ST_ONLINE;
+}
+
+/* The instances that take connections: ready ones in the table, and old processes a
+ * reload has not yet stopped. */
+static int count_serving(const struct listener *l)
+{
+	int n = 0;
+	for (int i = 0; i < nprocs; i++)
+		n += serves(procs[i], l);
+	for (int i = 0; i < nretirees; i++)
+		n += serves(retirees[i], l);
+	return n;
+}
+
+static int next_port(struct listener *l)
+{
+	int n = count_serving(l);
+	if (n == 0)
+		return 0;
+	int k = (int)(l->next++ % (unsigned)n);
+	for (int i = 0; i < nprocs; i++)
+		if (serves(procs[i], l) && k-- == 0)
+			return procs[i]->proxy_port;
+	for (int i = 0; i < nretirees; i++)
+		if (serves(retirees[i], l) && k-- == 0)
+			return retirees[i]->proxy_port;
+	return 0;
+}
+
+/* ---- connections ----------------------------------------------------------------- */
+
+static void conn_close(struct conn *c, bool reset)
+{
+	for (int s = 0; s < 2; s++) {
+		if (c->fd[s] < 0)
+			continue;
+		if (reset && s == 0) {
+			/* The app's side broke: the client should see that, not a clean end. */
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			setsockopt(c->fd[s], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		}
+		close_fd(&c->fd[s]);
+		buf_free(&c->pending[s]);
+	}
+	if (c->l) {
+		c->l->open--;
+		listener_unref(c->l);
+		c->l = NULL;
+	}
+	conns_closed = true;
+}
+
+static void nodelay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Connect side 1 to the next instance; on failure try the others, then give up. */
+static void conn_connect(struct conn *c)
+{
+	while (c->tries++ < MAX_TRIES) {
+		int port = next_port(c->l);
+		if (!port)
+			break;
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			break;
+		nodelay(fd);
+		struct sockaddr_in sa = loopback(port);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EINPROGRESS) {
+			c->fd[1] = fd;
+			c->connecting = true;
+			return;
+		}
+		close(fd);
+	}
+	conn_close(c, true);
+}
+
+static void conn_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		close_fd(&c->fd[1]);
+		conn_connect(c);
+		return;
+	}
+	c->connecting = false;
+}
+
+/* fd[to] was told everything once from has ended and nothing waits for it. */
+static void maybe_shut(struct conn *c, int to)
+{
+	int from = !to;
+	if (c->eof[from] && !c->pending[to].len && !c->shut[to]) {
+		shutdown(c->fd[to], SHUT_WR);
+		c->shut[to] = true;
+	}
+	if (c->shut[0] && c->shut[1])
+		conn_close(c, false);
+}
+
+/* Write what waits for fd[to]; false if that side broke. */
+static bool conn_flush(struct conn *c, int to)
+{
+	struct buf *b = &c->pending[to];
+	while (b->len) {
+		ssize_t w = send(c->fd[to], b->data, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (w < 0)
+			return false;
+		buf_consume(b, (size_t)w);
+	}
+	buf_free(b);   /* the usual case holds nothing between wake-ups */
+	maybe_shut(c, to);
+	return true;
+}
+
+/* Move what fd[from] has to fd[to], keeping what fd[to] cannot take yet (and then
+ * reading no more from fd[from] until it could). False if a side broke. */
+static bool conn_pump(struct conn *c, int from)
+{
+	int to = !from;
+	for (int round = 0; round < READS_PER_WAKE && !c->eof[from] && !c->pending[to].len; round++) {
+		ssize_t n = recv(c->fd[from], io, sizeof io, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			return false;
+		if (n == 0) {
+			c->eof[from] = true;
+			break;
+		}
+		ssize_t w = send(c->fd[to], io, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return false;
+		if (w < 0)
+			w = 0;
+		if (w < n)
+			buf_add(&c->pending[to], io + w, (size_t)(n - w));
+		if ((size_t)n < sizeof io)
+			break;   /* drained: the next recv would say EAGAIN */
+	}
+	maybe_shut(c, to);
+	return true;
+}
+
+/* How many connections the fd limit allows, keeping room for apps and clients. */
+static int max_conns(void)
+{
+	static int max;
+	if (!max) {
+		struct rlimit rl;
+		long long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long long)rl.rlim_cur : 1 << 20;
+		lim = (lim - 1024) / 2;
+		max = lim < 64 ? 64 : lim > 500000 ? 500000 : (int)lim;
+	}
+	return max;
+}
+
+static void accept_conns(struct listener *l)
+{
+	for (int i = 0; i < ACCEPTS_PER_WAKE && nconns < max_conns(); i++) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				dlog("proxy %s: accept: %s (paused for %d ms)", l->addr, strerror(errno), PAUSE_MS);
+				l->paused_until = mono_ms() + PAUSE_MS;
+			}
+			return;
+		}
+		nodelay(fd);
+		struct conn *c = xcalloc(1, sizeof *c);
+		c->fd[0] = fd;
+		c->fd[1] = -1;
+		c->l = listener_ref(l);
+		l->open++;
+		l->total++;
+		conns = xrealloc(conns, (size_t)(nconns + 1) * sizeof *conns);
+		conns[nconns++] = c;
+		conn_connect(c);
+	}
+}
+
+static void collect_closed(void)
+{
+	if (!conns_closed)
+		return;
+	int k = 0;
+	for (int i = 0; i < nconns; i++) {
+		if (conns[i]->fd[0] >= 0)
+			conns[k++] = conns[i];
+		else
+			free(conns[i]);
+	}
+	nconns = k;
+	conns_closed = false;
+}
+
+/* ---- the loop's part ------------------------------------------------------------- */
+
+size_t proxy_poll_max(void)
+{
+	return (size_t)nlisteners + 2 * (size_t)nconns;
+}
+
+static void add_slot(struct pollfd *fds, size_t *n, int fd, short events, struct slot s)
+{
+	fds[*n] = (struct pollfd){.fd = fd, .events = events};
+	slots[(*n)++] = s;
+}
+
+size_t proxy_poll_fill(struct pollfd *fds, int64_t now)
+{
+	collect_closed();
+	size_t max = proxy_poll_max();
+	if (max > nslots_cap) {
+		nslots_cap = max * 2;
+		slots = xrealloc(slots, nslots_cap * sizeof *slots);
+	}
+	size_t n = 0;
+	bool room = nconns < max_conns();
+	for (int i = 0; i < nlisteners; i++) {
+		struct listener *l = listeners[i];
+		/* With no instance ready, connections wait in the kernel's backlog. */
+		if (l->proxy && room && (!l->paused_until || l->paused_until <= now) && count_serving(l))
+			add_slot(fds, &n, l->fd, POLLIN, (struct slot){l, NULL, 0});
+	}
+	for (int i = 0; i < nconns; i++) {
+		struct conn *c = conns[i];
+		if (c->connecting) {
+			add_slot(fds, &n, c->fd[1], POLLOUT, (struct slot){NULL, c, 1});
+			continue;
+		}
+		for (int s = 0; s < 2; s++) {
+			short ev = 0;
+			if (!c->eof[s] && !c->pending[!s].len)
+				ev |= POLLIN;
+			if (c->pending[s].len)
+				ev |= POLLOUT;
+			if (ev)
+				add_slot(fds, &n, c->fd[s], ev, (struct slot){NULL, c, s});
+		}
+	}
+	return n;
+}
+
+void proxy_poll_handle(struct pollfd *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		short ev = fds[i].revents;
+		struct slot *s = &slots[i];
+		if (!ev)
+			continue;
+		if (s->l) {
+			accept_conns(s->l);
+			continue;
+		}
+		struct conn *c = s->c;
+		if (c->fd[s->side] != fds[i].fd)
+			continue;   /* closed, or reconnected, earlier in this pass */
+		if (c->connecting) {
+			conn_connected(c);
+			if (c->fd[0] >= 0 && !c->connecting && !conn_pump(c, 0))
+				conn_close(c, true);
+			continue;
+		}
+		bool ok = true;
+		if (ev & POLLOUT)
+			ok = conn_flush(c, s->side);
+		if (ok && c->fd[0] >= 0 && (ev & (POLLIN | POLLHUP | POLLERR)))
+			ok = conn_pump(c, s->side);
+		if (!ok)
+			conn_close(c, true);
+	}
+}
