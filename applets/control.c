@@ -16,7 +16,7 @@
 //applet: delete delete_main delete_help - stop apps and forget them
 //applet: reset reset_main reset_help c reset the restart counters of apps
 //applet: gracefulReload reload_main reload_help a reload
-//applet: reload reload_main reload_help - reload apps (fork mode: restart them)
+//applet: reload reload_main reload_help - replace apps' processes without downtime
 //applet: restart restart_main restart_help - restart apps (stop, then start again)
 //applet: stop stop_main stop_help - stop apps (their kill signal, then SIGKILL)
 
@@ -65,7 +65,8 @@ const char reload_help[] =
 	"kill signal; SIGKILL after kill_timeout). A replacement that exits or is not ready\n"
 	"within listen_timeout is killed and the old process goes on: exit status 1.\n"
 	"Instances that are not running are started. A reload of an app already being\n"
-	"reloaded is refused. With a declaration file: restart with its declarations.\n"
+	"reloaded is refused. With a declaration file: each app takes the file's\n"
+	"declaration and is reloaded with it.\n"
 	"\n" TARGETS_HELP;
 
 const char delete_help[] =
@@ -111,13 +112,19 @@ static int finish(const struct action *a, struct buf *req)
 	return rc;
 }
 
-/* restart/reload FILE: the file's declarations, each app restarted with its own. */
-static int redeclare(const struct action *a, const char *file)
+/* restart/reload FILE: the file's declarations, each app restarted (or reloaded,
+ * parallel at a time) with its own. */
+static int redeclare(const struct action *a, const char *file, long long parallel)
 {
 	struct buf req = {0}, none = {0};
 	buf_puts(&none, "{}");
 	req_begin(&req, "start");
 	json_kstr(&req, "existing", "update");
+	if (!strcmp(a->cmd, "reload")) {
+		json_kbool(&req, "reload", true);
+		if (parallel)
+			json_kint(&req, "parallel", parallel);
+	}
 	json_key(&req, "apps");
 	json_open(&req, '[');
 	eco_append_apps(&req, file, a->only, a->env_name, &none, false);
@@ -189,7 +196,7 @@ static int act(const char *cmd, int argc, char **argv)
 	if ((a.only || a.env_name) && !file)
 		die_usage("--only/--env: need a declaration file as the target");
 	if (file && restarting && !a.watch) {
-		int rc = redeclare(&a, s.pos[0]);
+		int rc = redeclare(&a, s.pos[0], parallel);
 		opt_free(&s);
 		return rc;
 	}

@@ -41,7 +41,8 @@ const char start_help[] =
 	"allowed), *.config.js evaluated by node, a Procfile, or - for JSON on stdin.\n"
 	"Without arguments: ./ecosystem.json, then ./ecosystem.config.js. Apps of the file\n"
 	"that already run are left alone; startOrRestart restarts them with the file's\n"
-	"declaration instead. Options given here override every app's keys.\n"
+	"declaration instead, startOrReload reloads them with it (rolling, as reload).\n"
+	"Options given here override every app's keys.\n"
 	"\n"
 	"  -n, --name NAME           app name (default: the script's base name)\n"
 	"      --namespace NS        group apps; a namespace is a valid target\n"
@@ -159,6 +160,7 @@ static const struct opt options[] = {
 
 struct start {
 	const char *mode;          /* the daemon's "existing": error, skip, restart */
+	bool rolling;              /* startOrReload: running apps get a rolling reload */
 	const char *target;        /* script, file, or NULL */
 	const char *env_name, *only;
 	bool force, no_daemon, silent, mini, no_color, has_name;
@@ -378,6 +380,8 @@ static void request_head(struct buf *req, const struct start *st)
 	req_begin(req, "start");
 	json_kstr(req, "existing", st->mode);
 	json_kbool(req, "force", st->force);
+	if (st->rolling)
+		json_kbool(req, "reload", true);
 	json_key(req, "apps");
 	json_open(req, '[');
 }
@@ -508,16 +512,15 @@ static int run(struct start *st)
 	return rc;
 }
 
-static int start_as(const char *mode, int argc, char **argv)
+static int start_as(const char *mode, bool rolling, int argc, char **argv)
 {
-	struct start st = {.mode = mode};
+	struct start st = {.mode = mode, .rolling = rolling};
 	parse_args(&st, argc, argv);
 	int rc = run(&st);
 	buf_free(&st.over);
 	return rc;
 }
 
-int start_main(int argc, char **argv) { return start_as("error", argc, argv); }
-int start_or_restart_main(int argc, char **argv) { return start_as("restart", argc, argv); }
-/* Reload is a restart until cluster mode brings rolling reloads. */
-int start_or_reload_main(int argc, char **argv) { return start_as("restart", argc, argv); }
+int start_main(int argc, char **argv) { return start_as("error", false, argc, argv); }
+int start_or_restart_main(int argc, char **argv) { return start_as("restart", false, argc, argv); }
+int start_or_reload_main(int argc, char **argv) { return start_as("restart", true, argc, argv); }

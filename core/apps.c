@@ -3,6 +3,7 @@
  * checked before anything changes. */
 #include "ctl.h"
 #include "proc.h"
+#include "reload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +50,9 @@ static void add_instances(struct spec *s, int from, int to, bool run, int **ids,
 	}
 }
 
-/* An app that exists takes the new declaration; its instance count follows it. */
-static void redeclare(struct spec *s, bool run, int **ids, int *n)
+/* An app that exists takes the new declaration; its instance count follows it. Its
+ * instances restart, or with rolling, wait for a rolling reload (ctl.c). */
+static void redeclare(struct spec *s, bool run, bool rolling, int **ids, int *n)
 {
 	int have = 0;
 	for (int i = 0; i < nprocs; i++) {
@@ -65,16 +67,81 @@ static void redeclare(struct spec *s, bool run, int **ids, int *n)
 		have++;
 		proc_set_spec(p, s);
 		p->held = !run;
-		if (run)
+		if (run && rolling) {
+			p->reload_pending = true;
+			p->reload_failed = false;
+		} else if (run) {
 			proc_event(p, EV_START);
+		}
 		ctl_add_id(ids, n, p->id);
 	}
 	if (have < s->instances)
 		add_instances(s, have, s->instances, run, ids, n);
 }
 
+static struct proc *highest_instance(const char *name)
+{
+	struct proc *top = NULL;
+	for (int i = 0; i < nprocs; i++)
+		if (!procs[i]->remove && !strcmp(procs[i]->spec->name, name) &&
+		    (!top || procs[i]->instance > top->instance))
+			top = procs[i];
+	return top;
+}
+
+static bool instance_used(const char *name, int k)
+{
+	for (int i = 0; i < nprocs; i++)
+		if (!procs[i]->remove && procs[i]->instance == k && !strcmp(procs[i]->spec->name, name))
+			return true;
+	return false;
+}
+
+static void scale_to(struct client *c, struct spec *s, int have, int want)
+{
+	char count[16], err[300];
+	snprintf(count, sizeof count, "%d", want);
+	const char *key = "instances", *val = count;
+	struct spec *ns = spec_with(s, &key, &val, 1, err, sizeof err);
+	if (!ns || !spec_bind(ns, err, sizeof err)) {
+		reply_error(c, ns ? 1 : 2, "%s: %s", s->name, err);
+		if (ns)
+			spec_unref(ns);
+		return;
+	}
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i]->spec == s)
+			proc_set_spec(procs[i], ns);
+	int *ids = NULL, n = 0;
+	bool shrinking = want < have;
+	for (; have > want; have--) {
+		struct proc *p = highest_instance(ns->name);
+		p->remove = true;
+		proc_event(p, EV_STOP);
+		ctl_add_id(&ids, &n, p->id);
+	}
+	for (int k = 0; have < want; k++)
+		if (!instance_used(ns->name, k)) {
+			add_instances(ns, k, k + 1, true, &ids, &n);
+			have++;
+		}
+	spec_unref(ns);
+	procs_collect_removed();
+	/* Removals are done once gone, additions once spawned (and ready). */
+	ctl_wait_on(c, shrinking ? WAIT_GONE : WAIT_SPAWNED, ids, n);
+}
+
+/* Is an instance of name being reloaded? */
+static bool reloading(const char *name)
+{
+	for (int i = 0; i < nprocs; i++)
+		if (!strcmp(procs[i]->spec->name, name) && (procs[i]->reload != RL_NONE || procs[i]->reload_pending))
+			return true;
+	return false;
+}
+
 void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mode mode,
-                bool force, const char *extra)
+                bool force, int reload_parallel, const char *extra)
 {
 	if (daemon_shutting_down()) {
 		reply_error(c, 1, "the daemon is shutting down");
@@ -117,6 +184,10 @@ void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mod
 			reply_error(c, 1, "%s: not started yet; use startOrRestart to start it", specs[i]->name);
 			goto out;
 		}
+		if (reload_parallel && reloading(specs[i]->name)) {
+			reply_error(c, 1, "%s: a reload of it is already in progress", specs[i]->name);
+			goto out;
+		}
 	}
 	for (int i = 0; i < napps; i++)
 		if (!spec_bind(specs[i], err, sizeof err)) {
@@ -133,11 +204,12 @@ void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mod
 		else if (mode == START_SKIP && up)
 			json_str(&skipped, s->name);
 		else
-			redeclare(s, run, &ids, &n);
+			redeclare(s, run, reload_parallel > 0, &ids, &n);
 	}
 	json_close(&skipped, ']');
 	procs_collect_removed();
-	ctl_wait_on(c, WAIT_SPAWNED, ids, n);
+	ctl_wait_on(c, reload_parallel ? WAIT_RELOADED : WAIT_SPAWNED, ids, n);
+	c->wait.parallel = reload_parallel;
 	c->wait.extra = xasprintf("\"skipped\":%s%s%s", skipped.data, extra ? "," : "", extra ? extra : "");
 out:
 	for (int i = 0; i < napps; i++)
@@ -149,7 +221,52 @@ out:
 	buf_free(&skipped);
 }
 
-/* start: {"apps":[app...], "existing":"error|skip|restart|update", "force":bool} */
+/* The number scale asks for: "N", "+N" or "-N" (a JSON string or number). */
+static bool scale_count(const struct request *r, int have, int *want)
+{
+	int t = json_get(r->d, 0, "instances");
+	char *text = t >= 0 ? json_dup(r->d, t) : NULL;
+	long long v;
+	bool rel = text && (text[0] == '+' || text[0] == '-');
+	bool ok = text && parse_int(text + (text[0] == '+'), -MAX_INSTANCES, MAX_INSTANCES, &v);
+	free(text);
+	if (!ok)
+		return false;
+	*want = (int)(rel ? have + v : v);
+	return true;
+}
+
+/* scale: {"name", "instances": "N"|"+N"|"-N"}: add instances, or delete the highest,
+ * leaving the others alone; the app's declaration keeps the new count (for save). */
+void cmd_scale(struct request *r)
+{
+	int t = json_get(r->d, 0, "name");
+	char *name = t >= 0 ? json_dup(r->d, t) : NULL;
+	struct proc *first = NULL;
+	int have = 0, want;
+	for (int i = 0; name && i < nprocs; i++)
+		if (!strcmp(procs[i]->spec->name, name)) {
+			first = first ? first : procs[i];
+			have++;
+		}
+	if (!name)
+		reply_error(r->c, 2, "name: expected the name of an app");
+	else if (!first)
+		reply_error(r->c, 1, "%s: no such app", name);
+	else if (!scale_count(r, have, &want))
+		reply_error(r->c, 2, "instances: expected N, +N or -N (at most %d)", MAX_INSTANCES);
+	else if (want < 1 || want > MAX_INSTANCES)
+		reply_error(r->c, 2, "%s: %d instances: expected 1 to %d (stop or delete it instead)",
+		            name, want, MAX_INSTANCES);
+	else if (daemon_shutting_down())
+		reply_error(r->c, 1, "the daemon is shutting down");
+	else
+		scale_to(r->c, first->spec, have, want);
+	free(name);
+}
+
+/* start: {"apps":[app...], "existing":"error|skip|restart|update", "force":bool,
+ * "reload":bool (running apps: a rolling reload, not a restart), "parallel":N} */
 void cmd_start(struct request *r)
 {
 	static const char *const modes[] = {"error", "skip", "restart", "update"};
@@ -165,7 +282,14 @@ void cmd_start(struct request *r)
 		}
 		mode = (enum start_mode)i;
 	}
-	bool force = false;
+	bool force = false, reload = false;
 	json_as_bool(r->d, json_get(r->d, 0, "force"), &force);
-	apps_start(r->c, r->d, json_get(r->d, 0, "apps"), mode, force, NULL);
+	json_as_bool(r->d, json_get(r->d, 0, "reload"), &reload);
+	long long parallel = 1;
+	int t = json_get(r->d, 0, "parallel");
+	if (t >= 0 && (!json_as_ll(r->d, t, &parallel) || parallel < 1 || parallel > 4096)) {
+		reply_error(r->c, 2, "start: parallel: expected a number from 1 to 4096");
+		return;
+	}
+	apps_start(r->c, r->d, json_get(r->d, 0, "apps"), mode, force, reload ? (int)parallel : 0, NULL);
 }

@@ -633,6 +633,7 @@ static const struct {
 	{"restart", cmd_restart},
 	{"resurrect", cmd_resurrect},
 	{"save", cmd_save},
+	{"scale", cmd_scale},
 	{"signal", cmd_signal},
 	{"start", cmd_start},
 	{"stop", cmd_stop},

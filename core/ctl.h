@@ -57,10 +57,13 @@ enum start_mode {
 	START_RESTART,   /* take the new declaration and restart (startOrRestart) */
 	START_UPDATE,    /* same, but every app must exist (restart FILE) */
 };
-/* apps: token of an array of app objects in d. extra: JSON members for the reply. */
+/* apps: token of an array of app objects in d. reload_parallel: instances of running
+ * apps get a rolling reload, so many at a time (0: they restart). extra: JSON members
+ * for the reply. */
 void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mode mode,
-                bool force, const char *extra);
+                bool force, int reload_parallel, const char *extra);
 void cmd_start(struct request *r);
+void cmd_scale(struct request *r);
 /* dump.c */
 void cmd_save(struct request *r);
 void cmd_resurrect(struct request *r);

@@ -191,7 +191,7 @@ void cmd_resurrect(struct request *r)
 		reply_line(r->c, &b);
 		buf_free(&b);
 	} else {
-		apps_start(r->c, &d, apps, START_SKIP, false, extra.data);
+		apps_start(r->c, &d, apps, START_SKIP, false, 0, extra.data);
 	}
 	json_free(&d);
 	free(text);

@@ -32,6 +32,8 @@ enum pevent {
 	EV_NEVENTS
 };
 
+enum { MAX_INSTANCES = 4096 };
+
 struct spec {
 	int refs;
 	char *name, *namespace;

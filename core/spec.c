@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_INSTANCES = 4096, MAX_STRV = 65536 };
+enum { MAX_STRV = 65536 };
 
 struct reader {
 	const struct jdoc *d;
