@@ -33,28 +33,11 @@ static const struct opt options[] = {
 	{0},
 };
 
-/* "-2" is a count, not an option: take it out before options are parsed. */
-static const char *take_negative(int *argc, char **argv)
-{
-	for (int i = 1; i < *argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--"))
-			break;
-		if (a[0] == '-' && a[1] >= '0' && a[1] <= '9') {
-			memmove(argv + i, argv + i + 1, (size_t)(*argc - i) * sizeof *argv);
-			(*argc)--;
-			return a;
-		}
-	}
-	return NULL;
-}
-
 int scale_main(int argc, char **argv)
 {
 	struct optstate s;
 	struct table_opts table = {0};
 	bool silent = false, no_color = false;
-	const char *count = take_negative(&argc, argv);
 	opt_init(&s, argc, argv);
 	int id;
 	while ((id = opt_next_or_die(&s, options)) != OPT_END) {
@@ -64,11 +47,10 @@ int scale_main(int argc, char **argv)
 		case O_NO_COLOR: no_color = true; break;
 		}
 	}
-	if (s.nrest || s.npos != (count ? 1 : 2))
+	/* "-2" is a count: opt takes a minus sign and a digit as an argument. */
+	if (s.nrest || s.npos != 2)
 		die_usage("expected NAME and a count (N, +N or -N)");
-	const char *name = s.pos[0];
-	if (!count)
-		count = s.pos[1];
+	const char *name = s.pos[0], *count = s.pos[1];
 	long long v;
 	if (!parse_int(count + (count[0] == '+' || count[0] == '-'), 0, 4096, &v))
 		die_usage("expected a count N, +N or -N, got '%s'", count);

@@ -25,7 +25,7 @@
 //applet: start start_main start_help - start apps: a script, binary, "command", or a declaration file
 //applet: startOrGracefulReload start_or_reload_main start_help a startOrRestart
 //applet: startOrReload start_or_reload_main start_help a startOrRestart
-//applet: startOrRestart start_or_restart_main start_help - start the apps of a file, restart those running
+//applet: startOrRestart start_or_restart_main start_help - start the apps of a file, restart (or reload) those running
 
 const char start_help[] =
 	"usage: tend start SCRIPT|BINARY|\"COMMAND\" [OPTIONS] [-- ARGS...]\n"

@@ -671,6 +671,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 		ctl_request(c, initial, initial_len);
 	}
 	loop();
+	proxy_teardown();
 	release_home();
 	ready_teardown();
 	dlog("daemon %d exited", (int)getpid());

@@ -441,3 +441,17 @@ void proxy_poll_handle(struct pollfd *fds, size_t n)
 			conn_close(c, true);
 	}
 }
+
+void proxy_teardown(void)
+{
+	for (int i = 0; i < nconns; i++)
+		if (conns[i]->fd[0] >= 0)
+			conn_close(conns[i], false);
+	conns_closed = true;
+	collect_closed();
+	free(conns);
+	conns = NULL;
+	free(slots);
+	slots = NULL;
+	nslots_cap = 0;
+}

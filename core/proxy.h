@@ -28,5 +28,7 @@ size_t proxy_poll_fill(struct pollfd *fds, int64_t now);
 void proxy_poll_handle(struct pollfd *fds, size_t n);
 int64_t proxy_next_deadline(void);
 void proxy_fire_timers(int64_t now);
+/* The daemon exits: close every connection. */
+void proxy_teardown(void);
 
 #endif
