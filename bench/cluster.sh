@@ -448,6 +448,8 @@ reload_case() {
 		wpid=$!
 		track "$wpid"
 		for at in 3 6; do
+			# shellcheck disable=SC2046
+			[ "$at" = 3 ] && track $(descendants "$wpid")   # wrk itself, under timeout
 			sleep_until $(( t0 + DURATION * at * 100000 ))
 			p0=$(pidfile_pids "$name")
 			a=$(now_us)
@@ -590,9 +592,20 @@ cell() { # cell TOOL METRIC DIVISOR|raw|int
 	fi
 }
 
-row() { # row LABEL METRIC DIVISOR [noratio]
-	local r
-	if [ "${4:-}" = noratio ]; then r="—"; else r=$(ratio "$2"); fi
+# The ratio reads as tend's edge: PM2/tend for times, tend/PM2 for req/s ("more": more
+# is better). Above 1: tend is ahead.
+row() { # row LABEL METRIC DIVISOR [noratio|more]
+	local r a=${R[tend:$2]:-} b=${R[pm2:$2]:-}
+	case ${4:-} in
+	noratio) r="—" ;;
+	more)
+		if [ -n "$a" ] && [ -n "$b" ] && awk -v b="$b" 'BEGIN { exit !(b > 0) }'; then
+			r="$(fmt "$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')")×"
+		else
+			r="—"
+		fi ;;
+	*) r=$(ratio "$2") ;;
+	esac
 	printf '| %s | %s | %s | %s |\n' "$1" "$(cell tend "$2" "$3")" "$(cell pm2 "$2" "$3")" "$r"
 }
 
@@ -608,13 +621,13 @@ LOAD="wrk -t$THREADS -c$CONNS -d${DURATION}s"
 		"node $("$NODE" --version 2>/dev/null || echo n/a) · pm2 $(version_of pm2) ·" \
 		"$(version_of tend) · wrk ${WRK_V:-?} · \`$ARGV_STR\`"
 	echo
-	echo "| metric | tend | PM2 | ratio (PM2/tend) |"
+	echo "| metric | tend | PM2 | tend's edge (PM2/tend for times, tend/PM2 for req/s) |"
 	echo "|---|---:|---:|---:|"
 	row "direct \`node web.js\`, 1 process, no manager: req/s (median of $REPS)" d_rps 1 noratio
 	row "... p99 latency (ms, median of $REPS)" d_p99 1 noratio
-	row "cluster -i $INSTANCES (tend: fd handoff; PM2: node cluster): req/s (median of $REPS)" rps 1
+	row "cluster -i $INSTANCES (tend: fd handoff; PM2: node cluster): req/s (median of $REPS)" rps 1 more
 	row "... p99 latency (ms, median of $REPS)" p99 1
-	row "... daemon CPU during the run (% of one CPU, median of $REPS)" dcpu 1
+	row "... daemon CPU during the run (% of one CPU, median of $REPS)" dcpu 1 noratio
 	row "... errors: non-2xx + socket errors (sum over $REPS runs)" err int noratio
 	row "tend \`--lb proxy\` -i $INSTANCES: req/s (median of $REPS)$(px_label)" px_rps 1 noratio
 	row "... p99 latency (ms, median of $REPS)" px_p99 1 noratio
@@ -626,7 +639,7 @@ LOAD="wrk -t$THREADS -c$CONNS -d${DURATION}s"
 		rlpy) what="tend python \`lfd.py\` -i $INSTANCES (LISTEN_FDS)" ;;
 		rlpx) what="tend \`--lb proxy\` node -i $INSTANCES$(px_label)" ;;
 		esac
-		row "reload ×2 under load, $what: req/s (median of $RELOAD_REPS)" "${k}_rps" 1 "$([ "$k" = rl ] || echo noratio)"
+		row "reload ×2 under load, $what: req/s (median of $RELOAD_REPS)" "${k}_rps" 1 "$([ "$k" = rl ] && echo more || echo noratio)"
 		row "... non-2xx responses (sum of $RELOAD_REPS runs)" "${k}_non2xx" int noratio
 		row "... socket errors (sum of $RELOAD_REPS runs)" "${k}_sock" int noratio
 		row "... of which connect / read / write / timeout" "${k}_detail" raw noratio
@@ -642,8 +655,9 @@ LOAD="wrk -t$THREADS -c$CONNS -d${DURATION}s"
 		"node process with no manager (in the tend column; no ratio). Daemon CPU = utime+stime of the" \
 		"daemon pid (/proc/PID/stat, CLK_TCK $CLK_TCK) over the wrk run, as % of one CPU: tend's daemon" \
 		"only holds the socket in fd mode; PM2's daemon is node's cluster master, which accepts every" \
-		"connection and passes it to a worker. Reload rows: \`TOOL reload NAME\` at 30% and 60% of a" \
-		"${DURATION}-s wrk run; \"socket errors\" are wrk's (a reset or closed connection counts as read)," \
+		"connection and passes it to a worker (wrk keeps its $CONNS connections alive, so that is" \
+		"few); in proxy mode tend's daemon relays every byte. Reload rows: \`TOOL reload NAME\` at" \
+		"30% and 60% of a ${DURATION}-s wrk run; \"socket errors\" are wrk's (a reset or closed connection counts as read)," \
 		"\"new pids\" = every pid file of the app names a new process after that reload." \
 		"n/a: the tool failed; see bench/results/cluster-{direct,tend,pm2}.log."
 } >"$RESULTS/cluster.md.new"
