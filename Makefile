@@ -5,7 +5,8 @@
 #   make test [J=2]      build, then every unit and shell test
 #   make test-asan       the same suite against a glibc + ASan/UBSan build
 #   make demo            build and run the examples
-#   make bench           side-by-side benchmarks against PM2 (bench/)
+#   make bench           side-by-side benchmarks against PM2 (bench/): supervision;
+#                        make bench-logs, make bench-cluster: logs, cluster mode
 #   make install [PREFIX=/usr/local] ; make install-links
 #   make clean ; make distclean
 
@@ -62,7 +63,7 @@ CORE_OBJS   := $(CORE_SRCS:%.c=$(OBJDIR)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:test/unit/%.c=$(OBJDIR)/unit/%)
 JSMN        := vendor/build/include/jsmn.h
 
-.PHONY: all deps test-deps test test-asan unit demo bench install install-links clean distclean FORCE
+.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster install install-links clean distclean FORCE
 
 all: tend
 
@@ -135,8 +136,10 @@ demo: tend
 	@vendor/deps.sh pkgs $$(cat examples/packages)
 	@examples/demo.sh ./tend
 
-bench: tend
-	@bench/run.sh ./tend
+# Benchmarks run on a copy: a rebuild meanwhile must not change what is measured.
+bench bench-logs bench-cluster: tend
+	@cp tend /tmp/tend-bench-bin
+	@bench/$(patsubst bench-%,%,$(patsubst bench,run,$@)).sh /tmp/tend-bench-bin
 
 install: tend
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
