@@ -366,6 +366,16 @@ static void collect_closed(void)
 
 /* ---- the loop's part ------------------------------------------------------------- */
 
+/* A request handled earlier in the pass may have dropped a listener (an app that took
+ * a declaration with another address): is l still the one polled on fd? */
+static bool listener_is(const struct listener *l, int fd)
+{
+	for (int i = 0; i < nlisteners; i++)
+		if (listeners[i] == l)
+			return l->fd == fd;
+	return false;
+}
+
 size_t proxy_poll_max(void)
 {
 	return (size_t)nlisteners + 2 * (size_t)nconns;
@@ -420,7 +430,8 @@ void proxy_poll_handle(struct pollfd *fds, size_t n)
 		if (!ev)
 			continue;
 		if (s->l) {
-			accept_conns(s->l);
+			if (listener_is(s->l, fds[i].fd))
+				accept_conns(s->l);
 			continue;
 		}
 		struct conn *c = s->c;
