@@ -126,6 +126,25 @@ void client_send(struct client *c, const char *p, size_t n)
 		c->closing = true;
 		return;
 	}
+	if (!c->out.len) {
+		/* Nothing queued: send straight from the caller's buffer, keep only the rest
+		 * (a big reply, like jlist of a thousand apps, is not copied first). */
+		while (n > 0) {
+			ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (w <= 0) {
+				c->closing = true;
+				return;
+			}
+			p += w;
+			n -= (size_t)w;
+		}
+		if (n == 0)
+			return;
+	}
 	buf_add(&c->out, p, n);
 	client_flush(c);
 }
