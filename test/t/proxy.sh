@@ -134,6 +134,20 @@ wait $client
 grep -q '^ok [1-9][0-9]* errors 0 ' load.txt || fail "requests failed during reload through the proxy: $(cat load.txt)"
 [ "$before" != "$("$TEND" pid many | tr '\n' ' ')" ] || fail "the same pids after reload"
 
+# ---- IPv6: the public address on ::1, handed over and proxied ---------------------------
+if "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	P5=$(free_port)
+	run "$TEND" start app.js -n v6fd -i 2 --listen "[::1]:$P5" -s
+	expect_rc 0
+	[ "$(jget v6fd 'e["listen"]')" = "[::1]:$P5" ] || fail "listen is $(jget v6fd 'e["listen"]')"
+	case $(curl -s --max-time 5 -g "http://[::1]:$P5/") in "pid "*) ;; *) fail "no answer on [::1]:$P5 (fd)" ;; esac
+	P6=$(free_port)
+	run "$TEND" start app.js -n v6px -i 2 --listen "[::1]:$P6" --lb proxy -s
+	expect_rc 0
+	case $(curl -s --max-time 5 -g "http://[::1]:$P6/") in "pid "*) ;; *) fail "no answer on [::1]:$P6 (proxy)" ;; esac
+	"$TEND" delete v6fd v6px -s
+fi
+
 # ---- bad input -------------------------------------------------------------------------
 run "$TEND" start app.js -n bad --port "$(free_port)" --lb nope
 expect_rc 2
