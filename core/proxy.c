@@ -19,6 +19,8 @@ enum {
 	ACCEPTS_PER_WAKE = 64,
 	READS_PER_WAKE = 4,
 	PAUSE_MS = 100,         /* after accept ran out of fds */
+	WAIT_EVERY_MS = 20,     /* a connection waiting for an instance looks again */
+	WAIT_MAX_MS = 10000,    /* then gives up */
 };
 
 /* One forwarded connection: side 0 is the client, side 1 the app's process. */
@@ -28,12 +30,15 @@ struct conn {
 	bool eof[2];             /* fd[i] will send nothing more */
 	bool shut[2];            /* fd[i] was told so (shutdown SHUT_WR) */
 	bool connecting;         /* fd[1] is connecting */
+	bool waiting;            /* no instance was ready: fd[1] not open yet */
+	int64_t accepted_at;
 	int tries;
 	struct listener *l;      /* a reference: the public socket it came in on */
 };
 
 static struct conn **conns;
 static int nconns;
+static int nwaiting;         /* connections waiting for an instance */
 static bool conns_closed;    /* some are closed: compact the array */
 
 /* What each polled fd is, in fill order. */
@@ -129,6 +134,11 @@ int64_t proxy_next_deadline(void)
 		if (d && (!next || d < next))
 			next = d;
 	}
+	if (nwaiting) {
+		int64_t d = mono_ms() + WAIT_EVERY_MS;
+		if (!next || d < next)
+			next = d;
+	}
 	return next;
 }
 
@@ -188,8 +198,16 @@ static int next_port(struct listener *l)
 
 /* ---- connections ----------------------------------------------------------------- */
 
+static void conn_wait(struct conn *c, bool on)
+{
+	if (on != c->waiting)
+		nwaiting += on ? 1 : -1;
+	c->waiting = on;
+}
+
 static void conn_close(struct conn *c, bool reset)
 {
+	conn_wait(c, false);
 	for (int s = 0; s < 2; s++) {
 		if (c->fd[s] < 0)
 			continue;
@@ -215,13 +233,21 @@ static void nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-/* Connect side 1 to the next instance; on failure try the others, then give up. */
+/* Connect side 1 to the next instance; on failure try the others, then give up. With
+ * none ready (all restarting), wait for one. */
 static void conn_connect(struct conn *c)
 {
 	while (c->tries++ < MAX_TRIES) {
 		int port = next_port(c->l);
-		if (!port)
+		if (!port) {
+			if (mono_ms() - c->accepted_at < WAIT_MAX_MS) {
+				c->tries = 0;
+				conn_wait(c, true);
+				return;
+			}
 			break;
+		}
+		conn_wait(c, false);
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0)
 			break;
@@ -327,6 +353,10 @@ static int max_conns(void)
 
 static void accept_conns(struct listener *l)
 {
+	/* Polled while an instance was ready, but a request earlier in this pass may have
+	 * stopped them all: then the connections wait in the backlog. */
+	if (!count_serving(l))
+		return;
 	for (int i = 0; i < ACCEPTS_PER_WAKE && nconns < max_conns(); i++) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
@@ -341,6 +371,7 @@ static void accept_conns(struct listener *l)
 		c->fd[0] = fd;
 		c->fd[1] = -1;
 		c->l = listener_ref(l);
+		c->accepted_at = mono_ms();
 		l->open++;
 		l->total++;
 		conns = xrealloc(conns, (size_t)(nconns + 1) * sizeof *conns);
@@ -405,6 +436,10 @@ size_t proxy_poll_fill(struct pollfd *fds, int64_t now)
 	}
 	for (int i = 0; i < nconns; i++) {
 		struct conn *c = conns[i];
+		if (c->waiting)
+			conn_connect(c);   /* an instance may be ready now */
+		if (c->fd[0] < 0 || c->waiting)
+			continue;
 		if (c->connecting) {
 			add_slot(fds, &n, c->fd[1], POLLOUT, (struct slot){NULL, c, 1});
 			continue;

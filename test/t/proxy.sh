@@ -13,7 +13,7 @@ free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 get() { curl -s --max-time 5 "http://127.0.0.1:$1/"; }
 
 cat >web.py <<'EOF'
-import http.server, os, time
+import http.server, os, signal, time
 # A plain HTTP server on $PORT; instance 1 waits for the file "go" before it listens.
 if os.environ.get("NODE_APP_INSTANCE") == "1" and os.environ.get("WAIT_GO"):
     while not os.path.exists("go"):
@@ -27,7 +27,13 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *a):
         pass
-http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+# On SIGINT: finish the request in hand, then exit.
+stopping = []
+signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+srv = http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H)
+srv.timeout = 0.05
+while not stopping:
+    srv.handle_request()
 EOF
 cat >app.js <<'EOF'
 require('http').createServer((req, res) => res.end('pid ' + process.pid + '\n')).listen(process.env.PORT);
@@ -70,6 +76,15 @@ while [ $i -lt 15 ]; do
 	i=$((i + 1))
 done
 wait $bg || fail "restart py failed"
+# With every instance stopped, a connection waits until one is started again.
+"$TEND" stop py -s
+get "$P1" >late.txt &
+bg=$!
+track_pid $bg
+sleep 0.5
+"$TEND" start py -s || fail "start py again"
+wait $bg
+grep -q "^pid " late.txt || fail "a connection made while py was stopped was not answered once it started"
 "$TEND" delete py -s
 
 # ---- an instance that is not ready gets no connection ----------------------------------
