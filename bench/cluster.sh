@@ -46,31 +46,9 @@
 # Smoke run: BENCH_REPS=1 BENCH_DURATION=3 BENCH_WARMUP_S=1 BENCH_RELOAD_REPS=1.
 set -u
 
-usage() {
-	echo "usage: bench/cluster.sh TEND_BIN [--only tend|pm2]" >&2
-	exit 2
-}
-
-ARGV_STR=$(printf '%q ' "$0" "$@")
-ARGV_STR=${ARGV_STR% }
-
-[ $# -ge 1 ] || usage
-TEND_ARG=$1
-shift
-ONLY=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--only) [ $# -ge 2 ] || usage; ONLY=$2; shift 2 ;;
-	--only=*) ONLY=${1#--only=}; shift ;;
-	-h|--help) usage ;;
-	*) echo "bench: unknown argument '$1'" >&2; usage ;;
-	esac
-done
-case $ONLY in ''|tend|pm2) ;; *) echo "bench: --only takes tend or pm2" >&2; usage ;; esac
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-case $TEND_ARG in /*) TEND_BIN=$TEND_ARG ;; *) TEND_BIN=$PWD/$TEND_ARG ;; esac
-cd "$ROOT" || exit 1
+. "$ROOT/bench/lib/common.sh"   # arguments, time, medians, the pids we started, fail, cleanup, table cells
+bench_args "$@"
 
 REPS=${BENCH_REPS:-3}
 DURATION=${BENCH_DURATION:-10}
@@ -113,10 +91,6 @@ DIRECT_PID=
 TOOL= BIN= PIDFILE= H= LOG= DPID= PS_STATE= PS_START=
 W_RPS= W_P99= W_NON2XX= W_CONNECT= W_READ= W_WRITE= W_TIMEOUT= W_REQS=
 
-say() { printf '[bench %4ds] %s\n' $(( (${EPOCHREALTIME/./} - T0) / 1000000 )) "$*" >&2; }
-
-. "$ROOT/bench/lib/common.sh"   # time, medians, the pids we started, fail, cleanup, table cells
-
 # ---- tools and daemons ---------------------------------------------------------------------
 
 use_tool() { # use_tool direct|tend|pm2: that tool's home, daemon pid and log become current
@@ -129,20 +103,6 @@ use_tool() { # use_tool direct|tend|pm2: that tool's home, daemon pid and log be
 	*) BIN= PIDFILE= ;;
 	esac
 	H=${HOME_OF[$TOOL]:-} DPID=${DPID_OF[$TOOL]:-}
-}
-
-t() { # t SECS ARGS...: run the tool in home $H with a timeout; output in $WORK/out
-	local secs=$1 rc
-	shift
-	TEND_HOME=$H PM2_HOME=$H timeout -k 5 "$secs" "$BIN" "$@" >"$WORK/out" 2>&1 </dev/null
-	rc=$?
-	if [ "$rc" != 0 ]; then
-		{
-			echo "== $(date '+%F %T') $TOOL $*: exit $rc$([ "$rc" = 124 ] && echo " (timeout ${secs}s)")"
-			tail -n 40 "$WORK/out"
-		} >>"$LOG"
-	fi
-	return "$rc"
 }
 
 start_daemon() { # a new home $H for $TOOL, its daemon up, DPID set
@@ -233,15 +193,6 @@ wait_http() { # wait_http PORT SECS
 		fi
 		sleep 0.1
 	done
-}
-
-cpu_ticks() { # cpu_ticks PID: utime+stime (fields 14, 15 of /proc/PID/stat)
-	local line
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-	line=${line##*) }
-	# shellcheck disable=SC2086
-	set -- $line
-	echo $(( ${12} + ${13} ))
 }
 
 sleep_until() { # sleep_until US: until that time (microseconds since the epoch)

@@ -48,31 +48,9 @@
 # flood), BENCH_NO_HYPERFINE=1 (own loop), BENCH_KEEP=1 (keep the temp dir and homes).
 set -u
 
-usage() {
-	echo "usage: bench/logs.sh TEND_BIN [--only tend|pm2]" >&2
-	exit 2
-}
-
-ARGV_STR=$(printf '%q ' "$0" "$@")
-ARGV_STR=${ARGV_STR% }
-
-[ $# -ge 1 ] || usage
-TEND_ARG=$1
-shift
-ONLY=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--only) [ $# -ge 2 ] || usage; ONLY=$2; shift 2 ;;
-	--only=*) ONLY=${1#--only=}; shift ;;
-	-h|--help) usage ;;
-	*) echo "bench: unknown argument '$1'" >&2; usage ;;
-	esac
-done
-case $ONLY in ''|tend|pm2) ;; *) echo "bench: --only takes tend or pm2" >&2; usage ;; esac
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-case $TEND_ARG in /*) TEND_BIN=$TEND_ARG ;; *) TEND_BIN=$PWD/$TEND_ARG ;; esac
-cd "$ROOT" || exit 1
+. "$ROOT/bench/lib/common.sh"   # arguments, time, medians, the pids we started, fail, cleanup, table cells
+bench_args "$@"
 
 REPS=${BENCH_REPS:-3}
 LOG_MB=${BENCH_LOG_MB:-100}
@@ -119,9 +97,7 @@ TOOL= BIN= PIDFILE= H= LOG= DPID= PS_STATE= PS_START=
 EXTRA_ENV=()      # environment for the tool's commands (and so its daemon), VAR=value
 LAT_MED= LAT_P95=
 
-say() { printf '[logbench %4ds] %s\n' $(( (${EPOCHREALTIME/./} - T0) / 1000000 )) "$*" >&2; }
-
-. "$ROOT/bench/lib/common.sh"   # time, medians, the pids we started, fail, cleanup, table cells
+SAY_TAG=logbench
 
 # ---- time, numbers ---------------------------------------------------------------------
 
@@ -135,37 +111,12 @@ maxof() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a / b }'; }
 
-cpu_ticks() { # cpu_ticks PID: utime + stime (fields 14, 15 of /proc/PID/stat), all threads
-	local line
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-	line=${line##*) }
-	# shellcheck disable=SC2086
-	set -- $line
-	[[ ${12:-} =~ ^[0-9]+$ && ${13:-} =~ ^[0-9]+$ ]] || return 1
-	echo $(( ${12} + ${13} ))
-}
-
 # ---- running a tool ----------------------------------------------------------------------
 
 use_tool() { # use_tool tend|pm2
 	TOOL=$1
 	LOG=$RESULTS/logs-$TOOL.log
 	if [ "$TOOL" = tend ]; then BIN=$TEND_BIN PIDFILE=tend.pid; else BIN=$PM2_BIN PIDFILE=pm2.pid; fi
-}
-
-t() { # t SECS ARGS...: run the tool in home $H (with EXTRA_ENV) and a timeout; output in $WORK/out
-	local secs=$1 rc
-	shift
-	env ${EXTRA_ENV[@]+"${EXTRA_ENV[@]}"} TEND_HOME="$H" PM2_HOME="$H" \
-		timeout -k 5 "$secs" "$BIN" "$@" >"$WORK/out" 2>&1 </dev/null
-	rc=$?
-	if [ "$rc" != 0 ]; then
-		{
-			echo "== $(date '+%F %T') $TOOL $*: exit $rc$([ "$rc" = 124 ] && echo " (timeout ${secs}s)")"
-			tail -n 40 "$WORK/out"
-		} >>"$LOG"
-	fi
-	return "$rc"
 }
 
 status_kb() { # status_kb PID FIELD: a kB field of /proc/PID/status (VmRSS, VmHWM)

@@ -28,31 +28,9 @@
 # BENCH_NO_HYPERFINE=1 (use the own loop), BENCH_KEEP=1 (keep the temp dir).
 set -u
 
-usage() {
-	echo "usage: bench/run.sh TEND_BIN [--only tend|pm2]" >&2
-	exit 2
-}
-
-ARGV_STR=$(printf '%q ' "$0" "$@")
-ARGV_STR=${ARGV_STR% }
-
-[ $# -ge 1 ] || usage
-TEND_ARG=$1
-shift
-ONLY=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--only) [ $# -ge 2 ] || usage; ONLY=$2; shift 2 ;;
-	--only=*) ONLY=${1#--only=}; shift ;;
-	-h|--help) usage ;;
-	*) echo "bench: unknown argument '$1'" >&2; usage ;;
-	esac
-done
-case $ONLY in ''|tend|pm2) ;; *) echo "bench: --only takes tend or pm2" >&2; usage ;; esac
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-case $TEND_ARG in /*) TEND_BIN=$TEND_ARG ;; *) TEND_BIN=$PWD/$TEND_ARG ;; esac
-cd "$ROOT" || exit 1
+. "$ROOT/bench/lib/common.sh"   # arguments, time, medians, the pids we started, fail, cleanup, table cells
+bench_args "$@"
 
 RUNS=${BENCH_RUNS:-30}
 WARMUP=${BENCH_WARMUP:-3}
@@ -86,30 +64,12 @@ METRICS=(rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50 cmdnode startn
 declare -A NOTE   # NOTE[tool:metric] = why it is missing (skipped, failed...)
 TOOL= BIN= PIDFILE= H= LOG= DPID= PS_STATE= PS_START=
 
-say() { printf '[bench %4ds] %s\n' $(( (${EPOCHREALTIME/./} - T0) / 1000000 )) "$*" >&2; }
-
-. "$ROOT/bench/lib/common.sh"   # time, medians, the pids we started, fail, cleanup, table cells
-
 # ---- running a tool ----------------------------------------------------------------------
 
 use_tool() { # use_tool tend|pm2
 	TOOL=$1
 	LOG=$RESULTS/$TOOL.log
 	if [ "$TOOL" = tend ]; then BIN=$TEND_BIN PIDFILE=tend.pid; else BIN=$PM2_BIN PIDFILE=pm2.pid; fi
-}
-
-t() { # t SECS ARGS...: run the tool in home $H with a timeout; output in $WORK/out
-	local secs=$1 rc
-	shift
-	TEND_HOME=$H PM2_HOME=$H timeout -k 5 "$secs" "$BIN" "$@" >"$WORK/out" 2>&1 </dev/null
-	rc=$?
-	if [ "$rc" != 0 ]; then
-		{
-			echo "== $(date '+%F %T') $TOOL $*: exit $rc$([ "$rc" = 124 ] && echo " (timeout ${secs}s)")"
-			tail -n 40 "$WORK/out"
-		} >>"$LOG"
-	fi
-	return "$rc"
 }
 
 jl_count() { # prints "ONLINE TOTAL"

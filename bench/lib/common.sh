@@ -1,6 +1,55 @@
-# Helpers shared by bench/run.sh and bench/logs.sh, sourced after their globals are set:
-# TRACKED (pids we started), LOG (the tool's failure log), TOOL, R/NOTE (the results),
-# H/PIDFILE (the daemon's home and pid file), WORK, ROOT, say().
+# Helpers shared by bench/run.sh, bench/logs.sh and bench/cluster.sh, sourced first (they
+# only define functions). The functions use the scripts' globals: TRACKED (pids we
+# started), LOG (the tool's failure log), TOOL, BIN, R/NOTE (the results), H/PIDFILE (the
+# daemon's home and pid file), WORK, ROOT, T0, SAY_TAG, EXTRA_ENV.
+
+bench_args() { # bench_args "$@": TEND_BIN [--only tend|pm2]; sets ARGV_STR, ONLY, TEND_BIN; cd ROOT
+	local usage="usage: ${0#"$ROOT"/} TEND_BIN [--only tend|pm2]" arg
+	ARGV_STR=$(printf '%q ' "$0" "$@")
+	ARGV_STR=${ARGV_STR% }
+	case ${1:--h} in -h|--help) echo "$usage" >&2; exit 2 ;; esac
+	arg=$1
+	shift
+	ONLY=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--only) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; ONLY=$2; shift 2 ;;
+		--only=*) ONLY=${1#--only=}; shift ;;
+		-h|--help) echo "$usage" >&2; exit 2 ;;
+		*) echo "bench: unknown argument '$1'" >&2; echo "$usage" >&2; exit 2 ;;
+		esac
+	done
+	case $ONLY in ''|tend|pm2) ;; *) echo "bench: --only takes tend or pm2" >&2; echo "$usage" >&2; exit 2 ;; esac
+	case $arg in /*) TEND_BIN=$arg ;; *) TEND_BIN=$PWD/$arg ;; esac
+	cd "$ROOT" || exit 1
+}
+
+say() { printf '[%s %4ds] %s\n' "${SAY_TAG:-bench}" $(( (${EPOCHREALTIME/./} - T0) / 1000000 )) "$*" >&2; }
+
+t() { # t SECS ARGS...: run the tool in home $H (with EXTRA_ENV, if any) and a timeout; output in $WORK/out
+	local secs=$1 rc
+	shift
+	env ${EXTRA_ENV[@]+"${EXTRA_ENV[@]}"} TEND_HOME="$H" PM2_HOME="$H" \
+		timeout -k 5 "$secs" "$BIN" "$@" >"$WORK/out" 2>&1 </dev/null
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		{
+			echo "== $(date '+%F %T') $TOOL $*: exit $rc$([ "$rc" = 124 ] && echo " (timeout ${secs}s)")"
+			tail -n 40 "$WORK/out"
+		} >>"$LOG"
+	fi
+	return "$rc"
+}
+
+cpu_ticks() { # cpu_ticks PID: utime + stime (fields 14, 15 of /proc/PID/stat), all threads
+	local line
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	line=${line##*) }
+	# shellcheck disable=SC2086
+	set -- $line
+	[[ ${12:-} =~ ^[0-9]+$ && ${13:-} =~ ^[0-9]+$ ]] || return 1
+	echo $(( ${12} + ${13} ))
+}
 
 now_us() { # microseconds since the epoch
 	if [ -n "${EPOCHREALTIME:-}" ]; then
