@@ -91,25 +91,36 @@ void dlog(const char *fmt, ...)
 
 /* ---- clients ---------------------------------------------------------------- */
 
+/* Send what the socket takes of p[0..n); the count sent, or -1 when the client went
+ * away (then it is closing and nothing is kept for it). */
+static ssize_t client_write(struct client *c, const char *p, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = send(c->fd, p + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0) {   /* the client went away mid-reply */
+			buf_reset(&c->out);
+			c->closing = true;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
 static void client_flush(struct client *c)
 {
 	if (c->fd < 0) {
 		buf_reset(&c->out);
 		return;
 	}
-	while (c->out.len > 0) {
-		ssize_t w = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (w <= 0) {   /* the client went away mid-reply */
-			buf_reset(&c->out);
-			c->closing = true;
-			return;
-		}
+	ssize_t w = client_write(c, c->out.data, c->out.len);
+	if (w > 0)
 		buf_consume(&c->out, (size_t)w);
-	}
 }
 
 void client_send(struct client *c, const char *p, size_t n)
@@ -126,27 +137,16 @@ void client_send(struct client *c, const char *p, size_t n)
 		c->closing = true;
 		return;
 	}
-	if (!c->out.len) {
-		/* Nothing queued: send straight from the caller's buffer, keep only the rest
-		 * (a big reply, like jlist of a thousand apps, is not copied first). */
-		while (n > 0) {
-			ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				break;
-			if (w <= 0) {
-				c->closing = true;
-				return;
-			}
-			p += w;
-			n -= (size_t)w;
-		}
-		if (n == 0)
-			return;
+	if (c->out.len) {   /* behind what is queued */
+		buf_add(&c->out, p, n);
+		client_flush(c);
+		return;
 	}
-	buf_add(&c->out, p, n);
-	client_flush(c);
+	/* Nothing queued: send straight from the caller's buffer and keep only the rest
+	 * (a big reply, like jlist of a thousand apps, is not copied first). */
+	ssize_t w = client_write(c, p, n);
+	if (w >= 0 && (size_t)w < n)
+		buf_add(&c->out, p + w, n - (size_t)w);
 }
 
 static void client_close(int i)
