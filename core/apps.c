@@ -68,8 +68,7 @@ static void redeclare(struct spec *s, bool run, bool rolling, int **ids, int *n)
 		proc_set_spec(p, s);
 		p->held = !run;
 		if (run && rolling) {
-			p->reload_pending = true;
-			p->reload_failed = false;
+			reload_request(p);
 		} else if (run) {
 			proc_event(p, EV_START);
 		}
@@ -135,7 +134,7 @@ static void scale_to(struct client *c, struct spec *s, int have, int want)
 static bool reloading(const char *name)
 {
 	for (int i = 0; i < nprocs; i++)
-		if (!strcmp(procs[i]->spec->name, name) && (procs[i]->reload != RL_NONE || procs[i]->reload_pending))
+		if (!strcmp(procs[i]->spec->name, name) && reload_busy(procs[i]))
 			return true;
 	return false;
 }
@@ -285,11 +284,8 @@ void cmd_start(struct request *r)
 	bool force = false, reload = false;
 	json_as_bool(r->d, json_get(r->d, 0, "force"), &force);
 	json_as_bool(r->d, json_get(r->d, 0, "reload"), &reload);
-	long long parallel = 1;
-	int t = json_get(r->d, 0, "parallel");
-	if (t >= 0 && (!json_as_ll(r->d, t, &parallel) || parallel < 1 || parallel > 4096)) {
-		reply_error(r->c, 2, "start: parallel: expected a number from 1 to 4096");
+	int parallel;
+	if (!request_parallel(r, &parallel))
 		return;
-	}
-	apps_start(r->c, r->d, json_get(r->d, 0, "apps"), mode, force, reload ? (int)parallel : 0, NULL);
+	apps_start(r->c, r->d, json_get(r->d, 0, "apps"), mode, force, reload ? parallel : 0, NULL);
 }

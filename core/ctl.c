@@ -440,22 +440,32 @@ static void cmd_restart(struct request *r)
 	}
 }
 
+bool request_parallel(struct request *r, int *parallel)
+{
+	long long v = 1;
+	int t = json_get(r->d, 0, "parallel");
+	if (t >= 0 && (!json_as_ll(r->d, t, &v) || v < 1 || v > 4096)) {
+		reply_error(r->c, 2, "%s: parallel: expected a number from 1 to 4096", r->cmd);
+		return false;
+	}
+	*parallel = (int)v;
+	return true;
+}
+
 /* reload: {"targets","parallel"?,"env"?}: rolling replacement, see reload.c. */
 static void cmd_reload(struct request *r)
 {
 	int *ids, n;
 	if (!targets_to_start(r, &ids, &n))
 		return;
-	long long parallel = 1;
-	int t = json_get(r->d, 0, "parallel");
-	if (t >= 0 && (!json_as_ll(r->d, t, &parallel) || parallel < 1 || parallel > 4096)) {
-		reply_error(r->c, 2, "reload: parallel: expected a number from 1 to 4096");
+	int parallel;
+	if (!request_parallel(r, &parallel)) {
 		free(ids);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
 		struct proc *p = proc_find(ids[i]);
-		if (p->reload != RL_NONE || p->reload_pending) {
+		if (reload_busy(p)) {
 			reply_error(r->c, 1, "%s[%d]: a reload of it is already in progress", p->spec->name, p->id);
 			free(ids);
 			return;
@@ -465,13 +475,10 @@ static void cmd_reload(struct request *r)
 		free(ids);
 		return;
 	}
-	for (int i = 0; i < n; i++) {
-		struct proc *p = proc_find(ids[i]);
-		p->reload_pending = true;
-		p->reload_failed = false;
-	}
+	for (int i = 0; i < n; i++)
+		reload_request(proc_find(ids[i]));
 	ctl_wait_on(r->c, WAIT_RELOADED, ids, n);
-	r->c->wait.parallel = (int)parallel;
+	r->c->wait.parallel = parallel;
 }
 
 /* flush: {"targets"?}: truncate the targets' log files (all apps without targets). */

@@ -48,6 +48,8 @@ struct request {
 void ctl_wait_on(struct client *c, enum wait_kind kind, int *ids, int n);
 void ctl_add_id(int **ids, int *n, int id);
 void ctl_reply_ok(struct client *c);
+/* The request's "parallel" (1 to 4096, default 1); false after replying the error. */
+bool request_parallel(struct request *r, int *parallel);
 
 /* apps.c: register and (re)start app declarations. What to do with a name that
  * exists: */

@@ -39,6 +39,7 @@ struct conn {
 static struct conn **conns;
 static int nconns;
 static int nwaiting;         /* connections waiting for an instance */
+static int nprobing;         /* procs whose port is probed; none: no scan of procs */
 static bool conns_closed;    /* some are closed: compact the array */
 
 /* What each polled fd is, in fill order. */
@@ -83,14 +84,18 @@ int proxy_free_port(char *err, size_t errlen)
 void proxy_forget(struct proc *p)
 {
 	close_fd(&p->probe_fd);
+	if (p->probe_at)
+		nprobing--;
 	p->probe_at = 0;
 }
 
 void proxy_spawned(struct proc *p)
 {
 	proxy_forget(p);
-	if (p->spec->proxy && p->state == ST_LAUNCHING && !p->spec->wait_ready)
+	if (p->spec->proxy && p->state == ST_LAUNCHING && !p->spec->wait_ready) {
 		p->probe_at = mono_ms() + PROBE_EVERY_MS;
+		nprobing++;
+	}
 }
 
 /* Is a connect to p's port through? True once it is: the app listens. */
@@ -124,7 +129,7 @@ static bool probe_answered(struct proc *p)
 int64_t proxy_next_deadline(void)
 {
 	int64_t next = 0;
-	for (int i = 0; i < nprocs; i++) {
+	for (int i = 0; nprobing && i < nprocs; i++) {
 		int64_t d = procs[i]->probe_at;
 		if (d && (!next || d < next))
 			next = d;
@@ -144,15 +149,14 @@ int64_t proxy_next_deadline(void)
 
 void proxy_fire_timers(int64_t now)
 {
-	for (int i = 0; i < nprocs; i++) {
+	for (int i = 0; nprobing && i < nprocs; i++) {
 		struct proc *p = procs[i];
 		if (!p->probe_at || p->probe_at > now)
 			continue;
 		if (p->state != ST_LAUNCHING || p->pid <= 0) {
 			proxy_forget(p);
 		} else if (probe_answered(p)) {
-			proxy_forget(p);
-			proc_ready(p);
+			proc_ready(p);   /* which ends the probing */
 		} else {
 			p->probe_at = now + PROBE_EVERY_MS;
 		}

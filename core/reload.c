@@ -66,6 +66,17 @@ static void retiree_stopped(struct proc *r)
 	retiree_free(r);
 }
 
+bool reload_busy(const struct proc *p)
+{
+	return p->reload != RL_NONE || p->reload_pending;
+}
+
+void reload_request(struct proc *p)
+{
+	p->reload_pending = true;
+	p->reload_failed = false;
+}
+
 bool reload_begin(struct proc *p)
 {
 	if (p->pid <= 0 || p->state != ST_ONLINE)

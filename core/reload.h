@@ -21,6 +21,10 @@ enum reload_phase {
 extern struct proc **retirees;
 extern int nretirees;
 
+/* A reload of p is asked for or going on. */
+bool reload_busy(const struct proc *p);
+/* Ask for one: the reload wait (ctl.c) begins it when its turn comes. */
+void reload_request(struct proc *p);
 /* Begin replacing p's process; false (with p->last_error) if it has none to replace
  * or the spawn failed at once. */
 bool reload_begin(struct proc *p);
