@@ -414,19 +414,6 @@ bench_tool() { # bench_tool tend|pm2
 	say "$TOOL: done"
 }
 
-# ---- dependencies ------------------------------------------------------------------------
-
-install_pm2() {
-	[ -x "$PM2_BIN" ] && return 0
-	say "installing pm2 into bench/.deps (npm)"
-	mkdir -p "$DEPS"
-	timeout 300 npm install --prefix "$DEPS" --no-audit --no-fund --loglevel=error pm2@7 \
-		>>"$RESULTS/install.log" 2>&1 ||
-		timeout 300 npm install --prefix "$DEPS" --no-audit --no-fund --loglevel=error pm2@latest \
-			>>"$RESULTS/install.log" 2>&1 ||
-		say "npm install pm2 failed (see bench/results/install.log)"
-}
-
 # ---- cleanup -------------------------------------------------------------------------------
 
 trap cleanup EXIT

@@ -178,3 +178,20 @@ e = p["pm2_env"] if p else None
 print(eval(sys.argv[2]) if p else None)' "$1" "$2"
 }
 status_is() { [ "$(jget "$1" 'e["status"]')" = "$2" ]; }
+
+# ---- HTTP apps (cluster mode) -----------------------------------------------------------
+# A free port: the kernel picks one, we let it go and take it.
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+get() { curl -s --max-time 5 "http://127.0.0.1:$1/"; }
+# serves PORT N: within 60 requests, N distinct answers naming a pid ("... pid N"); the
+# answers are left in seen.txt.
+serves() {
+	: >seen.txt
+	_i=0
+	while [ $_i -lt 60 ]; do
+		get "$1" >>seen.txt
+		_i=$((_i + 1))
+		[ "$(sort -u seen.txt | grep -c 'pid ')" -ge "$2" ] && return 0
+	done
+	return 1
+}

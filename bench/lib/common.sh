@@ -1,7 +1,7 @@
 # Helpers shared by bench/run.sh, bench/logs.sh and bench/cluster.sh, sourced first (they
 # only define functions). The functions use the scripts' globals: TRACKED (pids we
 # started), LOG (the tool's failure log), TOOL, BIN, R/NOTE (the results), H/PIDFILE (the
-# daemon's home and pid file), WORK, ROOT, T0, SAY_TAG, EXTRA_ENV.
+# daemon's home and pid file), WORK, ROOT, T0, SAY_TAG, EXTRA_ENV, DEPS/PM2_BIN/RESULTS.
 
 bench_args() { # bench_args "$@": TEND_BIN [--only tend|pm2]; sets ARGV_STR, ONLY, TEND_BIN; cd ROOT
 	local usage="usage: ${0#"$ROOT"/} TEND_BIN [--only tend|pm2]" arg
@@ -39,6 +39,17 @@ t() { # t SECS ARGS...: run the tool in home $H (with EXTRA_ENV, if any) and a t
 		} >>"$LOG"
 	fi
 	return "$rc"
+}
+
+install_pm2() { # PM2 from npm into $DEPS (pm2@7, else pm2@latest), once
+	[ -x "$PM2_BIN" ] && return 0
+	say "installing pm2 into bench/.deps (npm)"
+	mkdir -p "$DEPS"
+	timeout 300 npm install --prefix "$DEPS" --no-audit --no-fund --loglevel=error pm2@7 \
+		>>"$RESULTS/install.log" 2>&1 ||
+		timeout 300 npm install --prefix "$DEPS" --no-audit --no-fund --loglevel=error pm2@latest \
+			>>"$RESULTS/install.log" 2>&1 ||
+		say "npm install pm2 failed (see bench/results/install.log)"
 }
 
 cpu_ticks() { # cpu_ticks PID: utime + stime (fields 14, 15 of /proc/PID/stat), all threads

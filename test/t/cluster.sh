@@ -8,22 +8,6 @@
 cd "$T" || fail "cd $T"
 command -v curl >/dev/null || fail "curl is needed"
 NODE=$(command -v node) || fail "node is needed"
-# A free port: the kernel picks one, we let it go and take it.
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-get() { curl -s --max-time 5 "http://127.0.0.1:$1/"; }
-# serves PORT N: N requests see every instance of the app
-pids_seen() {
-	port=$1
-	n=$2
-	i=0
-	: >seen.txt
-	while [ $i -lt 60 ]; do
-		get "$port" >>seen.txt
-		i=$((i + 1))
-		[ "$(sort -u seen.txt | grep -c '^pid ')" -ge "$n" ] && return 0
-	done
-	return 1
-}
 
 cat >srv.py <<'EOF'
 import os, socket, signal
@@ -50,7 +34,7 @@ P1=$(free_port)
 run "$TEND" start srv.py -n py -i 2 --port "$P1" -s
 expect_rc 0
 [ "$(jget py 'e["exec_mode"]')" = cluster_mode ] || fail "exec_mode $(jget py 'e["exec_mode"]')"
-pids_seen "$P1" 2 || fail "python instances: connections did not reach both: $(sort -u seen.txt | tr '\n' ' ')"
+serves "$P1" 2 || fail "python instances: connections did not reach both: $(sort -u seen.txt | tr '\n' ' ')"
 id0=$("$TEND" id py | head -n 1)
 pid0=$("$TEND" pid "$id0")
 "$TEND" env "$id0" | grep -qx "LISTEN_PID=$pid0" || fail "tend env lacks LISTEN_PID=$pid0"
@@ -69,7 +53,7 @@ while [ $i -lt 20 ]; do
 	i=$((i + 1))
 done
 wait $restart_pid || fail "restart failed"
-pids_seen "$P1" 2 || fail "after restart, not both instances serve"
+serves "$P1" 2 || fail "after restart, not both instances serve"
 
 # A port someone else holds: one line, exit 1, nothing registered.
 run "$TEND" start srv.py -n taken -i 2 --port "$P1" -s
@@ -93,7 +77,7 @@ kill "$holder"
 P3=$(free_port)
 run "$TEND" start app.js -n web -i 2 --port "$P3" -s
 expect_rc 0
-pids_seen "$P3" 2 || fail "node instances: connections did not reach both: $(sort -u seen.txt | tr '\n' ' ')"
+serves "$P3" 2 || fail "node instances: connections did not reach both: $(sort -u seen.txt | tr '\n' ' ')"
 status_is web online || fail "web is $(jget web 'e["status"]')"
 "$TEND" delete py web -s
 
@@ -156,24 +140,6 @@ true
 
 # ---- rolling reload under load: zero failed requests ----------------------------------------
 cp "$TOP/test/t/cluster-client.py" client.py
-cat >srv2.py <<'EOF'
-import os, signal, socket
-# LISTEN_FDS server that finishes the request in hand on SIGINT, then exits.
-s = socket.socket(fileno=3)
-s.settimeout(0.05)
-stopping = []
-signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
-while not stopping:
-    try:
-        c, _ = s.accept()
-    except (socket.timeout, InterruptedError):
-        continue
-    c.settimeout(5)
-    c.recv(65536)
-    body = ("pid %d\n" % os.getpid()).encode()
-    c.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    c.close()
-EOF
 reload_under_load() { # APP PORT: two reloads while clients loop; no request may fail
 	rm -f stop
 	"$PY" client.py "$2" 8 >load.txt 2>&1 &
@@ -198,7 +164,8 @@ P4=$(free_port)
 "$TEND" start app.js -n nodeweb -i 2 --port "$P4" -s || fail "start nodeweb"
 reload_under_load nodeweb "$P4"
 P5=$(free_port)
-"$TEND" start srv2.py -n pyweb -i 2 --port "$P5" -s || fail "start pyweb"
+# The LISTEN_FDS server of the benchmark: finishes the request in hand on SIGINT, exits.
+"$TEND" start "$TOP/bench/apps/lfd.py" -n pyweb -i 2 --port "$P5" -s || fail "start pyweb"
 reload_under_load pyweb "$P5"
 
 # ---- a replacement that never becomes ready, or crashes: the old process goes on -----------

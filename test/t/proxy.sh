@@ -9,8 +9,6 @@ command -v curl >/dev/null || fail "curl is needed"
 command -v node >/dev/null || fail "node is needed"
 # The daemon and the apps it starts inherit this: a thousand connections per instance.
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-get() { curl -s --max-time 5 "http://127.0.0.1:$1/"; }
 
 cat >web.py <<'EOF'
 import http.server, os, signal, time

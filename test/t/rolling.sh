@@ -7,20 +7,7 @@
 cd "$T" || fail "cd $T"
 command -v curl >/dev/null || fail "curl is needed"
 command -v node >/dev/null || fail "node is needed"
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-get() { curl -s --max-time 5 "http://127.0.0.1:$1/"; }
 pids_of() { "$TEND" pid "$1" | sort | tr '\n' ' '; }
-# serves PORT N: requests reach N distinct processes (within 60 tries)
-serves() {
-	: >seen.txt
-	i=0
-	while [ $i -lt 60 ]; do
-		get "$1" >>seen.txt
-		i=$((i + 1))
-		[ "$(sort -u seen.txt | wc -l)" -ge "$2" ] && return 0
-	done
-	return 1
-}
 cat >app.js <<'EOF'
 require('http').createServer((req, res) => res.end('v ' + process.env.V + ' pid ' + process.pid + '\n'))
   .listen(process.env.PORT);
