@@ -33,7 +33,7 @@
 	"Exit status: 0 done, 1 target not found or action failed, 2 bad usage.\n"
 
 const char stop_help[] =
-	"usage: tend stop TARGET... [--watch]\n"
+	"usage: tend stop TARGET... [--watch] [--force]\n"
 	"\n"
 	"Stop apps: send each its kill signal (SIGINT by default) and every descendant\n"
 	"that left its process group, SIGKILL what is left after kill_timeout. Returns\n"
@@ -41,6 +41,7 @@ const char stop_help[] =
 	"stopped app is not restarted by its cron or watch.\n"
 	"\n"
 	"      --watch      stop watching too (a later restart does not watch)\n"
+	"      --force      SIGKILL now, also processes already stopping (no kill_timeout)\n"
 	"\n" TARGETS_HELP;
 
 const char restart_help[] =
@@ -70,9 +71,11 @@ const char reload_help[] =
 	"\n" TARGETS_HELP;
 
 const char delete_help[] =
-	"usage: tend delete TARGET...    (also: tend del)\n"
+	"usage: tend delete TARGET... [--force]    (also: tend del)\n"
 	"\n"
 	"Stop apps as stop does and remove them from the list. Their log files stay.\n"
+	"\n"
+	"      --force      SIGKILL now, also processes already stopping (no kill_timeout)\n"
 	"\n" TARGETS_HELP;
 
 const char reset_help[] =
@@ -81,8 +84,9 @@ const char reset_help[] =
 	"Reset the restart and unstable-restart counters of apps.\n"
 	"\n" TARGETS_HELP;
 
-enum { O_SILENT = 1, O_MINI, O_NO_COLOR, O_UPDATE_ENV, O_WATCH, O_ONLY, O_ENV, O_PARALLEL };
+enum { O_SILENT = 1, O_MINI, O_NO_COLOR, O_UPDATE_ENV, O_WATCH, O_ONLY, O_ENV, O_PARALLEL, O_FORCE };
 static const struct opt options[] = {
+	{"force", 0, OPT_NONE, O_FORCE},
 	{"parallel", 0, OPT_REQUIRED, O_PARALLEL},
 	{"silent", 's', OPT_NONE, O_SILENT},
 	{"mini-list", 'm', OPT_NONE, O_MINI},
@@ -96,7 +100,7 @@ static const struct opt options[] = {
 
 struct action {
 	const char *cmd;
-	bool silent, no_color, update_env, watch;
+	bool silent, no_color, update_env, watch, force;
 	const char *only, *env_name;
 	struct table_opts table;
 };
@@ -175,6 +179,7 @@ static int act(const char *cmd, int argc, char **argv)
 		case O_NO_COLOR: a.no_color = true; break;
 		case O_UPDATE_ENV: a.update_env = true; break;
 		case O_WATCH: a.watch = true; break;
+		case O_FORCE: a.force = true; break;
 		case O_ONLY: a.only = s.arg; break;
 		case O_ENV: a.env_name = s.arg; break;
 		case O_PARALLEL:
@@ -184,6 +189,8 @@ static int act(const char *cmd, int argc, char **argv)
 				die_usage("--parallel: expected a number from 1 to 4096, got '%s'", s.arg);
 			break;
 		}
+		if (id == O_FORCE && strcmp(cmd, "stop") != 0 && strcmp(cmd, "delete") != 0)
+			die_usage("--force: not an option of %s", applet_name);
 		if ((id == O_UPDATE_ENV && !restarting) ||
 		    (id == O_WATCH && strcmp(cmd, "restart") != 0 && strcmp(cmd, "stop") != 0))
 			die_usage("%s: not an option of %s", id == O_WATCH ? "--watch" : "--update-env", applet_name);
@@ -211,6 +218,8 @@ static int act(const char *cmd, int argc, char **argv)
 		json_kbool(&req, "watch", !strcmp(cmd, "restart"));
 	if (parallel)
 		json_kint(&req, "parallel", parallel);
+	if (a.force)
+		json_kbool(&req, "force", true);
 	req_end(&req);
 	if (file) {
 		for (int i = 0; i < n; i++)

@@ -31,11 +31,14 @@ const char ping_help[] =
 	"Start the daemon if it is not running, and print \"pong\" once it answers.\n";
 
 const char kill_help[] =
-	"usage: tend kill\n"
+	"usage: tend kill [--force]\n"
 	"\n"
 	"Stop every app gracefully (their kill signal, SIGKILL after kill_timeout), then\n"
 	"stop the daemon, which removes its socket and pid file. The saved dump is left\n"
-	"as it is. With no daemon running, exits 0 at once.\n";
+	"as it is. With no daemon running, exits 0 at once.\n"
+	"\n"
+	"  --force   SIGKILL every app now, without waiting for kill_timeout (also what a\n"
+	"            second SIGTERM or SIGINT to a foreground daemon does)\n";
 
 static void no_args(int argc, char **argv)
 {
@@ -88,9 +91,13 @@ static void wait_daemon_gone(void)
 
 int kill_main(int argc, char **argv)
 {
-	no_args(argc, argv);
+	bool force = argc == 2 && !strcmp(argv[1], "--force");
+	if (!force)
+		no_args(argc, argv);
 	struct buf req = {0};
 	req_begin(&req, "kill");
+	if (force)
+		json_kbool(&req, "force", true);
 	req_end(&req);
 	struct reply rep;
 	if (!call_until_exit(&req, &rep)) {

@@ -206,7 +206,8 @@ static void prune(const char *dir, const char *prefix, const char *ext, int reta
 		}
 	}
 	closedir(d);
-	qsort(files, (size_t)n, sizeof *files, cmp_age);
+	if (n > 1)
+		qsort(files, (size_t)n, sizeof *files, cmp_age);
 	for (int i = 0; i < n; i++) {
 		if (i < n - retain)
 			unlink(files[i].name);

@@ -15,12 +15,13 @@ static bool is_up(const struct proc *p)
 	       p->state == ST_WAITING;
 }
 
+/* Instances of an app, not counting those on their way out (being deleted). */
 static int count_named(const char *name, bool *any_up)
 {
 	int n = 0;
 	*any_up = false;
 	for (int i = 0; i < nprocs; i++)
-		if (strcmp(procs[i]->spec->name, name) == 0) {
+		if (!procs[i]->remove && strcmp(procs[i]->spec->name, name) == 0) {
 			n++;
 			*any_up |= is_up(procs[i]);
 		}
@@ -35,10 +36,23 @@ static bool declared_stopped(const struct jdoc *d, int app, const struct spec *s
 	return !s->autostart || (st >= 0 && json_eq(d, st, "stopped"));
 }
 
-/* New instances of s: replacing, first, whatever a previous daemon left running. */
-static void add_instances(struct spec *s, int from, int to, bool run, int **ids, int *n)
+static bool instance_used(const char *name, int k)
 {
-	for (int k = from; k < to; k++) {
+	for (int i = 0; i < nprocs; i++)
+		if (!procs[i]->remove && procs[i]->instance == k && !strcmp(procs[i]->spec->name, name))
+			return true;
+	return false;
+}
+
+/* count new instances of s, numbered from the lowest numbers the app does not use (a
+ * forced copy counts from 0 again): replacing, first, whatever a previous daemon left
+ * running. */
+static void add_instances(struct spec *s, int count, bool copy, bool run, int **ids, int *n)
+{
+	for (int k = 0; count > 0; k++) {
+		if (!copy && instance_used(s->name, k))
+			continue;
+		count--;
 		struct proc *p = proc_new(s, k);
 		pid_t orphan = orphan_take(s->name);
 		p->held = !run;
@@ -57,8 +71,8 @@ static void redeclare(struct spec *s, bool run, bool rolling, int **ids, int *n)
 	int have = 0;
 	for (int i = 0; i < nprocs; i++) {
 		struct proc *p = procs[i];
-		if (strcmp(p->spec->name, s->name) != 0)
-			continue;
+		if (p->remove || strcmp(p->spec->name, s->name) != 0)
+			continue;   /* instances being deleted go on going */
 		if (p->instance >= s->instances) {
 			p->remove = true;   /* scaled down: the highest instances go */
 			proc_event(p, EV_STOP);
@@ -75,7 +89,7 @@ static void redeclare(struct spec *s, bool run, bool rolling, int **ids, int *n)
 		ctl_add_id(ids, n, p->id);
 	}
 	if (have < s->instances)
-		add_instances(s, have, s->instances, run, ids, n);
+		add_instances(s, s->instances - have, false, run, ids, n);
 }
 
 static struct proc *highest_instance(const char *name)
@@ -86,14 +100,6 @@ static struct proc *highest_instance(const char *name)
 		    (!top || procs[i]->instance > top->instance))
 			top = procs[i];
 	return top;
-}
-
-static bool instance_used(const char *name, int k)
-{
-	for (int i = 0; i < nprocs; i++)
-		if (!procs[i]->remove && procs[i]->instance == k && !strcmp(procs[i]->spec->name, name))
-			return true;
-	return false;
 }
 
 static void scale_to(struct client *c, struct spec *s, int have, int want)
@@ -113,17 +119,13 @@ static void scale_to(struct client *c, struct spec *s, int have, int want)
 			proc_set_spec(procs[i], ns);
 	int *ids = NULL, n = 0;
 	bool shrinking = want < have;
-	for (; have > want; have--) {
-		struct proc *p = highest_instance(ns->name);
+	for (struct proc *p; have > want && (p = highest_instance(ns->name)); have--) {
 		p->remove = true;
 		proc_event(p, EV_STOP);
 		ctl_add_id(&ids, &n, p->id);
 	}
-	for (int k = 0; have < want; k++)
-		if (!instance_used(ns->name, k)) {
-			add_instances(ns, k, k + 1, true, &ids, &n);
-			have++;
-		}
+	if (have < want)
+		add_instances(ns, want - have, false, true, &ids, &n);
 	spec_unref(ns);
 	procs_collect_removed();
 	/* Removals are done once gone, additions once spawned (and ready). */
@@ -199,7 +201,7 @@ void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mod
 		bool up, run = !declared_stopped(d, tok[i], s);
 		int have = count_named(s->name, &up);
 		if (have == 0 || forced[i])
-			add_instances(s, 0, s->instances, run, &ids, &n);
+			add_instances(s, s->instances, have > 0, run, &ids, &n);
 		else if (mode == START_SKIP && up)
 			json_str(&skipped, s->name);
 		else
@@ -244,7 +246,7 @@ void cmd_scale(struct request *r)
 	struct proc *first = NULL;
 	int have = 0, want;
 	for (int i = 0; name && i < nprocs; i++)
-		if (!strcmp(procs[i]->spec->name, name)) {
+		if (!procs[i]->remove && !strcmp(procs[i]->spec->name, name)) {
 			first = first ? first : procs[i];
 			have++;
 		}

@@ -131,7 +131,8 @@ static bool resolve_targets(struct request *r, int **ids, int *n)
 			return false;
 		}
 	}
-	qsort(*ids, (size_t)*n, sizeof **ids, cmp_int);
+	if (*n > 1)
+		qsort(*ids, (size_t)*n, sizeof **ids, cmp_int);
 	return true;
 }
 
@@ -381,7 +382,16 @@ static bool redeclare_targets(struct request *r, const int *ids, int n, bool sto
 	return ok;
 }
 
-/* stop: {"targets", "watch": false to stop watching as well}. */
+/* "force": stops already under way (or begun by this request) do not wait for
+ * kill_timeout: SIGKILL now. */
+static bool forced(const struct request *r)
+{
+	bool force = false;
+	json_as_bool(r->d, json_get(r->d, 0, "force"), &force);
+	return force;
+}
+
+/* stop: {"targets", "watch": false to stop watching as well, "force"}. */
 static void cmd_stop(struct request *r)
 {
 	int *ids, n;
@@ -391,10 +401,13 @@ static void cmd_stop(struct request *r)
 		free(ids);
 		return;
 	}
+	bool force = forced(r);
 	for (int i = 0; i < n; i++) {
 		struct proc *p = proc_find(ids[i]);
 		p->held = true;
 		proc_event(p, EV_STOP);
+		if (force)
+			proc_kill_now(p);
 	}
 	ctl_wait_on(r->c, WAIT_STOPPED, ids, n);
 }
@@ -404,10 +417,13 @@ static void cmd_delete(struct request *r)
 	int *ids, n;
 	if (!resolve_targets(r, &ids, &n))
 		return;
+	bool force = forced(r);
 	for (int i = 0; i < n; i++) {
 		struct proc *p = proc_find(ids[i]);
 		p->remove = true;
 		proc_event(p, EV_STOP);
+		if (force)
+			proc_kill_now(p);
 	}
 	procs_collect_removed();
 	ctl_wait_on(r->c, WAIT_GONE, ids, n);
@@ -620,6 +636,8 @@ static void cmd_list(struct request *r)
 static void cmd_kill(struct request *r)
 {
 	daemon_shutdown_begin();
+	if (forced(r))
+		daemon_kill_now();
 	ctl_wait_on(r->c, WAIT_SHUTDOWN, NULL, 0);
 }
 

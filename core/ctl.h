@@ -81,6 +81,7 @@ void reply_line(struct client *c, const struct buf *json);   /* a data line */
 /* Provided by daemon.c. */
 void client_send(struct client *c, const char *p, size_t n);
 void daemon_shutdown_begin(void);
+void daemon_kill_now(void);       /* every stop under way: SIGKILL now */
 bool daemon_shutting_down(void);
 void daemon_exit_when_flushed(struct client *c);
 void daemon_sample_procs(void);   /* refresh CPU/memory if the last sample is stale */

@@ -276,6 +276,15 @@ void daemon_shutdown_begin(void)
 
 bool daemon_shutting_down(void) { return shutting_down; }
 
+void daemon_kill_now(void)
+{
+	dlog("stopping with SIGKILL now");
+	for (int i = 0; i < nprocs; i++)
+		proc_kill_now(procs[i]);
+	for (int i = 0; i < nretirees; i++)
+		proc_kill_now(retirees[i]);
+}
+
 /* Leave the home to a successor: no socket to connect to, no pid file. */
 static void release_home(void)
 {
@@ -307,8 +316,9 @@ static void handle_signals(void)
 		case SIGINT:
 			dlog("%s received", signal_name((int)si.ssi_signo));
 			if (shutting_down)
-				break;
-			daemon_shutdown_begin();
+				daemon_kill_now();   /* asked twice: do not wait for kill_timeout */
+			else
+				daemon_shutdown_begin();
 			break;
 		case SIGHUP:
 		case SIGUSR2:

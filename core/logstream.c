@@ -57,19 +57,21 @@ bool logstream_subscribe(struct client *c, const struct jdoc *d, int targets, bo
 	return true;
 }
 
+/* Every subscription of c: a connection may have asked more than once. */
 void logstream_unsubscribe(struct client *c)
 {
-	for (struct logsub **pp = &subs; *pp; pp = &(*pp)->next) {
+	for (struct logsub **pp = &subs; *pp;) {
 		struct logsub *s = *pp;
-		if (s->c != c)
+		if (s->c != c) {
+			pp = &s->next;
 			continue;
+		}
 		*pp = s->next;
 		for (int i = 0; i < s->ntargets; i++)
 			target_free(&s->targets[i]);
 		free(s->targets);
 		free(s);
 		logstream_subscribers--;
-		return;
 	}
 }
 

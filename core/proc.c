@@ -660,6 +660,19 @@ void proc_begin_stop(struct proc *p)
 	p->kill_sent = false;
 }
 
+void proc_kill_now(struct proc *p)
+{
+	if (p->state != ST_STOPPING)
+		return;
+	if (!p->kill_sent)
+		dlog("%s[%d]: stop forced: SIGKILL", p->spec->name, p->id);
+	p->kill_sent = true;
+	p->deadline = mono_ms();   /* the timer fires this pass: act_kill_now */
+	p->tree_poll = 0;
+	if (p->retiree)
+		proc_kill_now(p->retiree);
+}
+
 void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn)
 {
 	int64_t now = mono_ms();

@@ -204,6 +204,8 @@ void proc_exec_status(struct proc *p);
  * is gone; free a proc that is not in the table. */
 bool proc_spawn(struct proc *p);
 void proc_begin_stop(struct proc *p);
+/* A stop under way sends SIGKILL now instead of after kill_timeout (--force). */
+void proc_kill_now(struct proc *p);
 void proc_finish_stop(struct proc *p);
 void proc_release(struct proc *p);
 /* The instance said it is ready (IPC "ready", READY=1), or listens (the preload). */
