@@ -11,6 +11,7 @@
 #include "applog.h"
 #include "home.h"
 #include "logstream.h"
+#include "safefile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -98,19 +99,10 @@ static int open_log(const char *path, bool report)
 {
 	if (!path || discarded(path))
 		return -1;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-	if (fd < 0 && errno == ENOENT) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof dir, "%s", path);
-		char *slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = 0;
-			mkdir_p(dir, 0750);
-			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-		}
-	}
+	char why[PATH_MAX + 300];
+	int fd = safe_open_append(path, O_NONBLOCK, 0640, why, sizeof why);
 	if (fd < 0 && report)
-		dlog("app log %s: %s", path, strerror(errno));
+		dlog("app log %s", why);
 	return fd;
 }
 

@@ -54,10 +54,11 @@ static void add_instances(struct spec *s, int count, bool copy, bool run, int **
 			continue;
 		count--;
 		struct proc *p = proc_new(s, k);
-		pid_t orphan = orphan_take(s->name);
+		char *record = NULL;
+		pid_t orphan = orphan_take(s->name, p->record_path, &record);
 		p->held = !run;
 		if (orphan > 0)
-			proc_replace_orphan(p, orphan, run);
+			proc_replace_orphan(p, orphan, record, run);
 		else if (run)
 			proc_event(p, EV_START);
 		ctl_add_id(ids, n, p->id);
@@ -156,7 +157,7 @@ void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mod
 	struct spec **specs = xcalloc((size_t)napps, sizeof *specs);
 	int *tok = xcalloc((size_t)napps, sizeof *tok);
 	bool *forced = xcalloc((size_t)napps, sizeof *forced);
-	char err[300];
+	char err[1024];
 	struct buf skipped = {0};
 	int *ids = NULL, n = 0;
 	int e = apps + 1;
@@ -190,6 +191,11 @@ void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mod
 			goto out;
 		}
 	}
+	for (int i = 0; i < napps; i++)
+		if (!spec_check_files(specs[i], err, sizeof err)) {
+			reply_error(c, 1, "%s: %s", specs[i]->name, err);
+			goto out;
+		}
 	for (int i = 0; i < napps; i++)
 		if (!spec_bind(specs[i], err, sizeof err)) {
 			reply_error(c, 1, "%s: cannot listen: %s", specs[i]->name, err);

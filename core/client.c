@@ -43,6 +43,11 @@ void req_targets(struct buf *b, char **words, int n)
 
 static int connect_socket(void)
 {
+	static bool trusted;
+	char why[PATH_MAX + 200];
+	if (!trusted && !home_trusted(why, sizeof why))
+		die("%s", why);
+	trusted = true;
 	const char *path = home_path(HOME_SOCKET);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path)
@@ -72,8 +77,9 @@ bool daemon_spawn(void)
 	if (n < 0)
 		die("cannot start the daemon: /proc/self/exe: %s", strerror(errno));
 	self[n] = 0;
-	if (home_prepare() < 0)
-		die("%s: %s", home_dir(), strerror(errno));
+	char why[PATH_MAX + 200];
+	if (!home_prepare(why, sizeof why))
+		die("%s", why);
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		die("pipe: %s", strerror(errno));
@@ -114,12 +120,27 @@ bool daemon_spawn(void)
 	}
 	close(ready[1]);
 	waitpid(pid, NULL, 0);
-	struct pollfd pfd = {.fd = ready[0], .events = POLLIN};
-	char c = 0;
-	if (poll(&pfd, 1, DAEMON_START_TIMEOUT_MS) > 0)
-		(void)!read(ready[0], &c, 1);
+	/* The daemon writes news for the user (how its predecessor ended), then "R". */
+	char msg[PATH_MAX + 400];
+	size_t len = 0;
+	int64_t deadline = mono_ms() + DAEMON_START_TIMEOUT_MS;
+	for (;;) {
+		struct pollfd pfd = {.fd = ready[0], .events = POLLIN};
+		int64_t left = deadline - mono_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		ssize_t r = read_retry(ready[0], msg + len, sizeof msg - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == sizeof msg - 1 || msg[len - 1] == 'R')
+			break;
+	}
 	close(ready[0]);
-	return c == 'R';
+	bool up = len > 0 && msg[len - 1] == 'R';
+	if (up && len > 1)
+		warn("%.*s", (int)(len - 1), msg);
+	return up;
 }
 
 static int connect_daemon(bool autostart)

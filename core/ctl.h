@@ -71,8 +71,10 @@ void cmd_save(struct request *r);
 void cmd_resurrect(struct request *r);
 void cmd_cleardump(struct request *r);
 /* orphan.c: instances a previous daemon left running (it was killed -9). */
-void orphans_scan(void);
-pid_t orphan_take(const char *name);
+int orphans_scan(void);   /* how many were found */
+/* An orphan of the app name, or 0; its pid record's path goes to *its_record (to be
+ * removed once the process is gone). */
+pid_t orphan_take(const char *name, const char *record, char **its_record);
 
 /* Replies. */
 void reply_error(struct client *c, int code, const char *fmt, ...) PRINTF_LIKE(3, 4);

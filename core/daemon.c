@@ -3,17 +3,21 @@
  * start-up, every error is logged and the loop goes on. */
 #include "daemon.h"
 #include "applog.h"
+#include "crash.h"
 #include "ctl.h"
 #include "home.h"
 #include "proc.h"
 #include "ready.h"
 #include "reload.h"
+#include "safefile.h"
+#include "stray.h"
 #include "procfs.h"
 #include "proxy.h"
 #include "watchdog.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,7 +55,8 @@ static void rotate_daemon_log(void)
 		log_size = 0;   /* try again after another max size */
 		return;
 	}
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	char why[PATH_MAX + 200];
+	int fd = safe_open_append(path, 0, 0600, why, sizeof why);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -255,11 +260,15 @@ static void client_read(struct client *c)
 
 static void reap_children(void)
 {
+	/* First: orphans reparented to us when their parent exited are attributed to
+	 * their app before that parent's exit is handled (and kills them). */
+	stray_scan();
 	for (;;) {
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			return;
+		stray_reaped(pid);
 		proc_reaped(pid, status);
 	}
 }
@@ -423,7 +432,9 @@ static void raise_fd_limit(void)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-static void signal_ready(void)
+/* Tell the command that started us that we listen: "R", after a message for its
+ * user if there is one (how the previous daemon ended). */
+static void signal_ready(const char *news)
 {
 	const char *s = getenv("TEND_READY_FD");
 	if (!s)
@@ -431,6 +442,7 @@ static void signal_ready(void)
 	int fd = atoi(s);
 	unsetenv("TEND_READY_FD");
 	if (fd > 2) {
+		write_all(fd, news, strlen(news));
 		write_all(fd, "R", 1);
 		close(fd);
 	}
@@ -543,7 +555,7 @@ static void loop(void)
 		n += nproxy;
 		int timeout = -1;
 		int64_t next = procs_next_deadline();
-		int64_t more[] = {watchdogs_next_deadline(now), proxy_next_deadline()};
+		int64_t more[] = {watchdogs_next_deadline(now), proxy_next_deadline(), stray_next_deadline()};
 		for (size_t i = 0; i < ARRAY_LEN(more); i++)
 			if (more[i] && (!next || more[i] < next))
 				next = more[i];
@@ -608,6 +620,7 @@ static void loop(void)
 		procs_fire_timers(mono_ms());
 		watchdogs_fire(mono_ms());
 		proxy_fire_timers(mono_ms());
+		stray_fire(mono_ms());
 		procs_collect_removed();
 		for (int i = nclients - 1; i >= 0; i--) {
 			struct client *c = clients[i];
@@ -645,12 +658,12 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 {
 	/* A foreground daemon is someone's child: what it inherited is not the apps'. */
 	cloexec_from(3);
-	if (home_prepare() < 0) {
-		warn("%s: %s", home_dir(), strerror(errno));
+	char why[PATH_MAX + 200];
+	if (!home_prepare(why, sizeof why)) {
+		warn("%s", why);
 		return EXIT_FAIL;
 	}
-	chmod(home_dir(), 0700);
-	int lock = open(home_path(HOME_LOCK), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int lock = open(home_path(HOME_LOCK), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lock < 0) {
 		warn("%s: %s", home_path(HOME_LOCK), strerror(errno));
 		return EXIT_FAIL;
@@ -664,7 +677,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	if (foreground) {
 		log_fd = 1;
 	} else {
-		int fd = open(home_path(HOME_LOG), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		int fd = safe_open_append(home_path(HOME_LOG), 0, 0600, why, sizeof why);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
@@ -677,6 +690,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	}
 	read_environment();
 	signal_fd = setup_signals();
+	crash_handlers_install(log_fd);   /* after setup_signals reset every disposition */
 	listen_fd = setup_socket();
 	if (signal_fd < 0 || listen_fd < 0) {
 		dlog("cannot start: %s", strerror(errno));
@@ -687,14 +701,24 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		dlog("PR_SET_CHILD_SUBREAPER: %s (orphans will not be reaped here)", strerror(errno));
 	raise_fd_limit();
+	char news[PATH_MAX + 300];
+	crash_previous(news, sizeof news);
+	if (news[0])
+		dlog("%s", news);
 	char pid[24];
 	int len = snprintf(pid, sizeof pid, "%d", (int)getpid());
-	if (write_file_atomic(home_path(HOME_PIDFILE), pid, (size_t)len, 0644) < 0)
-		dlog("pid file %s: %s", home_path(HOME_PIDFILE), strerror(errno));
+	if (safe_replace(home_path(HOME_PIDFILE), pid, (size_t)len, 0644, true, why, sizeof why) < 0)
+		dlog("pid file %s", why);
 	dlog("daemon %d started in %s", (int)getpid(), home_dir());
 	ready_setup();
-	orphans_scan();
-	signal_ready();
+	stray_setup();
+	int left = orphans_scan();
+	if (news[0] && left > 0) {
+		size_t n = strlen(news);
+		snprintf(news + n, sizeof news - n, "; %d of its app processes still run: starting "
+		         "those apps again (resurrect) replaces them", left);
+	}
+	signal_ready(news);
 	if (initial) {
 		struct client *c = client_add(-1);
 		ctl_request(c, initial, initial_len);
@@ -708,6 +732,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 		client_close(i);
 	while (nprocs > 0)
 		proc_free(procs[nprocs - 1]);
+	stray_teardown();
 	free(procs);
 	free(clients);
 	close(signal_fd);

@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "home.h"
 #include "proc.h"
+#include "safefile.h"
 #include "version.h"
 
 #include <errno.h>
@@ -104,10 +105,8 @@ static bool write_dump(const struct buf *b, char *err, size_t errlen)
 		if (link(path, bak) < 0)
 			dlog("save: keeping %s: %s", bak, strerror(errno));
 	}
-	if (write_file_atomic(path, b->data, b->len, 0600) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (safe_replace(path, b->data, b->len, 0600, true, err, errlen) < 0)
 		return false;
-	}
 	return true;
 }
 

@@ -1,4 +1,5 @@
 #include "home.h"
+#include "safefile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -119,11 +120,30 @@ void home_export_overrides(void)
 	}
 }
 
-int home_prepare(void)
+/* The home and its directories are ours alone: made 0700 if missing, refused if
+ * another user owns them (they could replace the preload node runs, or the socket). */
+static bool private_dir(const char *dir, char *why, size_t whylen)
 {
-	if (mkdir_p(home_dir(), 0700) < 0)
-		return -1;
-	if (mkdir_p(home_path(HOME_LOGS), 0700) < 0 || mkdir_p(home_path(HOME_PIDS), 0700) < 0)
-		return -1;
-	return 0;
+	if (mkdir_p(dir, 0700) < 0) {
+		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+		return false;
+	}
+	struct stat st;
+	if (stat(dir, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077))
+		chmod(dir, st.st_mode & 0700);   /* ours: tighten it rather than refuse */
+	return safe_private_dir(dir, why, whylen);
+}
+
+bool home_prepare(char *why, size_t whylen)
+{
+	return private_dir(home_dir(), why, whylen) && private_dir(home_path(HOME_LOGS), why, whylen) &&
+	       private_dir(home_path(HOME_PIDS), why, whylen);
+}
+
+bool home_trusted(char *why, size_t whylen)
+{
+	struct stat st;
+	if (stat(home_dir(), &st) < 0 && errno == ENOENT)
+		return true;   /* nothing there yet: the daemon will make it */
+	return safe_private_dir(home_dir(), why, whylen);
 }

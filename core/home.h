@@ -5,6 +5,7 @@
 #define TEND_HOME_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum home_file {
 	HOME_SOCKET,     /* control socket */
@@ -23,8 +24,12 @@ void home_use_pm2_names(void);
 bool home_is_pm2(void);
 const char *home_dir(void);
 const char *home_path(enum home_file f);   /* absolute; static storage */
-/* Make the home and its directories (0700). Returns 0 or -1 with errno. */
-int home_prepare(void);
+/* Make the home and its directories (0700); false with the reason in why when they
+ * cannot be made, or another user owns them or can write in them. */
+bool home_prepare(char *why, size_t whylen);
+/* Before talking to a daemon through the home's socket: false (with why) if the home
+ * exists and is not ours alone (a client sends its environment there). */
+bool home_trusted(char *why, size_t whylen);
 /* Put the absolute form of any file override (PID_FILE_PATH...) back in the
  * environment, for a daemon that will run from /. */
 void home_export_overrides(void);

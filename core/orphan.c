@@ -1,9 +1,10 @@
 /* Instances a previous daemon left behind. A daemon killed with SIGKILL cannot stop
  * its apps: they run on, unsupervised, their output pipes broken. The next daemon
- * finds them through the pid files in $TEND_HOME/pids and, when the same app is
+ * finds them through the pid records in $TEND_HOME/pids and, when the same app is
  * started again (resurrect, start), stops each one before its replacement runs, so
- * nothing is duplicated and ports are free. A pid file counts only if that process
- * still carries the pm_id and name tend gave it. */
+ * nothing is duplicated and ports are free. A record counts only if that process
+ * still carries the pm_id and name tend gave it. A record stays on disk until its
+ * process is gone: a daemon that dies again before that hands the knowledge on. */
 #include "ctl.h"
 #include "home.h"
 #include "proc.h"
@@ -18,6 +19,7 @@
 struct orphan {
 	pid_t pid;
 	char *name;
+	char *record;   /* its pid record, removed once the process is gone */
 };
 
 static struct orphan *orphans;
@@ -61,41 +63,50 @@ static void consider(const char *file)
 		snprintf(v2, sizeof v2, "name=%s", base);
 		if (carries((pid_t)pid, v1, v2)) {
 			orphans = xrealloc(orphans, (size_t)(norphans + 1) * sizeof *orphans);
-			orphans[norphans++] = (struct orphan){(pid_t)pid, xstrdup(base)};
+			orphans[norphans++] = (struct orphan){(pid_t)pid, xstrdup(base), xstrdup(path)};
 			dlog("%s: pid %lld (pm_id %lld) was left running by a previous daemon; "
 			     "starting %s again replaces it", base, pid, id, base);
+		} else {
+			unlink(path);   /* that process is gone (or is not ours any more) */
 		}
-		unlink(path);
 	}
 	free(text);
 	free(base);
 }
 
-void orphans_scan(void)
+int orphans_scan(void)
 {
 	DIR *dir = opendir(home_path(HOME_PIDS));
 	if (!dir)
-		return;
+		return 0;
 	struct dirent *de;
 	while ((de = readdir(dir)))
 		if (de->d_name[0] != '.')
 			consider(de->d_name);
 	closedir(dir);
+	return norphans;
 }
 
-pid_t orphan_take(const char *name)
+/* One orphan of the app, preferring the one whose record the new instance would
+ * overwrite with its own. */
+pid_t orphan_take(const char *name, const char *record, char **its_record)
 {
+	int pick = -1;
 	for (int i = 0; i < norphans; i++) {
 		if (strcmp(orphans[i].name, name) != 0)
 			continue;
-		pid_t pid = orphans[i].pid;
-		free(orphans[i].name);
-		orphans[i] = orphans[--norphans];
-		if (norphans == 0) {
-			free(orphans);
-			orphans = NULL;
-		}
-		return pid;
+		if (pick < 0 || !strcmp(orphans[i].record, record))
+			pick = i;
 	}
-	return 0;
+	if (pick < 0)
+		return 0;
+	pid_t pid = orphans[pick].pid;
+	*its_record = orphans[pick].record;
+	free(orphans[pick].name);
+	orphans[pick] = orphans[--norphans];
+	if (norphans == 0) {
+		free(orphans);
+		orphans = NULL;
+	}
+	return pid;
 }

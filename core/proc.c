@@ -11,6 +11,8 @@
 #include "ready.h"
 #include "reload.h"
 #include "procfs.h"
+#include "safefile.h"
+#include "stray.h"
 #include "watch.h"
 #include "watchdog.h"
 
@@ -115,14 +117,24 @@ struct proc *proc_find(int id)
 	return p ? *p : NULL;
 }
 
-static void write_pid_file(const struct proc *p);
+static void write_pid_file(struct proc *p);
 
+/* The pid file the user sees (pid_file, or the home's), and the daemon's own record in
+ * the home, which a later daemon reads to find what this one left running. */
 static void set_paths(struct proc *p)
 {
 	const struct spec *spec = p->spec;
 	applog_set_paths(p);
+	p->record_path = xasprintf("%s/%s-%d.pid", home_path(HOME_PIDS), spec->name, p->id);
 	p->pid_path = spec->pid_file ? applog_instance_path(spec->pid_file, spec, p->id)
-		: xasprintf("%s/%s-%d.pid", home_path(HOME_PIDS), spec->name, p->id);
+		: xstrdup(p->record_path);
+}
+
+static void unlink_pid_files(const struct proc *p)
+{
+	unlink(p->record_path);
+	if (strcmp(p->pid_path, p->record_path) != 0)
+		unlink(p->pid_path);
 }
 
 struct proc *proc_new(struct spec *spec, int instance)
@@ -145,15 +157,17 @@ void proc_set_spec(struct proc *p, struct spec *s)
 {
 	struct spec *old = p->spec;
 	p->spec = spec_ref(s);
-	char *pid_path = p->pid_path;
-	p->pid_path = NULL;
+	char *pid_path = p->pid_path, *record_path = p->record_path;
 	applog_free_paths(p);
 	set_paths(p);
-	if (strcmp(pid_path, p->pid_path) != 0 && p->pid > 0) {
+	if ((strcmp(pid_path, p->pid_path) != 0 || strcmp(record_path, p->record_path) != 0) &&
+	    p->pid > 0) {
 		unlink(pid_path);
+		unlink(record_path);
 		write_pid_file(p);
 	}
 	free(pid_path);
+	free(record_path);
 	/* New log paths take effect now; the pipes stay. */
 	if (p->pid > 0)
 		applog_reopen(p);
@@ -187,6 +201,10 @@ void proc_release(struct proc *p)
 	applog_close(p);
 	applog_free_paths(p);
 	free(p->pid_path);
+	free(p->record_path);
+	free(p->orphan_record);
+	stray_release(p);
+	free(p->strays);
 	free(p->tree.pids);
 	free(p->last_error);
 	free(p->restart_reason);
@@ -373,8 +391,9 @@ static void set_listen_pid(char **envp)
 }
 
 static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
-                                int out_w, int err_w, int status_w, int ipc_w)
+                                int out_w, int err_w, int status_w, int ipc_w, int cgroup_fd)
 {
+	stray_join(cgroup_fd);   /* first: whatever it forks from now on is inside */
 	/* The daemon blocks the signals it reads through signalfd and ignores SIGPIPE;
 	 * both would be inherited. It installs no handlers, so nothing else to reset. */
 	sigset_t none;
@@ -407,19 +426,18 @@ static NORETURN void child_exec(const struct spec *s, char **argv, char **envp,
 	child_fail(status_w, "exec");
 }
 
-static void write_pid_file(const struct proc *p)
+static void write_pid_file(struct proc *p)
 {
 	/* Runtime state, stale after a reboot anyway: rename for atomicity, no fsync,
 	 * so starting many apps does not wait on the disk. */
-	char tmp[PATH_MAX], text[24];
-	snprintf(tmp, sizeof tmp, "%s.new", p->pid_path);
+	char text[24], why[PATH_MAX + 300];
 	int len = snprintf(text, sizeof text, "%d", (int)p->pid);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || !write_all(fd, text, (size_t)len) || close(fd) < 0 || rename(tmp, p->pid_path) < 0) {
-		dlog("%s: pid file %s: %s", p->spec->name, p->pid_path, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
-	}
+	bool ok = safe_replace(p->record_path, text, (size_t)len, 0644, false, why, sizeof why) == 0;
+	if (ok && strcmp(p->pid_path, p->record_path) != 0)
+		ok = safe_replace(p->pid_path, text, (size_t)len, 0644, false, why, sizeof why) == 0;
+	if (!ok && !p->pid_file_failed)   /* once, not at every restart of a crash loop */
+		dlog("%s[%d]: pid file %s", p->spec->name, p->id, why);
+	p->pid_file_failed = !ok;
 }
 
 static void set_error(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -456,10 +474,13 @@ bool proc_spawn(struct proc *p)
 	}
 	char **argv = build_argv(s);
 	char **envp = proc_env(p);
+	int cgroup_fd = stray_prepare(p);
 	pid_t pid = fork();
 	if (pid == 0)
-		child_exec(s, argv, envp, out[1], err[1], status[1], ipc[1]);
+		child_exec(s, argv, envp, out[1], err[1], status[1], ipc[1], cgroup_fd);
 	int fork_errno = errno;
+	if (cgroup_fd >= 0)
+		close(cgroup_fd);
 	free(argv);
 	free(envp);
 	close(out[1]);
@@ -615,6 +636,17 @@ static void tree_add_descendants(struct proc *p, pid_t root)
 	free(found);
 }
 
+/* And what left the tree: the process's cgroup, or its adopted orphans. */
+static void tree_add_strays(struct proc *p)
+{
+	pid_t *found = NULL;
+	int n = stray_members(p, &found);
+	for (int i = 0; i < n; i++)
+		if (found[i] != p->pid)
+			tree_add(p, found[i]);
+	free(found);
+}
+
 /* A tree member is gone when it no longer exists or is a zombie someone will reap. */
 static bool tree_member_gone(pid_t pid)
 {
@@ -639,6 +671,8 @@ static void signal_tree(struct proc *p, int sig)
 		kill(p->spec->treekill ? -p->pid : p->pid, sig);
 	if (!p->spec->treekill)
 		return;
+	if (sig == SIGKILL)
+		stray_signal(p, SIGKILL);   /* cgroup.kill: also what forks meanwhile */
 	for (int i = 0; i < p->tree.n; i++) {
 		struct pstat st;
 		if (procfs_stat(p->tree.pids[i], &st) && (st.pgid != p->pid || sig == SIGKILL))
@@ -650,8 +684,10 @@ void proc_begin_stop(struct proc *p)
 {
 	int64_t now = mono_ms();
 	p->tree.n = 0;
-	if (p->spec->treekill)
+	if (p->spec->treekill) {
 		tree_add_descendants(p, p->pid);
+		tree_add_strays(p);
+	}
 	if (!p->spec->shutdown_with_message || !ready_ipc_send(p, "\"shutdown\""))
 		signal_tree(p, p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal);
 	p->state = ST_STOPPING;
@@ -673,8 +709,10 @@ void proc_kill_now(struct proc *p)
 		proc_kill_now(p->retiree);
 }
 
-void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn)
+void proc_replace_orphan(struct proc *p, pid_t orphan, char *record, bool respawn)
 {
+	free(p->orphan_record);
+	p->orphan_record = record;
 	int64_t now = mono_ms();
 	dlog("%s[%d]: stopping pid %d, left running by a previous daemon, to replace it",
 	     p->spec->name, p->id, (int)orphan);
@@ -682,6 +720,11 @@ void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn)
 	p->tree.n = 0;
 	tree_add(p, orphan);
 	tree_add_descendants(p, orphan);
+	pid_t *members = NULL;   /* its cgroup: also what escaped its tree */
+	int nmembers = stray_orphan_members(orphan, &members);
+	for (int i = 0; i < nmembers; i++)
+		tree_add(p, members[i]);
+	free(members);
 	int sig = p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal;
 	kill(-orphan, sig);   /* it ran in its own session and group */
 	for (int i = 0; i < p->tree.n; i++)
@@ -697,6 +740,8 @@ void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn)
 /* The leader is gone; the stop is over once the rest of the tree is too. */
 void proc_finish_stop(struct proc *p)
 {
+	if (p->spec->treekill)
+		tree_add_strays(p);   /* forked while it was stopping */
 	tree_prune(p);
 	if (p->tree.n > 0) {
 		if (p->deadline == 0 || p->deadline > mono_ms() + TREE_POLL_MS)
@@ -705,6 +750,12 @@ void proc_finish_stop(struct proc *p)
 	}
 	p->deadline = 0;
 	p->tree_poll = 0;
+	stray_release(p);
+	if (p->orphan_record) {   /* the previous daemon's process is gone at last */
+		unlink(p->orphan_record);
+		free(p->orphan_record);
+		p->orphan_record = NULL;
+	}
 	if (p->respawn) {
 		p->respawn = false;
 		if (!p->replacing)
@@ -724,6 +775,12 @@ static void act_none(struct proc *p) { (void)p; }
 
 static void act_spawn(struct proc *p)
 {
+	int64_t now = mono_ms();
+	if (p->leftover_until && now < p->leftover_until && stray_any(p)) {
+		p->deadline = now + TREE_POLL_MS;   /* its last run's processes are still dying */
+		return;
+	}
+	p->leftover_until = 0;
 	p->deadline = 0;
 	proc_spawn(p);
 }
@@ -770,8 +827,14 @@ static void act_exited(struct proc *p)
 	const struct spec *s = p->spec;
 	int64_t now = mono_ms();
 	int64_t uptime = now - p->started_mono;
-	if (s->treekill)
-		kill(-p->pid, SIGKILL);   /* what is left of its group dies with it */
+	bool leftovers = false;
+	if (s->treekill) {
+		/* What is left of its group dies with it, and what left its tree too: an
+		 * orphaned child holding its port would make every restart fail. */
+		kill(-p->pid, SIGKILL);
+		stray_signal(p, SIGKILL);
+		leftovers = stray_any(p);
+	}
 	p->pid = 0;
 	if (!s->autorestart || (p->exit_signal == 0 && is_stop_exit_code(s, p->exit_code))) {
 		p->state = ST_STOPPED;
@@ -799,6 +862,11 @@ static void act_exited(struct proc *p)
 		delay = p->backoff_ms;
 	}
 	p->restarts++;
+	if (leftovers) {   /* restart once they are gone (bounded: they were SIGKILLed) */
+		p->leftover_until = now + REKILL_MS;
+		if (delay < TREE_POLL_MS)
+			delay = TREE_POLL_MS;
+	}
 	if (delay > 0) {
 		p->state = ST_WAITING;
 		p->deadline = now + delay;
@@ -858,7 +926,7 @@ void proc_reaped(pid_t pid, int status)
 	for (int i = 0; i < nprocs; i++) {
 		struct proc *p = procs[i];
 		if (p->pid == pid) {
-			unlink(p->pid_path);
+			unlink_pid_files(p);
 			if (p->exec_fd >= 0)
 				proc_exec_status(p);   /* its record is in the pipe by now */
 			if (WIFSIGNALED(status)) {
@@ -937,7 +1005,7 @@ void procs_collect_removed(void)
 	for (int i = nprocs - 1; i >= 0; i--) {
 		struct proc *p = procs[i];
 		if (p->remove && p->pid == 0 && p->state != ST_STOPPING) {
-			unlink(p->pid_path);
+			unlink_pid_files(p);
 			proc_free(p);
 		}
 	}

@@ -114,6 +114,8 @@ struct proc {
 	int out_log, err_log;  /* open log files, -1 when none */
 	int comb_log;          /* log_file: out and err together */
 	char *out_path, *err_path, *comb_path, *pid_path;
+	char *record_path;     /* the daemon's pid record in the home (orphan.c reads them) */
+	bool pid_file_failed;  /* writing a pid file failed: reported once */
 	struct buf partial[2]; /* out, err: a line still waiting for its newline */
 	int64_t partial_at;    /* when held partial lines are written anyway */
 	int64_t log_size[3];   /* bytes in the out, err and combined files */
@@ -129,7 +131,12 @@ struct proc {
 	bool respawn;          /* STOPPING on the way to a restart */
 	bool remove;           /* delete when stopped */
 	bool replacing;        /* STOPPING a previous daemon's process, then the first spawn */
+	char *orphan_record;   /* that process's pid record: removed once it is gone */
 	struct tree tree;      /* escaped descendants still to be reaped */
+	unsigned cg_leaf;      /* the process's cgroup (stray.c), 0 when none */
+	pid_t *strays;         /* without cgroups: orphans of the process adopted by us */
+	int nstrays;
+	int64_t leftover_until;/* a restart waits until what the last run left is gone */
 	char *last_error;      /* why the last spawn failed */
 	/* /proc samples */
 	int64_t cpu_ticks, sample_mono;
@@ -196,7 +203,7 @@ int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256]);
 void proc_set_spec(struct proc *p, struct spec *s);
 /* Stop a process a previous daemon left running for this instance (its tree, with
  * the kill signal, SIGKILL after kill_timeout), then spawn if respawn. */
-void proc_replace_orphan(struct proc *p, pid_t orphan, bool respawn);
+void proc_replace_orphan(struct proc *p, pid_t orphan, char *record, bool respawn);
 /* Record why tend restarts an instance on its own (memory, cron, watch), and do it. */
 void proc_restart_because(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void proc_exec_status(struct proc *p);
@@ -218,6 +225,9 @@ void spec_unref(struct spec *s);
 struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen);
 /* The same declaration with some members replaced: keys[i] gets the JSON text
  * values[i] (NULL removes it). NULL with err if the result does not check. */
+/* Are the files it writes outside the home (logs, pid file) in directories where no
+ * other user can plant them (see safefile.h)? False with err. */
+bool spec_check_files(const struct spec *s, char *err, size_t errlen);
 /* Bind (or share) the listening socket of an app that gets one; false with err. */
 bool spec_bind(struct spec *s, char *err, size_t errlen);
 struct spec *spec_with(const struct spec *s, const char *const *keys, const char *const *values,

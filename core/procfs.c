@@ -80,10 +80,11 @@ static int children_of(pid_t pid, pid_t **out, int *n)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
-		char cpath[320], buf[4096];
+		char cpath[320];
 		snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, e->d_name);
-		ssize_t r = slurp(cpath, buf, sizeof buf);
-		if (r < 0) {
+		/* A daemon with a thousand apps has a few kilobytes of children. */
+		char *buf = read_file(cpath, 1 << 22, NULL);
+		if (!buf) {
 			if (errno != ENOENT && errno != ESRCH)
 				rc = -1;
 			continue;
@@ -96,6 +97,7 @@ static int children_of(pid_t pid, pid_t **out, int *n)
 			push(out, n, (pid_t)c);
 			s = end;
 		}
+		free(buf);
 	}
 	closedir(d);
 	return rc;
@@ -154,6 +156,12 @@ int procfs_descendants(pid_t root, pid_t **out)
 	for (int i = 0; i < n && n < 65536; i++)
 		children_of((*out)[i], out, &n);
 	return n;
+}
+
+int procfs_children(pid_t pid, pid_t **out)
+{
+	int n = 0;
+	return children_of(pid, out, &n) < 0 ? -1 : n;
 }
 
 int64_t procfs_boot_wall_ms(void)

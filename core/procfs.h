@@ -18,6 +18,8 @@ bool procfs_stat(pid_t pid, struct pstat *st);
 /* Every descendant of root (not root itself), appended to *out (realloc'd).
  * Returns the count, or -1 if /proc cannot be read. */
 int procfs_descendants(pid_t root, pid_t **out);
+/* The direct children of pid (every thread's); -1 if /proc cannot tell. */
+int procfs_children(pid_t pid, pid_t **out);
 long procfs_clk_tck(void);
 int64_t procfs_boot_wall_ms(void);
 /* The fds a process has open (by number), for leak checks and describe. */

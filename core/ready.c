@@ -1,8 +1,10 @@
 #include "ready.h"
 #include "home.h"
 #include "procfs.h"
+#include "safefile.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +28,14 @@ static void write_preload(void)
 	char *have = read_file(path, sizeof preload_js + 1, &len);
 	bool same = have && len == sizeof preload_js - 1 && !memcmp(have, preload_js, len);
 	free(have);
-	if (!same && write_file_atomic(path, preload_js, sizeof preload_js - 1, 0644) < 0)
-		dlog("node preload %s: %s (node apps in cluster mode will not start)", path, strerror(errno));
+	/* node runs it in every app: it must be ours, and only ours to change. */
+	struct stat st;
+	if (same && (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	             (st.st_mode & (S_IWGRP | S_IWOTH))))
+		same = false;
+	char why[PATH_MAX + 100];
+	if (!same && safe_replace(path, preload_js, sizeof preload_js - 1, 0644, true, why, sizeof why) < 0)
+		dlog("node preload %s (node apps in cluster mode will not start)", why);
 }
 
 void ready_setup(void)

@@ -1,6 +1,7 @@
 #include "reload.h"
 #include "applog.h"
 #include "ready.h"
+#include "stray.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -39,6 +40,9 @@ static void move_process(struct proc *to, struct proc *from)
 	to->sample_mono = from->sample_mono;
 	to->cpu_pct = from->cpu_pct;
 	to->rss_bytes = from->rss_bytes;
+	if (to->cg_leaf)
+		stray_release(to);   /* a failed replacement's: it is gone */
+	stray_move(to, from);
 	from->pid = 0;
 	from->out_fd = from->err_fd = from->exec_fd = from->ipc_fd = -1;
 	from->partial_at = 0;

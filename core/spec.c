@@ -3,7 +3,9 @@
  * it again, since any program may speak the protocol. */
 #include "listener.h"
 #include "proc.h"
+#include "safefile.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +280,23 @@ static void get_cluster_options(struct reader *r, struct spec *s)
 
 /* Bind (or share) the app's listening socket; false with the reason in err. Done
  * apart from parsing: a declaration that is only checked binds nothing. */
+bool spec_check_files(const struct spec *s, char *err, size_t errlen)
+{
+	const char *paths[] = {s->out_file, s->err_file, s->log_file, s->pid_file};
+	const char *keys[] = {"out_file", "error_file", "log_file", "pid_file"};
+	for (size_t i = 0; i < ARRAY_LEN(paths); i++) {
+		const char *p = paths[i];
+		char why[PATH_MAX + 300];
+		if (!p || !*p || !strcmp(p, "/dev/null") || !strcmp(p, "NULL"))
+			continue;
+		if (!safe_target(p, why, sizeof why)) {
+			snprintf(err, errlen, "%s: %s", keys[i], why);
+			return false;
+		}
+	}
+	return true;
+}
+
 bool spec_bind(struct spec *s, char *err, size_t errlen)
 {
 	if (!(s->handoff || s->proxy) || s->listener)

@@ -57,8 +57,6 @@ int set_nonblock(int fd, bool on);
 /* Close *fd if open, and mark it closed (-1). */
 void close_fd(int *fd);
 char *read_file(const char *path, size_t max, size_t *len); /* NULL + errno on error */
-/* Write path whole: path.new, fsync, rename. Returns 0 or -1 with errno. */
-int write_file_atomic(const char *path, const void *p, size_t n, mode_t mode);
 int mkdir_p(const char *path, mode_t mode);
 /* Mark every fd >= lowest close-on-exec: what a process inherited stays out of the
  * programs it starts. */
