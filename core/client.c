@@ -23,6 +23,7 @@ void req_begin(struct buf *b, const char *cmd)
 	buf_reset(b);
 	json_open(b, '{');
 	json_kstr(b, "cmd", cmd);
+	json_kint(b, "proto", PROTOCOL_VERSION);
 	json_kstr(b, "build", tend_build_id);
 }
 
@@ -182,10 +183,14 @@ static void parse_final(struct reply *rep)
 
 /* Connect, send req, read data lines up to the final one. Returns the connection, or
  * -1 when !autostart and no daemon runs; bytes read past the final line stay in in. */
-static int exchange(const struct buf *req, bool autostart, data_fn *on_data, void *arg,
+static int exchange_once(const struct buf *req, bool autostart, data_fn *on_data, void *arg,
                     struct reply *rep, struct buf *in)
 {
 	memset(rep, 0, sizeof *rep);
+	if (req->len > PROTOCOL_MAX_REQUEST)
+		die_usage("the request is %zu bytes; the daemon takes at most %d MiB in one request "
+		          "(split the file, or trim the environment with filter_env)", req->len,
+		          PROTOCOL_MAX_REQUEST >> 20);
 	int fd = connect_daemon(autostart);
 	if (fd < 0)
 		return -1;
@@ -221,6 +226,38 @@ static int exchange(const struct buf *req, bool autostart, data_fn *on_data, voi
 		in->data[in->len] = 0;
 	}
 	parse_final(rep);
+	return fd;
+}
+
+/* A daemon from before the protocol was versioned refuses any other build with
+ * "the daemon is build X, ...": ask again as build X (every build since speaks a
+ * protocol it understands). */
+static int exchange(const struct buf *req, bool autostart, data_fn *on_data, void *arg,
+                    struct reply *rep, struct buf *in)
+{
+	int fd = exchange_once(req, autostart, on_data, arg, rep, in);
+	static const char old[] = "the daemon is build ";
+	const char *e = rep->error;
+	if (fd < 0 || rep->ok || rep->code != 3 || !e || strncmp(e, old, sizeof old - 1) != 0 ||
+	    strstr(e, "(protocol"))
+		return fd;
+	char theirs[64];
+	if (sscanf(e + sizeof old - 1, "%63[0-9a-f]", theirs) != 1)
+		return fd;
+	char ours[80];
+	snprintf(ours, sizeof ours, "\"build\":\"%s\"", tend_build_id);
+	const char *at = strstr(req->data, ours);
+	if (!at)
+		return fd;
+	struct buf again = {0};
+	buf_add(&again, req->data, (size_t)(at - req->data));
+	buf_printf(&again, "\"build\":\"%s\"", theirs);
+	buf_puts(&again, at + strlen(ours));
+	close(fd);
+	reply_free(rep);
+	buf_reset(in);
+	fd = exchange_once(&again, autostart, on_data, arg, rep, in);
+	buf_free(&again);
 	return fd;
 }
 
@@ -276,8 +313,8 @@ int reply_status(const struct reply *rep)
 	if (rep->ok)
 		return EXIT_OK;
 	if (rep->code == 3) {
-		warn("%s; stop the old daemon with 'tend kill' (its apps stop too), then retry",
-		     rep->error ? rep->error : "the daemon is another build");
+		warn("%s; 'tend update' replaces the daemon with this build, its apps running on",
+		     rep->error ? rep->error : "the daemon speaks another protocol");
 		return EXIT_FAIL;
 	}
 	warn("%s", rep->error ? rep->error : "failed");

@@ -81,30 +81,30 @@ void ctl_add_id(int **ids, int *n, int id)
 	(*ids)[(*n)++] = id;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-/* Resolve one target word; false (with err) when it names nothing. */
-static bool resolve_one(const char *word, int **ids, int *n, char *err, size_t errlen)
+/* Resolve one target word into the selection (a flag per proc, in table order): 0, or
+ * the error code with err: 1 it names nothing, 2 a bad regex or one that costs too much. */
+static int resolve_one(const char *word, bool *sel, long *budget, char *err, size_t errlen)
 {
 	struct target t;
 	if (!target_compile(&t, word, err, errlen))
-		return false;
+		return 2;
 	target_settle(&t);
 	int matched = 0;
-	for (int i = 0; i < nprocs; i++)
-		if (target_matches(&t, procs[i]))
-			ctl_add_id(ids, n, procs[i]->id), matched++;
+	bool spent = false;
+	for (int i = 0; i < nprocs && !spent; i++) {
+		int m = target_match(&t, procs[i], budget);
+		spent = m < 0;
+		if (m == 1)
+			sel[i] = true, matched++;
+	}
 	bool all = t.all;
 	target_free(&t);
-	if (!matched && !all) {   /* "all" of nothing is not an error */
+	if (spent)
+		snprintf(err, errlen, "%.200s: too costly to match against %d apps (simplify the "
+		         "regular expression, or name fewer targets)", word, nprocs);
+	else if (!matched && !all)   /* "all" of nothing is not an error */
 		snprintf(err, errlen, "process or namespace not found: %s", word);
-		return false;
-	}
-	return true;
+	return spent ? 2 : matched || all ? 0 : 1;
 }
 
 /* The "targets" array of a request → sorted unique ids. Replies the error itself. */
@@ -117,22 +117,33 @@ static bool resolve_targets(struct request *r, int **ids, int *n)
 		reply_error(r->c, 2, "%s: targets: expected a non-empty array", r->cmd);
 		return false;
 	}
+	if (r->d->tok[t].size > TARGETS_MAX) {
+		reply_error(r->c, 2, "%s: targets: %d words, at most %d", r->cmd, r->d->tok[t].size, TARGETS_MAX);
+		return false;
+	}
 	char err[300];
+	long budget = TARGET_STEPS_MAX;
+	bool *sel = xcalloc((size_t)nprocs + 1, sizeof *sel);
 	for (int i = 0, e = t + 1; i < r->d->tok[t].size; i++, e = json_next(r->d, e)) {
 		char *word = json_is_str(r->d, e) ? json_dup(r->d, e) : NULL;
-		bool ok = word && resolve_one(word, ids, n, err, sizeof err);
+		int code = word ? resolve_one(word, sel, &budget, err, sizeof err) : 2;
 		if (!word)
 			snprintf(err, sizeof err, "targets: expected strings");
 		free(word);
-		if (!ok) {
-			reply_error(r->c, json_is_str(r->d, e) ? 1 : 2, "%s", err);
-			free(*ids);
-			*ids = NULL;
+		if (code) {
+			reply_error(r->c, code, "%s", err);
+			free(sel);
 			return false;
 		}
 	}
-	if (*n > 1)
-		qsort(*ids, (size_t)*n, sizeof **ids, cmp_int);
+	/* The table is sorted by id: the selection comes out sorted and unique. */
+	for (int i = 0; i < nprocs; i++)
+		if (sel[i]) {
+			if ((*n & 63) == 0)
+				*ids = xrealloc(*ids, (size_t)(*n + 64) * sizeof **ids);
+			(*ids)[(*n)++] = procs[i]->id;
+		}
+	free(sel);
 	return true;
 }
 
@@ -287,6 +298,7 @@ static void cmd_ping(struct request *r)
 	json_kint(&b, "pid", getpid());
 	json_kstr(&b, "version", tend_version);
 	json_kstr(&b, "build", tend_build_id);
+	json_kint(&b, "proto", PROTOCOL_VERSION);
 	json_kint(&b, "procs", nprocs);
 	json_close(&b, '}');
 	reply_line(r->c, &b);
@@ -682,10 +694,17 @@ void ctl_request(struct client *c, const char *line, size_t len)
 		reply_error(c, 2, "bad request: no \"cmd\"");
 		goto out;
 	}
-	char *build = json_dup(&d, json_get(&d, 0, "build"));
-	/* kill works across builds: it is how an old daemon is replaced. */
-	if (build && strcmp(build, tend_build_id) != 0 && strcmp(cmd, "kill") != 0) {
-		reply_error(c, 3, "the daemon is build %s, this client is build %s", tend_build_id, build);
+	/* The protocol version decides, not the build: a client of another build speaks
+	 * the same protocol (no "proto": one from before it was counted, also fine). kill
+	 * and update work whatever the client speaks: they are how a daemon is replaced. */
+	long long proto = PROTOCOL_VERSION;
+	json_as_ll(&d, json_get(&d, 0, "proto"), &proto);
+	char *build = NULL;
+	if (proto < PROTOCOL_MIN && strcmp(cmd, "kill") != 0 && strcmp(cmd, "update") != 0) {
+		build = json_dup(&d, json_get(&d, 0, "build"));
+		reply_error(c, 3, "the daemon is build %s (protocol %d to %d), this client is build %s "
+		            "(protocol %lld)", tend_build_id, PROTOCOL_MIN, PROTOCOL_VERSION,
+		            build ? build : "?", proto);
 	} else {
 		size_t i = 0;
 		while (i < ARRAY_LEN(commands) && strcmp(commands[i].name, cmd) != 0)

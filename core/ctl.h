@@ -29,6 +29,9 @@ struct wait {
 struct client {
 	int fd;             /* -1: the internal client of a foreground daemon */
 	struct buf in, out;
+	size_t in_off;      /* in: requests before this were run */
+	size_t in_scan;     /* in: no newline before this (from in_off) */
+	size_t out_off;     /* out: bytes before this were sent */
 	bool closing;       /* close once out is flushed */
 	struct wait wait;
 };

@@ -3,6 +3,7 @@
  * start-up, every error is logged and the loop goes on. */
 #include "daemon.h"
 #include "applog.h"
+#include "clients.h"
 #include "crash.h"
 #include "ctl.h"
 #include "home.h"
@@ -34,12 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-	MAX_CLIENTS = 1024,
-	MAX_REQUEST = 4 << 20,     /* a start request carries an environment; 4 MiB is plenty */
-	MAX_PENDING_OUT = 64 << 20,
-	SAMPLE_EVERY_MS = 1000,
-};
+enum { SAMPLE_EVERY_MS = 1000 };
 
 static int log_fd = 2;
 static bool log_rotates;        /* the daemon's own log file (not a foreground stdout) */
@@ -65,8 +61,6 @@ static void rotate_daemon_log(void)
 	log_size = 0;
 }
 static int listen_fd = -1, signal_fd = -1;
-static struct client **clients;
-static int nclients;
 static bool shutting_down;
 static struct client *exit_client;   /* reply to this one, then exit */
 static bool exit_now;
@@ -94,166 +88,10 @@ void dlog(const char *fmt, ...)
 		rotate_daemon_log();
 }
 
-/* ---- clients ---------------------------------------------------------------- */
-
-/* Send what the socket takes of p[0..n); the count sent, or -1 when the client went
- * away (then it is closing and nothing is kept for it). */
-static ssize_t client_write(struct client *c, const char *p, size_t n)
+void daemon_client_gone(struct client *c)
 {
-	size_t done = 0;
-	while (done < n) {
-		ssize_t w = send(c->fd, p + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (w <= 0) {   /* the client went away mid-reply */
-			buf_reset(&c->out);
-			c->closing = true;
-			return -1;
-		}
-		done += (size_t)w;
-	}
-	return (ssize_t)done;
-}
-
-static void client_flush(struct client *c)
-{
-	if (c->fd < 0) {
-		buf_reset(&c->out);
-		return;
-	}
-	ssize_t w = client_write(c, c->out.data, c->out.len);
-	if (w > 0)
-		buf_consume(&c->out, (size_t)w);
-}
-
-void client_send(struct client *c, const char *p, size_t n)
-{
-	if (c->fd < 0) {
-		/* The foreground daemon's own request: only errors matter, to its log. */
-		if (n > 8 && memcmp(p, "{\"ok\":false", 11) == 0)
-			dlog("%.*s", (int)(n && p[n - 1] == '\n' ? n - 1 : n), p);
-		return;
-	}
-	if (c->out.len + n > MAX_PENDING_OUT) {
-		dlog("client not reading its replies: disconnected");
-		buf_reset(&c->out);
-		c->closing = true;
-		return;
-	}
-	if (c->out.len) {   /* behind what is queued */
-		buf_add(&c->out, p, n);
-		client_flush(c);
-		return;
-	}
-	/* Nothing queued: send straight from the caller's buffer and keep only the rest
-	 * (a big reply, like jlist of a thousand apps, is not copied first). */
-	ssize_t w = client_write(c, p, n);
-	if (w >= 0 && (size_t)w < n)
-		buf_add(&c->out, p + w, n - (size_t)w);
-}
-
-static void client_close(int i)
-{
-	struct client *c = clients[i];
-	if (c->fd >= 0)
-		close(c->fd);
-	ctl_client_free(c);
-	buf_free(&c->in);
-	buf_free(&c->out);
 	if (exit_client == c)
 		exit_client = NULL, exit_now = true;
-	free(c);
-	clients[i] = clients[--nclients];
-}
-
-static struct client *client_add(int fd)
-{
-	struct client *c = xcalloc(1, sizeof *c);
-	c->fd = fd;
-	clients = xrealloc(clients, (size_t)(nclients + 1) * sizeof *clients);
-	clients[nclients++] = c;
-	return c;
-}
-
-static void accept_clients(void)
-{
-	for (int i = 0; i < 64; i++) {
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				dlog("accept: %s", strerror(errno));
-			return;
-		}
-		struct ucred cred;
-		socklen_t len = sizeof cred;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    (cred.uid != geteuid() && cred.uid != 0)) {
-			dlog("refused a connection from uid %d", (int)cred.uid);
-			close(fd);
-			continue;
-		}
-		/* Fewer, larger writes for big replies (jlist of a thousand apps): each
-		 * pass of the loop polls every app pipe. */
-		int sndbuf = 1 << 22;
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-		if (nclients >= MAX_CLIENTS) {
-			dlog("too many connections (%d): refused one", nclients);
-			close(fd);
-			continue;
-		}
-		client_add(fd);
-	}
-}
-
-/* Run every complete request line in c->in; one at a time while a wait is pending. */
-static void client_process(struct client *c)
-{
-	while (c->wait.kind == WAIT_NONE) {
-		char *nl = memchr(c->in.data, '\n', c->in.len);
-		if (!nl) {
-			if (c->in.len > MAX_REQUEST) {
-				dlog("request longer than %d bytes: connection closed", MAX_REQUEST);
-				reply_error(c, 2, "request too long (more than %d bytes)", MAX_REQUEST);
-				buf_reset(&c->in);
-				c->closing = true;
-			}
-			return;
-		}
-		size_t len = (size_t)(nl - c->in.data);
-		if (len > MAX_REQUEST) {
-			dlog("request longer than %d bytes: refused", MAX_REQUEST);
-			reply_error(c, 2, "request too long (more than %d bytes)", MAX_REQUEST);
-			buf_consume(&c->in, len + 1);
-			continue;
-		}
-		ctl_request(c, c->in.data, len);
-		buf_consume(&c->in, len + 1);
-	}
-}
-
-static void client_read(struct client *c)
-{
-	for (int round = 0; round < 16; round++) {
-		/* Small first: most requests are a line of JSON; a start grows it. */
-		buf_grow(&c->in, c->in.len < 4096 ? 4096 : 65536);
-		ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			/* EOF: finish what was asked (a stop still completes), then close. */
-			c->closing = true;
-			break;
-		}
-		c->in.len += (size_t)n;
-		c->in.data[c->in.len] = 0;
-		if (c->in.len > MAX_REQUEST && !memchr(c->in.data, '\n', c->in.len))
-			break;
-	}
-	client_process(c);
 }
 
 /* ---- signals and children ------------------------------------------------------ */
@@ -485,6 +323,7 @@ static void loop(void)
 	size_t cap = 0;
 	struct spec **watched = NULL;
 	unsigned pass = 0;
+	bool clients_busy = false;
 	while (!exit_now) {
 		size_t need = 3 + (size_t)nclients + 5 * (size_t)nprocs + 3 * (size_t)nretirees +
 		              proxy_poll_max();
@@ -507,11 +346,9 @@ static void loop(void)
 		}
 		for (int i = 0; i < nclients; i++) {
 			struct client *c = clients[i];
-			if (c->fd < 0)
+			short ev = c->fd >= 0 ? client_events(c) : 0;
+			if (!ev)
 				continue;
-			short ev = c->closing ? 0 : POLLIN;
-			if (c->out.len)
-				ev |= POLLOUT;
 			fds[n] = (struct pollfd){.fd = c->fd, .events = ev};
 			src[n++] = (struct source){SRC_CLIENT, c};
 		}
@@ -563,6 +400,8 @@ static void loop(void)
 			int64_t wait = next - mono_ms();
 			timeout = wait < 0 ? 0 : wait > 3600000 ? 3600000 : (int)wait;
 		}
+		if (clients_busy)
+			timeout = 0;   /* requests are waiting for their turn: look, do not sleep */
 		int r = poll(fds, n, timeout);
 		if (r < 0 && errno != EINTR) {
 			dlog("poll: %s", strerror(errno));
@@ -577,19 +416,14 @@ static void loop(void)
 				handle_signals();
 				break;
 			case SRC_LISTEN:
-				accept_clients();
+				clients_accept(listen_fd);
 				break;
 			case SRC_NOTIFY:
 				ready_notify_read();
 				break;
-			case SRC_CLIENT: {
-				struct client *c = src[i].ptr;
-				if (fds[i].revents & POLLOUT)
-					client_flush(c);
-				if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-					client_read(c);
+			case SRC_CLIENT:
+				client_ready(src[i].ptr, fds[i].revents);
 				break;
-			}
 			case SRC_PROXY:
 				break;   /* below, all at once */
 			case SRC_WATCH:
@@ -622,19 +456,7 @@ static void loop(void)
 		proxy_fire_timers(mono_ms());
 		stray_fire(mono_ms());
 		procs_collect_removed();
-		for (int i = nclients - 1; i >= 0; i--) {
-			struct client *c = clients[i];
-			if (c->wait.kind != WAIT_NONE)
-				ctl_check_wait(c);
-			if (c->wait.kind == WAIT_NONE && c->in.len)
-				client_process(c);
-			if (c->fd >= 0 && c->out.len)
-				client_flush(c);
-			if (c->closing && c->wait.kind == WAIT_NONE && (c->out.len == 0 || c->fd < 0))
-				client_close(i);
-			else if (c->fd < 0 && c->wait.kind == WAIT_NONE)
-				client_close(i);
-		}
+		clients_busy = clients_run();
 		/* A signal asked for the shutdown: exit once every app is down. */
 		if (shutting_down && !exit_client) {
 			bool down = true;
@@ -701,6 +523,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		dlog("PR_SET_CHILD_SUBREAPER: %s (orphans will not be reaped here)", strerror(errno));
 	raise_fd_limit();
+	clients_reserve_fd();
 	char news[PATH_MAX + 300];
 	crash_previous(news, sizeof news);
 	if (news[0])
@@ -728,13 +551,11 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	release_home();
 	ready_teardown();
 	dlog("daemon %d exited", (int)getpid());
-	for (int i = nclients - 1; i >= 0; i--)
-		client_close(i);
+	clients_close_all();
 	while (nprocs > 0)
 		proc_free(procs[nprocs - 1]);
 	stray_teardown();
 	free(procs);
-	free(clients);
 	close(signal_fd);
 	/* The lock stays held until the process exits: `tend kill` waits for it. */
 	return EXIT_OK;

@@ -4,6 +4,7 @@
  * The lines of one pipe read go out as one message, so a flood costs one JSON string
  * per 64 KiB, not one per line. */
 #include "logstream.h"
+#include "clients.h"
 #include "target.h"
 
 #include <stdio.h>
@@ -75,7 +76,7 @@ void logstream_unsubscribe(struct client *c)
 	}
 }
 
-static bool wants(const struct logsub *s, const struct proc *p, int stream)
+static bool wants(struct logsub *s, const struct proc *p, int stream)
 {
 	if (!s->want[stream] || s->c->closing)
 		return false;
@@ -114,7 +115,7 @@ void logstream_lines(const struct proc *p, int stream, const char *data, size_t 
 		/* Once missing, it misses until half its backlog is gone: fewer, longer runs
 		 * of lines between notices. */
 		size_t limit = s->missing_since ? PENDING_MAX / 2 : PENDING_MAX;
-		if (s->c->out.len > limit) {
+		if (client_queued(s->c) > limit) {
 			int64_t now = mono_ms();
 			if (!s->missing_since)
 				s->missing_since = now;
@@ -122,8 +123,7 @@ void logstream_lines(const struct proc *p, int stream, const char *data, size_t 
 			if (now - s->missing_since > GIVE_UP_MS) {
 				dlog("logs subscriber missed %lld lines in %d s: disconnected", s->missed,
 				     GIVE_UP_MS / 1000);
-				buf_reset(&s->c->out);
-				s->c->closing = true;
+				client_drop_output(s->c);
 			}
 			continue;
 		}

@@ -13,15 +13,15 @@ bool target_compile(struct target *t, const char *word, char *err, size_t errlen
 		t->all = true;
 	} else if (len >= 2 && word[0] == '/' && word[len - 1] == '/') {
 		char *pat = xstrndup(word + 1, len - 2);
-		int rc = regcomp(&t->re, pat, REG_EXTENDED | REG_NOSUB);
+		char why[160];
+		t->re = rx_compile(pat, why, sizeof why);
 		free(pat);
-		if (rc != 0) {
-			snprintf(err, errlen, "bad regular expression: %s", word);
+		if (!t->re) {
+			snprintf(err, errlen, "bad regular expression %.200s: %s", word, why);
 			return false;
 		}
-		t->is_regex = true;
-	} else if (!parse_int(word, 0, 0x7fffffff, &t->id)) {
-		t->id = -1;
+	} else if (word[0] >= '0' && word[0] <= '9' && !parse_int(word, 0, 0x7fffffff, &t->id)) {
+		t->id = -1;   /* digits only make an id: not " 1" nor "+1" */
 	}
 	t->word = xstrdup(word);
 	return true;
@@ -29,35 +29,50 @@ bool target_compile(struct target *t, const char *word, char *err, size_t errlen
 
 void target_free(struct target *t)
 {
-	if (t->is_regex)
-		regfree(&t->re);
+	rx_free(t->re);
 	free(t->word);
+	free(t->seen_name);
 	memset(t, 0, sizeof *t);
 }
 
-static bool matches_name(const struct target *t, const struct proc *p)
+static int matches_name(struct target *t, const struct proc *p, long *budget)
 {
 	if (t->all)
-		return true;
-	if (t->is_regex)
-		return regexec(&t->re, p->spec->name, 0, NULL, 0) == 0;
-	return p->id == t->id || strcmp(p->spec->name, t->word) == 0;
+		return 1;
+	if (!t->re)
+		return p->id == t->id || strcmp(p->spec->name, t->word) == 0;
+	const char *name = p->spec->name;
+	if (t->seen_name && !strcmp(t->seen_name, name))
+		return t->seen_match;
+	int m = rx_search(t->re, name, strlen(name), budget);
+	if (m >= 0) {
+		free(t->seen_name);
+		t->seen_name = xstrdup(name);
+		t->seen_match = m;
+	}
+	return m;
 }
 
 void target_settle(struct target *t)
 {
 	t->by_namespace = false;
-	if (t->all || t->is_regex)
+	if (t->all || t->re)
 		return;
 	for (int i = 0; i < nprocs; i++)
-		if (matches_name(t, procs[i]))
+		if (matches_name(t, procs[i], NULL) == 1)
 			return;
 	t->by_namespace = true;
 }
 
-bool target_matches(const struct target *t, const struct proc *p)
+int target_match(struct target *t, const struct proc *p, long *budget)
 {
 	if (t->by_namespace)
 		return strcmp(p->spec->namespace, t->word) == 0;
-	return matches_name(t, p);
+	return matches_name(t, p, budget);
+}
+
+bool target_matches(struct target *t, const struct proc *p)
+{
+	long budget = TARGET_STEPS_MAX;
+	return target_match(t, p, &budget) == 1;
 }

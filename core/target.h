@@ -1,17 +1,24 @@
 /* Target words on the command line: an id, an app name, a namespace, "all", or a
- * /regular expression/ over names. Compiled once, matched against instances. */
+ * /regular expression/ over names (JavaScript syntax, see rx.h). Compiled once,
+ * matched against instances. */
 #ifndef TEND_TARGET_H
 #define TEND_TARGET_H
 
 #include "proc.h"
+#include "rx.h"
 
-#include <regex.h>
+enum {
+	TARGETS_MAX = 1024,             /* words in one request */
+	TARGET_STEPS_MAX = 4000000,     /* regex steps one request may spend (a few ms) */
+};
 
 struct target {
 	char *word;
-	bool all, is_regex, by_namespace;
-	regex_t re;
+	bool all, by_namespace;
+	struct rx *re;
 	long long id;         /* -1: the word is not a number */
+	char *seen_name;      /* regex: the last name matched, and the answer (log streams */
+	bool seen_match;      /* ask again for every message of the same app) */
 };
 
 /* False with a reason in err for a bad regular expression. */
@@ -20,6 +27,9 @@ void target_free(struct target *t);
 /* A word that names an app (or an id) matches those; one that names no app, but a
  * namespace, matches the namespace: target_settle decides which, from the procs now. */
 void target_settle(struct target *t);
-bool target_matches(const struct target *t, const struct proc *p);
+/* 1 matches, 0 does not, -1 when *budget (regex steps) ran out. */
+int target_match(struct target *t, const struct proc *p, long *budget);
+/* The same with a budget of its own, for one instance at a time (no: out of budget). */
+bool target_matches(struct target *t, const struct proc *p);
 
 #endif

@@ -56,17 +56,50 @@ new=$(cat "$TEND_HOME/tend.pid")
 [ "$new" != "$old" ] || fail "no new daemon"
 "$TEND" kill
 
-# The daemon checks the client's build; the CLI explains how to fix a mismatch.
+# The protocol version decides, not the build: another build is served; a protocol
+# older than the daemon takes is refused (code 3), and the CLI says how to fix it.
 export TEND_HOME="$T/home-build"
 "$TEND" ping >/dev/null
-reply=$(printf '{"cmd":"list","build":"not-this-build"}\n' | python3 "$TOP/test/sock.py" "$TEND_HOME/tend.sock")
-case $reply in *'"code":3'*) ;; *) fail "other build accepted: $reply" ;; esac
+reply=$(printf '{"cmd":"list","build":"not-this-build","proto":2}\n' | python3 "$TOP/test/sock.py" "$TEND_HOME/tend.sock")
+case $reply in *'"ok":true'*) ;; *) fail "another build of the same protocol refused: $reply" ;; esac
+reply=$(printf '{"cmd":"list","build":"not-this-build","proto":0}\n' | python3 "$TOP/test/sock.py" "$TEND_HOME/tend.sock")
+case $reply in *'(protocol 0)'*'"code":3'*) ;; *) fail "protocol 0 accepted: $reply" ;; esac
 "$TEND" kill
-# A fake daemon of another build: the CLI refuses it with one line, exit 1.
+# A fake daemon that speaks another protocol: the CLI refuses it with one line, exit 1.
 python3 "$TOP/test/sock.py" --serve "$TEND_HOME/tend.sock" \
-	'{"ok":false,"error":"the daemon is build 000000000000, this client is build x","code":3}' &
-track_pid $!
+	'{"ok":false,"error":"the daemon is build 000000000000 (protocol 9 to 9), this client is build x (protocol 2)","code":3}' &
+fake=$!
+track_pid $fake
 wait_for 5 test -S "$TEND_HOME/tend.sock"
 run "$TEND" list
 expect_rc 1
-expect_err_line "^tend: list: the daemon is build 000000000000.*tend kill"
+expect_err_line "^tend: list: the daemon is build 000000000000 .*tend update"
+kill "$fake"
+# A daemon from before protocol versions refused every other build: the CLI asks again
+# as that daemon's build, and is served.
+rm -f "$TEND_HOME/tend.sock"
+python3 - "$TEND_HOME/tend.sock" <<'PY' &
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+while True:
+    c, _ = s.accept()
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = c.recv(65536)
+        if not chunk: break
+        data += chunk
+    req = json.loads(data)
+    if req.get("build") != "0123456789ab":
+        c.sendall(b'{"ok":false,"error":"the daemon is build 0123456789ab, this client is build %s","code":3}\n' % req["build"].encode())
+    else:
+        c.sendall(b'[]\n{"ok":true}\n')
+    c.close()
+PY
+old_daemon=$!
+track_pid $old_daemon
+wait_for 5 test -S "$TEND_HOME/tend.sock"
+run "$TEND" jlist
+expect_rc 0
+expect_out "[]"
+kill "$old_daemon"
+rm -f "$TEND_HOME/tend.sock"

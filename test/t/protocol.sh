@@ -39,12 +39,12 @@ still_fine "bad requests"
 head -c 65536 /dev/urandom | python3 "$TOP/test/sock.py" "$sock" >/dev/null
 still_fine "random bytes"
 
-# A 10 MB line: refused with an error, connection closed, nothing else happens.
-python3 - "$sock" <<'PY' || fail "10 MB line: no error reply"
+# A line over 16 MiB: refused with an error, connection closed, nothing else happens.
+python3 - "$sock" <<'PY' || fail "a 17 MiB line: no error reply"
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
 try:
-    s.sendall(b'{"cmd":"ping","pad":"' + b"x" * (10 << 20))
+    s.sendall(b'{"cmd":"ping","pad":"' + b"x" * (17 << 20))
 except (BrokenPipeError, ConnectionResetError):
     pass
 out = b""
@@ -57,7 +57,7 @@ except (socket.timeout, ConnectionResetError):
     pass
 sys.exit(0 if b"too long" in out else 1)
 PY
-still_fine "a 10 MB line"
+still_fine "a 17 MiB line"
 
 # A half-sent request, then the client vanishes.
 python3 -c '

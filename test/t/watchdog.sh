@@ -19,8 +19,15 @@ cat >hog.sh <<EOF
 import time, os
 time.sleep(0.3)
 block = bytearray(120 << 20)
-for i in range(0, len(block), 4096): block[i] = 1
-open("$T/crossed", "w").write(str(time.time()))
+page = os.sysconf("SC_PAGE_SIZE")
+written = False
+for i in range(0, len(block), 4096):
+    block[i] = 1
+    if not written and i % (1 << 20) == 0:
+        rss = int(open("/proc/self/statm").read().split()[1]) * page
+        if rss > 80 << 20:   # the moment it crosses the limit (on a slow machine the
+            open("$T/crossed", "w").write(str(time.time()))   # kill may come before it
+            written = True   # has touched all 120 MB)
 time.sleep(1000)
 '
 EOF
