@@ -143,15 +143,21 @@ static void emit_lines(int id, const char *name, int stream, int64_t at, const c
 
 /* ---- the last lines of a file --------------------------------------------------- */
 
-/* Where the last `lines` lines of fd's first `size` bytes begin. */
+enum {
+	TAIL_SCAN_MAX = 8 << 20,   /* bytes read back looking for line starts */
+	LINE_PIECE = 64 << 10,     /* a longer line is shown in pieces, as the daemon writes it */
+};
+
+/* Where the last `lines` lines of fd's first `size` bytes begin; no further back than
+ * TAIL_SCAN_MAX (a file whose last line is a gigabyte shows its last 8 MiB). */
 static off_t tail_start(int fd, off_t size, long long lines)
 {
 	char block[65536];
-	off_t end = size;
+	off_t end = size, floor = size > TAIL_SCAN_MAX ? size - TAIL_SCAN_MAX : 0;
 	long long seen = 0;
 	bool last_byte = true;
-	while (end > 0) {
-		off_t from = end > (off_t)sizeof block ? end - (off_t)sizeof block : 0;
+	while (end > floor) {
+		off_t from = end - floor > (off_t)sizeof block ? end - (off_t)sizeof block : floor;
 		ssize_t n = pread(fd, block, (size_t)(end - from), from);
 		if (n <= 0)
 			return 0;
@@ -166,7 +172,7 @@ static off_t tail_start(int fd, off_t size, long long lines)
 		last_byte = false;
 		end = from;
 	}
-	return 0;
+	return floor;
 }
 
 static void tail_file(const struct instance *in, int stream)
@@ -192,6 +198,10 @@ static void tail_file(const struct instance *in, int stream)
 		const char *last = memrchr(block, '\n', (size_t)n);
 		if (!last) {
 			buf_add(&line, block, (size_t)n);
+			if (line.len >= LINE_PIECE) {   /* a very long line: in pieces, not whole */
+				emit_lines(in->id, in->name, stream, now, line.data, line.len);
+				buf_reset(&line);
+			}
 			continue;
 		}
 		size_t head = (size_t)(last - block) + 1;

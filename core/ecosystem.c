@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,14 +67,62 @@ static bool failf(char *err, size_t errlen, const char *fmt, ...)
 	return false;
 }
 
-/* node prints the evaluated module.exports as JSON. import() takes CommonJS and ES
- * modules alike; a config exporting a promise is awaited. */
+/* node writes the evaluated module.exports as JSON to fd 3, so that what the config
+ * itself prints (console.log) cannot garble it: that goes to our stderr. import() takes
+ * CommonJS and ES modules alike; a config exporting a promise is awaited. */
 static const char node_eval[] =
 	"const p=require('path').resolve(process.argv[1]);"
 	"import(require('url').pathToFileURL(p).href).then(async m=>{"
 	"let c=m.default!==undefined?m.default:m;c=await c;"
-	"process.stdout.write(JSON.stringify(c===undefined?null:c))"
+	"require('fs').writeFileSync(3,JSON.stringify(c===undefined?null:c));process.exit(0)"
 	"}).catch(e=>{process.stderr.write(String(e&&e.stack||e).split('\\n')[0]+'\\n');process.exit(1)})";
+
+enum { EVAL_TIMEOUT_S = 20 };
+
+/* How long a config may take: TEND_CONFIG_TIMEOUT seconds, else EVAL_TIMEOUT_S. */
+static int eval_timeout_ms(void)
+{
+	const char *v = getenv("TEND_CONFIG_TIMEOUT");
+	long long s;
+	return v && parse_int(v, 1, 86400, &s) ? (int)s * 1000 : EVAL_TIMEOUT_S * 1000;
+}
+
+static NORETURN void exec_node(const char *node, const char *file, int result_w, int err_w)
+{
+	/* Its own group, to be killed whole on a timeout; and dead with us. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int r = fcntl(result_w, F_DUPFD, 10), e = fcntl(err_w, F_DUPFD, 10);
+	if (r < 0 || e < 0 || dup2(2, 1) < 0 || dup2(r, 3) < 0 || dup2(e, 2) < 0)
+		_exit(127);
+	execl(node, "node", "-e", node_eval, file, (char *)NULL);
+	_exit(127);
+}
+
+/* Read the result and the messages until node exits or the time is up. */
+static bool collect(int result_r, int err_r, struct buf *text, struct buf *msg, int64_t deadline)
+{
+	struct pollfd pf[2] = {{.fd = result_r, .events = POLLIN}, {.fd = err_r, .events = POLLIN}};
+	char chunk[8192];
+	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
+		int64_t left = deadline - mono_ms();
+		if (left <= 0 || poll(pf, 2, (int)left) == 0)
+			return false;
+		for (int k = 0; k < 2; k++) {
+			if (pf[k].fd < 0 || !pf[k].revents)
+				continue;
+			ssize_t r = read_retry(pf[k].fd, chunk, sizeof chunk);
+			if (r <= 0) {
+				pf[k].fd = -1;
+				continue;
+			}
+			struct buf *b = k == 0 ? text : msg;
+			if (b->len < (k == 0 ? (size_t)MAX_FILE : 4096))
+				buf_add(b, chunk, (size_t)r);
+		}
+	}
+	return true;
+}
 
 static char *run_node(const char *file, const char *label, char *err, size_t errlen)
 {
@@ -81,40 +132,40 @@ static char *run_node(const char *file, const char *label, char *err, size_t err
 		      "(install nodejs, or write the apps as ecosystem.json)", label);
 		return NULL;
 	}
-	int out[2], errp[2];
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+	int res[2], errp[2];
+	if (pipe2(res, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		free(node);
 		failf(err, errlen, "pipe: %s", strerror(errno));
 		return NULL;
 	}
 	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(out[1], 1);
-		dup2(errp[1], 2);
-		execl(node, "node", "-e", node_eval, file, (char *)NULL);
-		_exit(127);
-	}
+	if (pid == 0)
+		exec_node(node, file, res[1], errp[1]);
 	free(node);
-	close(out[1]);
+	close(res[1]);
 	close(errp[1]);
 	struct buf text = {0}, msg = {0};
-	char chunk[8192];
-	ssize_t r;
-	while ((r = read_retry(out[0], chunk, sizeof chunk)) > 0 && text.len < MAX_FILE)
-		buf_add(&text, chunk, (size_t)r);
-	while ((r = read_retry(errp[0], chunk, sizeof chunk)) > 0 && msg.len < 4096)
-		buf_add(&msg, chunk, (size_t)r);
-	close(out[0]);
+	int timeout = eval_timeout_ms();
+	bool finished = pid > 0 && collect(res[0], errp[0], &text, &msg, mono_ms() + timeout);
+	close(res[0]);
 	close(errp[0]);
+	if (pid > 0 && !finished)
+		kill(-pid, SIGKILL);
 	int status = 0;
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (!finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !text.len) {
 		char *nl = msg.data ? strchr(msg.data, '\n') : NULL;
 		if (nl)
 			*nl = 0;
-		failf(err, errlen, "%s: node could not evaluate it: %s", label,
-		      msg.data && *msg.data ? msg.data : "node failed");
+		if (pid > 0 && !finished)
+			failf(err, errlen, "%s: node did not finish evaluating it within %d s "
+			      "(TEND_CONFIG_TIMEOUT)", label, timeout / 1000);
+		else
+			failf(err, errlen, "%s: node could not evaluate it: %s", label,
+			      msg.data && *msg.data ? msg.data : pid < 0 ? strerror(errno)
+			      : WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "it exited before the config was read"
+			      : "node failed");
 		buf_free(&text);
 		buf_free(&msg);
 		return NULL;

@@ -180,3 +180,21 @@ kill -TERM "$fg"
 wait_for 20 dead "$fg"
 dead "$pid" || fail "the app outlived a twice-terminated foreground daemon"
 grep -q "stopping with SIGKILL now" fg.out || fail "the second SIGTERM did not force: $(tail -n 3 fg.out)"
+
+# ---- logs --lines on a file whose last line is huge: bounded reading and memory ----------
+export TEND_HOME="$T/home-tail"
+"$TEND" start "echo first; exec sleep 1000" -n tail -s || fail "start tail"
+wait_for 10 test -s "$TEND_HOME/logs/tail-out.log"
+truncate -s 600M "$TEND_HOME/logs/tail-out.log"   # a 600 MB last line (of zero bytes)
+python3 - "$TEND" <<'PY' || fail "logs --lines 1 over a 600 MB line"
+import resource, subprocess, sys
+out = subprocess.run([sys.argv[1], "logs", "tail", "--lines", "1", "--nostream", "--raw", "--out"],
+                     capture_output=True, timeout=60)
+if out.returncode != 0:
+    sys.exit("logs exited %d: %r" % (out.returncode, out.stderr[:200]))
+if not 1 << 20 <= len(out.stdout) <= 9 << 20:
+    sys.exit("logs printed %d bytes of the last line (expected its last 8 MiB)" % len(out.stdout))
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+if peak > 64 * 1024:
+    sys.exit("logs used %d kB" % peak)
+PY

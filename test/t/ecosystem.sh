@@ -207,6 +207,31 @@ EOF
 	expect_rc 2
 	expect_err_line '^tend: start: broken\.config\.js: node could not evaluate it: '
 	"$TEND" delete all -s
+	# A config that prints is still read; one that leaves a timer running still ends.
+	cat >chatty.config.js <<'EOF'
+console.log("hello from the config");
+setInterval(() => {}, 1000);
+module.exports = { apps: [ { name: "chatty", script: "app.js" } ] };
+EOF
+	run "$TEND" start chatty.config.js -s
+	expect_rc 0
+	expect_err_has "hello from the config"
+	[ "$(names)" = "chatty" ] || fail "chatty.config.js started: $(names)"
+	"$TEND" delete all -s
+	# One that never ends: a clear error after TEND_CONFIG_TIMEOUT, and node is gone.
+	printf 'while (true) {}\n' >forever.config.js
+	run env TEND_CONFIG_TIMEOUT=2 "$TEND" start forever.config.js
+	expect_rc 2
+	expect_err_line '^tend: start: forever\.config\.js: node did not finish evaluating it within 2 s'
+	no_evaluator() { ! pgrep -f "forever.config.js" >/dev/null; }
+	no_evaluator || fail "the evaluator of forever.config.js survived"
+	# The command killed meanwhile: the evaluator dies with it.
+	"$TEND" start forever.config.js >/dev/null 2>&1 &
+	starter=$!
+	track_pid $starter
+	wait_for 10 pgrep -f "forever.config.js"
+	kill -9 "$starter"
+	wait_for 10 no_evaluator
 else
 	echo "note: node not installed, ecosystem.config.js not tested"
 fi
