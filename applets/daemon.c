@@ -49,6 +49,10 @@ static void no_args(int argc, char **argv)
 
 int daemon_main(int argc, char **argv)
 {
+	/* --resume FD: tend update executed this program in the daemon's place. */
+	long long fd;
+	if (argc == 3 && !strcmp(argv[1], "--resume") && parse_int(argv[2], 3, 1 << 20, &fd))
+		return daemon_resume((int)fd);
 	/* --background is how clients start it detached: log to the home's file. */
 	bool background = argc == 2 && strcmp(argv[1], "--background") == 0;
 	if (!background)

@@ -29,11 +29,19 @@ static int count_named(const char *name, bool *any_up)
 }
 
 /* An app declared "stopped" (a saved stopped app, autostart: false) is registered
- * without running. */
+ * without running; a saved app's instances_status says it per instance. */
 static bool declared_stopped(const struct jdoc *d, int app, const struct spec *s)
 {
 	int st = json_get(d, app, "status");
 	return !s->autostart || (st >= 0 && json_eq(d, st, "stopped"));
+}
+
+static bool instance_declared_stopped(const struct jdoc *d, int app, int k)
+{
+	int per = json_get(d, app, "instances_status");
+	if (per < 0 || d->tok[per].type != JSMN_ARRAY || k >= d->tok[per].size)
+		return false;
+	return json_eq(d, json_child(d, per, k), "stopped");
 }
 
 static bool instance_used(const char *name, int k)
@@ -47,7 +55,8 @@ static bool instance_used(const char *name, int k)
 /* count new instances of s, numbered from the lowest numbers the app does not use (a
  * forced copy counts from 0 again): replacing, first, whatever a previous daemon left
  * running. */
-static void add_instances(struct spec *s, int count, bool copy, bool run, int **ids, int *n)
+static void add_instances(struct spec *s, int count, bool copy, bool run, int **ids, int *n,
+                          const struct jdoc *d, int app)
 {
 	for (int k = 0; count > 0; k++) {
 		if (!copy && instance_used(s->name, k))
@@ -56,10 +65,10 @@ static void add_instances(struct spec *s, int count, bool copy, bool run, int **
 		struct proc *p = proc_new(s, k);
 		char *record = NULL;
 		pid_t orphan = orphan_take(s->name, p->record_path, &record);
-		p->held = !run;
+		p->held = !run || (d && instance_declared_stopped(d, app, k));
 		if (orphan > 0)
-			proc_replace_orphan(p, orphan, record, run);
-		else if (run)
+			proc_replace_orphan(p, orphan, record, !p->held);
+		else if (!p->held)
 			proc_event(p, EV_START);
 		ctl_add_id(ids, n, p->id);
 	}
@@ -90,7 +99,7 @@ static void redeclare(struct spec *s, bool run, bool rolling, int **ids, int *n)
 		ctl_add_id(ids, n, p->id);
 	}
 	if (have < s->instances)
-		add_instances(s, s->instances - have, false, run, ids, n);
+		add_instances(s, s->instances - have, false, run, ids, n, NULL, -1);
 }
 
 static struct proc *highest_instance(const char *name)
@@ -117,7 +126,7 @@ static void scale_to(struct client *c, struct spec *s, int have, int want)
 	}
 	for (int i = 0; i < nprocs; i++)
 		if (procs[i]->spec == s)
-			proc_set_spec(procs[i], ns);
+			proc_set_count(procs[i], ns);
 	int *ids = NULL, n = 0;
 	bool shrinking = want < have;
 	for (struct proc *p; have > want && (p = highest_instance(ns->name)); have--) {
@@ -126,7 +135,7 @@ static void scale_to(struct client *c, struct spec *s, int have, int want)
 		ctl_add_id(&ids, &n, p->id);
 	}
 	if (have < want)
-		add_instances(ns, want - have, false, true, &ids, &n);
+		add_instances(ns, want - have, false, true, &ids, &n, NULL, -1);
 	spec_unref(ns);
 	procs_collect_removed();
 	/* Removals are done once gone, additions once spawned (and ready). */
@@ -207,7 +216,7 @@ void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mod
 		bool up, run = !declared_stopped(d, tok[i], s);
 		int have = count_named(s->name, &up);
 		if (have == 0 || forced[i])
-			add_instances(s, s->instances, have > 0, run, &ids, &n);
+			add_instances(s, s->instances, have > 0, run, &ids, &n, d, tok[i]);
 		else if (mode == START_SKIP && up)
 			json_str(&skipped, s->name);
 		else

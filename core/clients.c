@@ -1,4 +1,5 @@
 #include "clients.h"
+#include "logstream.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -362,4 +363,62 @@ bool clients_run(void)
 			more |= may_run(c);
 	}
 	return more;
+}
+
+/* ---- tend update: connections handed across exec ---------------------------------- */
+
+bool clients_busy(const struct client *updater, char *why, size_t whylen)
+{
+	for (int i = 0; i < nclients; i++)
+		if (clients[i] != updater && clients[i]->wait.kind != WAIT_NONE) {
+			snprintf(why, whylen, "another command is still being carried out (a stop, start, "
+			         "restart or reload waits to finish)");
+			return true;
+		}
+	return false;
+}
+
+void clients_save(struct buf *b, const struct client *updater, int (*keep)(int fd))
+{
+	json_key(b, "clients");
+	json_open(b, '[');
+	for (int i = 0; i < nclients; i++) {
+		const struct client *c = clients[i];
+		if (c->fd < 0)
+			continue;
+		json_open(b, '{');
+		json_kint(b, "fd", keep(c->fd));
+		json_kbool(b, "updater", c == updater);
+		json_kbool(b, "closing", c->closing);
+		json_khex(b, "in", c->in.data + c->in_off, c->in.len - c->in_off);
+		json_khex(b, "out", c->out.data + c->out_off, client_queued(c));
+		logstream_save(b, c);
+		json_close(b, '}');
+	}
+	json_close(b, ']');
+}
+
+struct client *clients_restore(const struct jdoc *d, int arr)
+{
+	struct client *updater = NULL;
+	for (int i = 0; arr >= 0 && i < d->tok[arr].size; i++) {
+		int o = json_child(d, arr, i);
+		long long fd = -1;
+		if (!json_as_ll(d, json_get(d, o, "fd"), &fd) || fd < 0)
+			continue;
+		struct client *c = client_add((int)fd);
+		bool is_updater = false;
+		json_as_bool(d, json_get(d, o, "updater"), &is_updater);
+		json_as_bool(d, json_get(d, o, "closing"), &c->closing);
+		json_hex(d, json_get(d, o, "in"), &c->in);
+		struct buf out = {0};
+		json_hex(d, json_get(d, o, "out"), &out);
+		if (out.len)
+			out_add(c, out.data, out.len);
+		buf_free(&out);
+		logstream_restore(c, d, json_get(d, o, "subs"));
+		if (is_updater)
+			updater = c;
+	}
+	return updater;
 }

@@ -33,6 +33,12 @@ void clients_reserve_fd(void);
 /* Replies a client has not taken yet; drop them (a log subscriber too slow to keep). */
 size_t client_queued(const struct client *c);
 void client_drop_output(struct client *c);
+/* tend update: is another client waiting for something to finish (then not now)? The
+ * connections, their fds kept open by keep(), and back: the updater is the client
+ * that asked for the update (it hears the new daemon's answer). */
+bool clients_busy(const struct client *updater, char *why, size_t whylen);
+void clients_save(struct buf *b, const struct client *updater, int (*keep)(int fd));
+struct client *clients_restore(const struct jdoc *d, int arr);
 /* Called when a client is freed (daemon.c: an exit waiting for its reply). */
 void daemon_client_gone(struct client *c);
 

@@ -645,6 +645,22 @@ static void cmd_list(struct request *r)
 	ctl_reply_ok(r->c);
 }
 
+/* update: {"exe":ABSOLUTE PATH}: the daemon executes that program in its place, its apps
+ * running on (upgrade.h); the new program answers. */
+static void cmd_update(struct request *r)
+{
+	char *exe = json_dup(r->d, json_get(r->d, 0, "exe"));
+	struct stat st;
+	errno = 0;
+	if (!exe || exe[0] != '/')
+		reply_error(r->c, 2, "update: exe: expected the absolute path of a tend binary");
+	else if (stat(exe, &st) < 0 || !S_ISREG(st.st_mode) || access(exe, X_OK) < 0)
+		reply_error(r->c, 1, "update: %s: %s", exe, errno ? strerror(errno) : "not an executable file");
+	else
+		daemon_update(r->c, exe);   /* returns only when it could not */
+	free(exe);
+}
+
 static void cmd_kill(struct request *r)
 {
 	daemon_shutdown_begin();
@@ -674,6 +690,7 @@ static const struct {
 	{"signal", cmd_signal},
 	{"start", cmd_start},
 	{"stop", cmd_stop},
+	{"update", cmd_update},
 };
 
 void ctl_request(struct client *c, const char *line, size_t len)

@@ -74,7 +74,10 @@ void cmd_save(struct request *r);
 void cmd_resurrect(struct request *r);
 void cmd_cleardump(struct request *r);
 /* orphan.c: instances a previous daemon left running (it was killed -9). */
+struct jdoc;
 int orphans_scan(void);   /* how many were found */
+void orphans_save(struct buf *b);
+void orphans_restore(const struct jdoc *d, int arr);
 /* An orphan of the app name, or 0; its pid record's path goes to *its_record (to be
  * removed once the process is gone). */
 pid_t orphan_take(const char *name, const char *record, char **its_record);
@@ -87,6 +90,7 @@ void reply_line(struct client *c, const struct buf *json);   /* a data line */
 void client_send(struct client *c, const char *p, size_t n);
 void daemon_shutdown_begin(void);
 void daemon_kill_now(void);       /* every stop under way: SIGKILL now */
+void daemon_update(struct client *c, const char *exe);   /* exec exe, or reply why not */
 bool daemon_shutting_down(void);
 void daemon_exit_when_flushed(struct client *c);
 void daemon_sample_procs(void);   /* refresh CPU/memory if the last sample is stale */

@@ -12,6 +12,8 @@
 #include "reload.h"
 #include "safefile.h"
 #include "stray.h"
+#include "upgrade.h"
+#include "version.h"
 #include "procfs.h"
 #include "proxy.h"
 #include "watchdog.h"
@@ -60,7 +62,8 @@ static void rotate_daemon_log(void)
 	}
 	log_size = 0;
 }
-static int listen_fd = -1, signal_fd = -1;
+static int listen_fd = -1, signal_fd = -1, lock_fd = -1;
+static bool foreground_mode;
 static bool shutting_down;
 static struct client *exit_client;   /* reply to this one, then exit */
 static bool exit_now;
@@ -476,6 +479,37 @@ static void loop(void)
 	free(watched);
 }
 
+/* What every daemon does before its loop, started or resumed. */
+static bool begin(void)
+{
+	read_environment();
+	signal_fd = setup_signals();
+	crash_handlers_install(log_fd);   /* after setup_signals reset every disposition */
+	if (signal_fd < 0)
+		return false;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		dlog("PR_SET_CHILD_SUBREAPER: %s (orphans will not be reaped here)", strerror(errno));
+	clients_reserve_fd();
+	return true;
+}
+
+static int run_until_exit(void)
+{
+	loop();
+	proxy_teardown();
+	release_home();
+	ready_teardown();
+	dlog("daemon %d exited", (int)getpid());
+	clients_close_all();
+	while (nprocs > 0)
+		proc_free(procs[nprocs - 1]);
+	stray_teardown();
+	free(procs);
+	close(signal_fd);
+	/* The lock stays held until the process exits: `tend kill` waits for it. */
+	return EXIT_OK;
+}
+
 int daemon_run(bool foreground, const char *initial, size_t initial_len)
 {
 	/* A foreground daemon is someone's child: what it inherited is not the apps'. */
@@ -485,17 +519,18 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 		warn("%s", why);
 		return EXIT_FAIL;
 	}
-	int lock = open(home_path(HOME_LOCK), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (lock < 0) {
+	lock_fd = open(home_path(HOME_LOCK), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock_fd < 0) {
 		warn("%s: %s", home_path(HOME_LOCK), strerror(errno));
 		return EXIT_FAIL;
 	}
-	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		/* Another daemon owns this home: the client will find its socket. */
 		if (foreground)
 			warn("a daemon is already running for %s", home_dir());
 		return foreground ? EXIT_FAIL : EXIT_OK;
 	}
+	foreground_mode = foreground;
 	if (foreground) {
 		log_fd = 1;
 	} else {
@@ -510,20 +545,15 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 		log_rotates = true;
 		log_size = fstat(2, &st) == 0 ? st.st_size : 0;
 	}
-	read_environment();
-	signal_fd = setup_signals();
-	crash_handlers_install(log_fd);   /* after setup_signals reset every disposition */
+	bool ok = begin();
 	listen_fd = setup_socket();
-	if (signal_fd < 0 || listen_fd < 0) {
+	if (!ok || listen_fd < 0) {
 		dlog("cannot start: %s", strerror(errno));
 		if (foreground)
 			warn("cannot start the daemon: %s (see above)", strerror(errno));
 		return EXIT_FAIL;
 	}
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		dlog("PR_SET_CHILD_SUBREAPER: %s (orphans will not be reaped here)", strerror(errno));
 	raise_fd_limit();
-	clients_reserve_fd();
 	char news[PATH_MAX + 300];
 	crash_previous(news, sizeof news);
 	if (news[0])
@@ -533,7 +563,7 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	if (safe_replace(home_path(HOME_PIDFILE), pid, (size_t)len, 0644, true, why, sizeof why) < 0)
 		dlog("pid file %s", why);
 	dlog("daemon %d started in %s", (int)getpid(), home_dir());
-	ready_setup();
+	ready_setup(-1);
 	stray_setup();
 	int left = orphans_scan();
 	if (news[0] && left > 0) {
@@ -546,17 +576,68 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 		struct client *c = client_add(-1);
 		ctl_request(c, initial, initial_len);
 	}
-	loop();
-	proxy_teardown();
-	release_home();
-	ready_teardown();
-	dlog("daemon %d exited", (int)getpid());
-	clients_close_all();
-	while (nprocs > 0)
-		proc_free(procs[nprocs - 1]);
-	stray_teardown();
-	free(procs);
-	close(signal_fd);
-	/* The lock stays held until the process exits: `tend kill` waits for it. */
-	return EXIT_OK;
+	return run_until_exit();
+}
+
+/* ---- tend update ---------------------------------------------------------------- */
+
+void daemon_update(struct client *c, const char *exe)
+{
+	char why[PATH_MAX + 300];
+	if (!upgrade_can_resume(exe, why, sizeof why)) {
+		reply_error(c, 1, "update: %s", why);
+		return;
+	}
+	if (!upgrade_possible(c, why, sizeof why)) {
+		reply_error(c, 1, "not now: %s", why);
+		return;
+	}
+	/* What goes out is sent first: the new program takes only what is queued. */
+	struct daemon_state ds = {
+		.listen_fd = listen_fd, .lock_fd = lock_fd, .notify_fd = ready_notify_fd,
+		.foreground = foreground_mode, .log_size = log_size,
+		.child_nofile = (long long)proc_child_nofile(),
+	};
+	upgrade_exec(exe, c, &ds, why, sizeof why);
+	reply_error(c, 1, "%s (the daemon goes on as it was)", why);
+}
+
+int daemon_resume(int state_fd)
+{
+	struct daemon_state ds = {.listen_fd = -1, .lock_fd = -1, .notify_fd = -1};
+	struct client *updater = NULL;
+	char why[PATH_MAX + 200], before[64];
+	/* Everything that came across is ours, and stays out of what we start. */
+	cloexec_from(3);
+	bool restored = upgrade_restore(state_fd, &ds, &updater, before, sizeof before, why, sizeof why);
+	lock_fd = ds.lock_fd;
+	listen_fd = ds.listen_fd;
+	foreground_mode = ds.foreground;
+	log_fd = foreground_mode ? 1 : 2;
+	log_rotates = !foreground_mode;
+	log_size = ds.log_size;
+	if (!begin() || !restored || listen_fd < 0 || lock_fd < 0) {
+		dlog("update: cannot resume: %s", restored ? strerror(errno) : why);
+		return EXIT_FAIL;
+	}
+	if (ds.child_nofile > 0)
+		proc_set_child_nofile((rlim_t)ds.child_nofile);
+	ready_setup(ds.notify_fd);
+	stray_setup();
+	dlog("daemon %d updated in place: build %s -> %s, %d instance(s) kept", (int)getpid(), before,
+	     tend_build_id, nprocs);
+	if (updater) {
+		struct buf b = {0};
+		json_open(&b, '{');
+		json_kbool(&b, "ok", true);
+		json_kint(&b, "pid", getpid());
+		json_kstr(&b, "version", tend_version);
+		json_kstr(&b, "build", tend_build_id);
+		json_kstr(&b, "previous_build", before);
+		json_kint(&b, "procs", nprocs);
+		json_close(&b, '}');
+		reply_line(updater, &b);
+		buf_free(&b);
+	}
+	return run_until_exit();
 }

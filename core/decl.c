@@ -394,7 +394,9 @@ static char *str_of(struct norm *n, int k)
 		return NULL;
 	}
 	char *s = json_dup(n->d[k], n->tok[k]);
-	if (!s)
+	if (!s && json_has_nul(n->d[k], n->tok[k]))
+		failf(n, keys[k].name, NUL_IN_STRING);
+	else if (!s)
 		expected(n, k, "a string");
 	return s;
 }
@@ -446,7 +448,10 @@ static void emit_strs(struct norm *n, struct buf *b, int k, bool allow_one, cons
 		for (int i = 0, e = t + 1; i < d->tok[t].size; i++, e = json_next(d, e)) {
 			char *s = json_is_str(d, e) ? json_dup(d, e) : NULL;
 			if (!s) {
-				expected(n, k, "an array of strings");
+				if (json_has_nul(d, e))
+					failf(n, keys[k].name, NUL_IN_STRING);
+				else
+					expected(n, k, "an array of strings");
 				break;
 			}
 			char *p = base ? absolute(s, base) : NULL;
@@ -481,6 +486,8 @@ static void emit_env_members(struct norm *n, struct buf *b, const struct jdoc *d
 		const jsmntok_t *v = &d->tok[val];
 		if (!name || !*name || strchr(name, '=')) {
 			failf(n, what, "bad variable name %s", shown(d, e));
+		} else if (json_has_nul(d, val)) {
+			failf(n, what, "%s: " NUL_IN_STRING, name);
 		} else if (v->type == JSMN_OBJECT || v->type == JSMN_ARRAY) {
 			failf(n, what, "%s: expected a string, number or boolean, got %s", name, shown(d, val));
 		} else {
@@ -815,10 +822,9 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
 		free(name);
 		name = longer;
 	}
-	if (!n.failed && (!*name || strchr(name, '/') || strlen(name) > 200))
-		failf(&n, "name", "must be 1 to 200 characters, without '/'");
-	if (!n.failed && name[strspn(name, "0123456789")] == 0)
-		failf(&n, "name", "\"%s\" would be taken for an id; use a name with a letter", name);
+	const char *why = n.failed ? NULL : app_name_problem(name);
+	if (why)
+		failf(&n, "name", "%s", why);
 	if (n.failed)
 		goto out;
 	json_open(out, '{');

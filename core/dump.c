@@ -21,10 +21,18 @@
 
 enum { MAX_DUMP = 64 << 20 };
 
-static bool is_running(const struct proc *p)
+/* What an instance is saved as: what resurrect should make of it. Stopped by the user
+ * (or finished), it stays stopped; errored, it was meant to run and is tried again. */
+static const char *saved_status(const struct proc *p)
 {
-	return p->state == ST_ONLINE || p->state == ST_LAUNCHING || p->state == ST_WAITING ||
-	       (p->state == ST_STOPPING && p->respawn);
+	if (p->held)
+		return "stopped";
+	if (p->state == ST_ERRORED)
+		return "errored";
+	if (p->state == ST_ONLINE || p->state == ST_LAUNCHING || p->state == ST_WAITING ||
+	    (p->state == ST_STOPPING && p->respawn))
+		return "online";
+	return "stopped";
 }
 
 /* One entry per app (a spec shared by its instances), in pm_id order. */
@@ -35,22 +43,36 @@ static int dump_apps(struct buf *b)
 	json_open(b, '[');
 	for (int i = 0; i < nprocs; i++) {
 		struct spec *s = procs[i]->spec;
-		bool seen = false, running = false;
+		bool seen = false;
 		for (int j = 0; j < i && !seen; j++)
 			seen = strcmp(procs[j]->spec->name, s->name) == 0;
 		if (seen)
 			continue;
-		for (int j = i; j < nprocs; j++)
-			if (strcmp(procs[j]->spec->name, s->name) == 0)
-				running |= is_running(procs[j]);
+		/* Each instance's status, by instance number; the app's is the liveliest. */
+		const char *per[MAX_INSTANCES] = {0}, *app = "stopped";
+		int top = 0;
+		for (int j = i; j < nprocs; j++) {
+			const struct proc *p = procs[j];
+			if (strcmp(p->spec->name, s->name) != 0 || p->remove || p->instance >= MAX_INSTANCES)
+				continue;
+			per[p->instance] = saved_status(p);
+			top = p->instance + 1 > top ? p->instance + 1 : top;
+			if (strcmp(per[p->instance], "stopped") != 0 && strcmp(app, "online") != 0)
+				app = per[p->instance];
+		}
 		struct jdoc d;
 		if (!json_parse(&d, s->json, strlen(s->json)))
 			continue;   /* cannot happen: it was parsed when it came in */
 		/* force was about that start, not about every resurrect after it. */
-		static const char *const skip[] = {"status", "force"};
+		static const char *const skip[] = {"status", "force", "instances_status"};
 		json_open(b, '{');
-		json_kstr(b, "status", running ? "online" : "stopped");
-		json_copy_members(b, &d, 0, skip, 2);
+		json_kstr(b, "status", app);
+		json_key(b, "instances_status");
+		json_open(b, '[');
+		for (int k = 0; k < top; k++)
+			json_str(b, per[k] ? per[k] : "stopped");
+		json_close(b, ']');
+		json_copy_members(b, &d, 0, skip, ARRAY_LEN(skip));
 		json_close(b, '}');
 		json_free(&d);
 		napps++;
@@ -140,16 +162,18 @@ static void save(struct request *r, bool clear)
 	json_close(&b, '}');
 	buf_putc(&b, '\n');
 	int before = napps == 0 && !force ? saved_count() : 0;
-	char err[PATH_MAX + 64];
-	if (before > 0)
+	char err[PATH_MAX + 300];
+	const char *what = clear ? "cleardump" : "save";
+	if (before > 0) {
 		reply_error(r->c, 1, "no apps to save, and %s holds %d; use --force to empty it",
 		            home_path(HOME_DUMP), before);
-	else if (!write_dump(&b, err, sizeof err))
+	} else if (!write_dump(&b, err, sizeof err)) {
+		dlog("%s failed: %s", what, err);
 		reply_error(r->c, 1, "%s", err);
-	else
+	} else {
+		dlog("%s: %d app(s) in %s", what, napps, home_path(HOME_DUMP));
 		reply_saved(r->c, napps, home_path(HOME_DUMP));
-	if (before == 0)
-		dlog("%s: %d app(s) in %s", clear ? "cleardump" : "save", napps, home_path(HOME_DUMP));
+	}
 	buf_free(&b);
 }
 

@@ -45,7 +45,7 @@ void json_keyn(struct buf *b, const char *key, size_t n)
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+	size_t len = s[0] >= 0xf5 ? 0 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
 	if (!len || len > n)
 		return 0;
 	for (size_t i = 1; i < len; i++)
@@ -244,13 +244,15 @@ int json_get(const struct jdoc *d, int obj, const char *key)
 {
 	if (obj < 0 || obj >= d->ntok || d->tok[obj].type != JSMN_OBJECT)
 		return -1;
-	int i = obj + 1;
+	/* A key given twice: the last one counts, as in JavaScript (JSON.parse, object
+	 * literals), so PM2's files mean here what they mean to PM2. */
+	int i = obj + 1, found = -1;
 	for (int k = 0; k < d->tok[obj].size && i + 1 < d->ntok; k++) {
 		if (json_eq(d, i, key))
-			return i + 1;
+			found = i + 1;
 		i = json_next(d, i + 1);
 	}
-	return -1;
+	return found;
 }
 
 bool json_is_str(const struct jdoc *d, int i)
@@ -375,7 +377,25 @@ char *json_dup(const struct jdoc *d, int i)
 		return NULL;
 	}
 	out[len] = 0;
+	if (memchr(out, 0, (size_t)len)) {   /* \u0000: no C string (an argv, an env) can hold it */
+		free(out);
+		errno = EILSEQ;
+		return NULL;
+	}
 	return out;
+}
+
+bool json_has_nul(const struct jdoc *d, int i)
+{
+	if (!json_is_str(d, i))
+		return false;
+	const char *s = d->text + d->tok[i].start;
+	size_t n = (size_t)(d->tok[i].end - d->tok[i].start);
+	char *out = xmalloc(n + 1);
+	long len = json_unescape(s, n, out);
+	bool nul = len > 0 && memchr(out, 0, (size_t)len);
+	free(out);
+	return nul;
 }
 
 bool json_as_ll(const struct jdoc *d, int i, long long *out)
@@ -420,4 +440,39 @@ void json_copy_members(struct buf *b, const struct jdoc *d, int obj, const char 
 		}
 		k = json_next(d, val);
 	}
+}
+
+void json_khex(struct buf *b, const char *key, const void *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	json_key(b, key);
+	json_sep(b);
+	buf_grow(b, 2 * n + 2);
+	b->data[b->len++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = ((const unsigned char *)p)[i];
+		b->data[b->len++] = digits[c >> 4];
+		b->data[b->len++] = digits[c & 15];
+	}
+	b->data[b->len++] = '"';
+	b->data[b->len] = 0;
+}
+
+bool json_hex(const struct jdoc *d, int tok, struct buf *out)
+{
+	if (!json_is_str(d, tok))
+		return false;
+	const char *s = d->text + d->tok[tok].start;
+	size_t n = (size_t)(d->tok[tok].end - d->tok[tok].start);
+	if (n % 2)
+		return false;
+	buf_grow(out, n / 2);
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out->data[out->len++] = (char)(hi << 4 | lo);
+	}
+	out->data[out->len] = 0;
+	return true;
 }

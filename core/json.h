@@ -47,12 +47,18 @@ int json_child(const struct jdoc *d, int container, int n);     /* n-th element/
 bool json_is_str(const struct jdoc *d, int tok);
 bool json_is_null(const struct jdoc *d, int tok);
 bool json_eq(const struct jdoc *d, int tok, const char *s);     /* raw string compare */
-char *json_dup(const struct jdoc *d, int tok);                  /* unescaped copy or NULL */
+/* Unescaped copy, or NULL (also for a string holding \u0000: errno EILSEQ). */
+char *json_dup(const struct jdoc *d, int tok);
+bool json_has_nul(const struct jdoc *d, int tok);
 bool json_as_ll(const struct jdoc *d, int tok, long long *out); /* number token */
 bool json_as_bool(const struct jdoc *d, int tok, bool *out);
 /* Copy the members of object obj (as they are written) into b, inside an object
  * being written, except the keys named in skip. */
 void json_copy_members(struct buf *b, const struct jdoc *d, int obj, const char *const *skip, int nskip);
+/* Bytes as a string of hex digits (state handed across exec: any bytes, NULs too), and
+ * back (appended to out); false if tok is not such a string. */
+void json_khex(struct buf *b, const char *key, const void *p, size_t n);
+bool json_hex(const struct jdoc *d, int tok, struct buf *out);
 /* Unescape a JSON string body into out (out may equal in); returns length or -1. */
 long json_unescape(const char *in, size_t n, char *out);
 

@@ -1,4 +1,5 @@
 #include "listener.h"
+#include "json.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +39,15 @@ bool listen_addr_parse(const char *text, char *host, size_t hostlen, int *port, 
 	long long n;
 	if (!parse_int(p, 1, 65535, &n)) {
 		snprintf(err, errlen, "expected a port from 1 to 65535 in \"%s\"", text);
+		return false;
+	}
+	/* Numeric addresses only (the daemon never waits on a resolver), checked here so
+	 * that a bad one is an error even where nothing binds it (fork mode). */
+	unsigned char addr[16];
+	if (host[0] && strcmp(host, "*") && strcmp(host, "localhost") &&
+	    inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1) {
+		snprintf(err, errlen, "not a numeric address: %s (use an IPv4 or IPv6 address, or "
+		         "localhost)", host);
 		return false;
 	}
 	*port = (int)n;
@@ -139,4 +149,57 @@ void listener_unref(struct listener *l)
 		free(listeners);
 		listeners = NULL;
 	}
+}
+
+void listeners_save(struct buf *b, int (*keep)(int fd))
+{
+	json_key(b, "listeners");
+	json_open(b, '[');
+	for (int i = 0; i < nlisteners; i++) {
+		const struct listener *l = listeners[i];
+		json_open(b, '{');
+		json_kstr(b, "addr", l->addr);
+		json_kint(b, "fd", keep(l->fd));
+		json_kint(b, "port", l->port);
+		json_kbool(b, "proxy", l->proxy);
+		json_kint(b, "next", l->next);
+		json_kint(b, "total", l->total);
+		json_close(b, '}');
+	}
+	json_close(b, ']');
+}
+
+void listeners_restore(const struct jdoc *d, int arr)
+{
+	for (int i = 0; arr >= 0 && i < d->tok[arr].size; i++) {
+		int o = json_child(d, arr, i);
+		long long fd = -1, port = 0, next = 0, total = 0;
+		bool proxy = false;
+		char *addr = json_dup(d, json_get(d, o, "addr"));
+		json_as_ll(d, json_get(d, o, "fd"), &fd);
+		json_as_ll(d, json_get(d, o, "port"), &port);
+		json_as_ll(d, json_get(d, o, "next"), &next);
+		json_as_ll(d, json_get(d, o, "total"), &total);
+		json_as_bool(d, json_get(d, o, "proxy"), &proxy);
+		if (!addr || fd < 0) {
+			free(addr);
+			continue;
+		}
+		struct listener *l = xcalloc(1, sizeof *l);
+		l->addr = addr;
+		l->fd = (int)fd;
+		l->port = (int)port;
+		l->refs = 1;   /* the restore's own, dropped once the apps hold theirs */
+		l->proxy = proxy;
+		l->next = (unsigned)next;
+		l->total = total;
+		listeners = xrealloc(listeners, (size_t)(nlisteners + 1) * sizeof *listeners);
+		listeners[nlisteners++] = l;
+	}
+}
+
+void listeners_restored(void)
+{
+	for (int i = nlisteners - 1; i >= 0; i--)
+		listener_unref(listeners[i]);
 }

@@ -32,4 +32,12 @@ struct listener *listener_get(const char *host, int port, bool proxy, char *err,
 struct listener *listener_ref(struct listener *l);
 void listener_unref(struct listener *l);
 
+/* Handed across exec (tend update): every listener, its fd kept open by keep(). The new
+ * daemon takes them back first, then its apps bind (and so share) them, then the
+ * restore's own references go (listeners_restored). */
+struct jdoc;
+void listeners_save(struct buf *b, int (*keep)(int fd));
+void listeners_restore(const struct jdoc *d, int arr);
+void listeners_restored(void);
+
 #endif

@@ -152,3 +152,45 @@ void logstream_lines(const struct proc *p, int stream, const char *data, size_t 
 	if (msg.cap > 1 << 20)
 		buf_free(&msg);
 }
+
+void logstream_save(struct buf *b, const struct client *c)
+{
+	json_key(b, "subs");
+	json_open(b, '[');
+	for (const struct logsub *s = subs; s; s = s->next) {
+		if (s->c != c)
+			continue;
+		json_open(b, '{');
+		json_key(b, "targets");
+		if (s->ntargets) {
+			json_open(b, '[');
+			for (int i = 0; i < s->ntargets; i++)
+				json_str(b, s->targets[i].word);
+			json_close(b, ']');
+		} else {
+			json_null(b);
+		}
+		json_kbool(b, "out", s->want[0]);
+		json_kbool(b, "err", s->want[1]);
+		json_kint(b, "missed", s->missed);
+		json_close(b, '}');
+	}
+	json_close(b, ']');
+}
+
+void logstream_restore(struct client *c, const struct jdoc *d, int arr)
+{
+	for (int i = 0; arr >= 0 && i < d->tok[arr].size; i++) {
+		int o = json_child(d, arr, i);
+		bool out = true, err = true;
+		json_as_bool(d, json_get(d, o, "out"), &out);
+		json_as_bool(d, json_get(d, o, "err"), &err);
+		int t = json_get(d, o, "targets");
+		char why[200];
+		if (!logstream_subscribe(c, d, t >= 0 && !json_is_null(d, t) ? t : -1, out, err, why, sizeof why))
+			continue;
+		long long missed = 0;
+		json_as_ll(d, json_get(d, o, "missed"), &missed);
+		subs->missed = missed;   /* the newest subscription is first */
+	}
+}

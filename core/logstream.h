@@ -16,6 +16,9 @@ extern int logstream_subscribers;
 bool logstream_subscribe(struct client *c, const struct jdoc *d, int targets, bool out, bool err,
                          char *errbuf, size_t errlen);
 void logstream_unsubscribe(struct client *c);
+/* tend update: c's subscriptions, and back. */
+void logstream_save(struct buf *b, const struct client *c);
+void logstream_restore(struct client *c, const struct jdoc *d, int arr);
 /* Lines of p's stream (0 out, 1 err): n bytes of lines separated by '\n', the last one
  * without it; received at wall-clock ms. */
 void logstream_lines(const struct proc *p, int stream, const char *data, size_t n, int64_t ms);

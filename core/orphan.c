@@ -110,3 +110,34 @@ pid_t orphan_take(const char *name, const char *record, char **its_record)
 	}
 	return pid;
 }
+
+void orphans_save(struct buf *b)
+{
+	json_key(b, "orphans");
+	json_open(b, '[');
+	for (int i = 0; i < norphans; i++) {
+		json_open(b, '{');
+		json_kint(b, "pid", orphans[i].pid);
+		json_kstr(b, "name", orphans[i].name);
+		json_kstr(b, "record", orphans[i].record);
+		json_close(b, '}');
+	}
+	json_close(b, ']');
+}
+
+void orphans_restore(const struct jdoc *d, int arr)
+{
+	for (int i = 0; arr >= 0 && i < d->tok[arr].size; i++) {
+		int o = json_child(d, arr, i);
+		long long pid = 0;
+		char *name = json_dup(d, json_get(d, o, "name"));
+		char *record = json_dup(d, json_get(d, o, "record"));
+		if (json_as_ll(d, json_get(d, o, "pid"), &pid) && pid > 0 && name && record) {
+			orphans = xrealloc(orphans, (size_t)(norphans + 1) * sizeof *orphans);
+			orphans[norphans++] = (struct orphan){(pid_t)pid, name, record};
+		} else {
+			free(name);
+			free(record);
+		}
+	}
+}

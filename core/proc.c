@@ -113,6 +113,8 @@ static int cmp_id(const void *key, const void *elem)
 
 struct proc *proc_find(int id)
 {
+	if (!nprocs)
+		return NULL;   /* bsearch must not see a NULL table */
 	struct proc **p = bsearch(&id, procs, (size_t)nprocs, sizeof *procs, cmp_id);
 	return p ? *p : NULL;
 }
@@ -151,6 +153,33 @@ struct proc *proc_new(struct spec *spec, int instance)
 	procs = xrealloc(procs, (size_t)(nprocs + 1) * sizeof *procs);
 	procs[nprocs++] = p;
 	return p;
+}
+
+struct proc *proc_adopt(struct spec *spec, int id, int instance)
+{
+	struct proc *p = xcalloc(1, sizeof *p);
+	p->id = id;
+	p->instance = instance;
+	p->spec = spec_ref(spec);
+	p->state = ST_STOPPED;
+	p->out_fd = p->err_fd = p->out_log = p->err_log = p->comb_log = p->exec_fd = p->ipc_fd = -1;
+	p->probe_fd = -1;
+	set_paths(p);
+	int at = nprocs;
+	while (at > 0 && procs[at - 1]->id > id)
+		at--;
+	procs = xrealloc(procs, (size_t)(nprocs + 1) * sizeof *procs);
+	memmove(procs + at + 1, procs + at, (size_t)(nprocs - at) * sizeof *procs);
+	procs[at] = p;
+	nprocs++;
+	return p;
+}
+
+void proc_set_count(struct proc *p, struct spec *s)
+{
+	struct spec *old = p->spec;
+	p->spec = spec_ref(s);
+	spec_unref(old);
 }
 
 void proc_set_spec(struct proc *p, struct spec *s)
@@ -350,6 +379,7 @@ char **proc_env(const struct proc *p)
 static rlim_t saved_nofile = 0;   /* the soft limit the daemon was started with */
 
 void proc_set_child_nofile(rlim_t soft) { saved_nofile = soft; }
+rlim_t proc_child_nofile(void) { return saved_nofile; }
 
 struct exec_failure {
 	int err;

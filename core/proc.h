@@ -175,6 +175,8 @@ extern int nprocs;
 
 struct proc *proc_find(int id);
 struct proc *proc_new(struct spec *spec, int instance);  /* appended, next id */
+/* One with a given id, in its place in the table (a daemon resuming after update). */
+struct proc *proc_adopt(struct spec *spec, int id, int instance);
 void proc_free(struct proc *p);                          /* unlinks from the table */
 const char *pstate_name(enum pstate s);
 
@@ -201,6 +203,9 @@ enum { PROC_OWN_MAX = 13 };
 int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256]);
 /* Give the instance another declaration (restart through a file, --update-env). */
 void proc_set_spec(struct proc *p, struct spec *s);
+/* The same declaration with another instance count (scale): the instance keeps its
+ * files (a running one's log is not renamed because others came or went). */
+void proc_set_count(struct proc *p, struct spec *s);
 /* Stop a process a previous daemon left running for this instance (its tree, with
  * the kill signal, SIGKILL after kill_timeout), then spawn if respawn. */
 void proc_replace_orphan(struct proc *p, pid_t orphan, char *record, bool respawn);
@@ -235,6 +240,7 @@ struct spec *spec_with(const struct spec *s, const char *const *keys, const char
 
 /* The fd limit apps get: the daemon raises its own, apps keep the one it started with. */
 void proc_set_child_nofile(rlim_t soft);
+rlim_t proc_child_nofile(void);
 /* Daemon-wide settings (from the daemon's environment). */
 extern int default_kill_signal;
 /* The daemon log: one timestamped line. */

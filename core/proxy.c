@@ -505,3 +505,67 @@ void proxy_teardown(void)
 	slots = NULL;
 	nslots_cap = 0;
 }
+
+/* ---- tend update: connections handed across exec ---------------------------------- */
+
+void proxy_save(struct buf *b, int (*keep)(int fd))
+{
+	collect_closed();
+	json_key(b, "conns");
+	json_open(b, '[');
+	for (int i = 0; i < nconns; i++) {
+		const struct conn *c = conns[i];
+		json_open(b, '{');
+		json_kstr(b, "listener", c->l ? c->l->addr : NULL);
+		for (int side = 0; side < 2; side++) {
+			json_kint(b, side ? "fd1" : "fd0", c->fd[side] >= 0 ? keep(c->fd[side]) : -1);
+			json_khex(b, side ? "pending1" : "pending0", c->pending[side].data, c->pending[side].len);
+			json_kint(b, side ? "flags1" : "flags0", c->eof[side] | c->shut[side] << 1);
+		}
+		json_kbool(b, "connecting", c->connecting);
+		json_kbool(b, "waiting", c->waiting);
+		json_kint(b, "accepted_at", c->accepted_at);
+		json_kint(b, "tries", c->tries);
+		json_close(b, '}');
+	}
+	json_close(b, ']');
+}
+
+void proxy_restore(const struct jdoc *d, int arr)
+{
+	for (int i = 0; arr >= 0 && i < d->tok[arr].size; i++) {
+		int o = json_child(d, arr, i);
+		char *addr = json_dup(d, json_get(d, o, "listener"));
+		struct listener *l = NULL;
+		for (int k = 0; addr && k < nlisteners && !l; k++)
+			if (!strcmp(listeners[k]->addr, addr))
+				l = listeners[k];
+		free(addr);
+		struct conn *c = xcalloc(1, sizeof *c);
+		long long v;
+		for (int side = 0; side < 2; side++) {
+			c->fd[side] = json_as_ll(d, json_get(d, o, side ? "fd1" : "fd0"), &v) ? (int)v : -1;
+			json_hex(d, json_get(d, o, side ? "pending1" : "pending0"), &c->pending[side]);
+			v = 0;
+			json_as_ll(d, json_get(d, o, side ? "flags1" : "flags0"), &v);
+			c->eof[side] = v & 1;
+			c->shut[side] = v & 2;
+		}
+		json_as_bool(d, json_get(d, o, "connecting"), &c->connecting);
+		bool waiting = false;
+		json_as_bool(d, json_get(d, o, "waiting"), &waiting);
+		if (json_as_ll(d, json_get(d, o, "accepted_at"), &v))
+			c->accepted_at = v;
+		if (json_as_ll(d, json_get(d, o, "tries"), &v))
+			c->tries = (int)v;
+		conns = xrealloc(conns, (size_t)(nconns + 1) * sizeof *conns);
+		conns[nconns++] = c;
+		if (!l || c->fd[0] < 0) {   /* nothing to forward it to: let it go */
+			conn_close(c, true);
+			continue;
+		}
+		c->l = listener_ref(l);
+		l->open++;
+		conn_wait(c, waiting);
+	}
+}

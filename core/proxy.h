@@ -28,6 +28,10 @@ size_t proxy_poll_fill(struct pollfd *fds, int64_t now);
 void proxy_poll_handle(struct pollfd *fds, size_t n);
 int64_t proxy_next_deadline(void);
 void proxy_fire_timers(int64_t now);
+/* tend update: the connections, their fds kept open by keep(), and back (after the
+ * listeners). */
+void proxy_save(struct buf *b, int (*keep)(int fd));
+void proxy_restore(const struct jdoc *d, int arr);
 /* The daemon exits: close every connection. */
 void proxy_teardown(void);
 

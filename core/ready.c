@@ -38,9 +38,13 @@ static void write_preload(void)
 		dlog("node preload %s (node apps in cluster mode will not start)", why);
 }
 
-void ready_setup(void)
+void ready_setup(int inherited)
 {
 	write_preload();
+	if (inherited >= 0) {   /* tend update: the same socket, nothing sent to it is lost */
+		ready_notify_fd = inherited;
+		return;
+	}
 	const char *path = home_path(HOME_NOTIFY);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path) {

@@ -12,8 +12,9 @@
 
 extern int ready_notify_fd;   /* -1 when it could not be made */
 
-/* At daemon start: the notify socket, and the preload file for node apps. */
-void ready_setup(void);
+/* At daemon start: the notify socket (inherited: the one a previous program of this
+ * daemon bound), and the preload file for node apps. */
+void ready_setup(int inherited);
 void ready_teardown(void);
 void ready_notify_read(void);
 /* p->ipc_fd is readable. */

@@ -42,7 +42,7 @@ static char *get_str(struct reader *r, const char *key, bool required)
 	}
 	char *s = json_dup(r->d, t);
 	if (!s)
-		bad(r, key, "bad string");
+		bad(r, key, json_has_nul(r->d, t) ? NUL_IN_STRING : "bad string");
 	return s;
 }
 
@@ -90,7 +90,7 @@ static char **get_strv(struct reader *r, const char *key)
 	char **v = xcalloc((size_t)n + 1, sizeof *v);
 	for (int i = 0, e = t + 1; i < n; i++, e = json_next(r->d, e)) {
 		if (!json_is_str(r->d, e) || !(v[i] = json_dup(r->d, e))) {
-			bad(r, key, "expected an array of strings");
+			bad(r, key, json_has_nul(r->d, e) ? NUL_IN_STRING : "expected an array of strings");
 			break;
 		}
 	}
@@ -138,6 +138,8 @@ static char **env_layer(struct reader *r, char **v, int *n, const char *key)
 			? json_dup(r->d, val) : NULL;
 		if (!name || !*name || strchr(name, '='))
 			bad(r, key, "bad variable name");
+		else if (json_has_nul(r->d, val))
+			bad(r, key, NUL_IN_STRING);
 		else if (value || json_is_null(r->d, val))
 			v = env_set(v, n, name, strlen(name), value);
 		else
@@ -375,8 +377,9 @@ struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t err
 			}
 		}
 	}
-	if (!r.failed && s->name && (!*s->name || strchr(s->name, '/') || strlen(s->name) > 200))
-		bad(&r, "name", "must be 1 to 200 characters, without '/'");
+	const char *why = r.failed || !s->name ? NULL : app_name_problem(s->name);
+	if (why)
+		bad(&r, "name", why);
 	if (!r.failed && s->script && s->script[0] != '/' && !s->shell)
 		bad(&r, "script", "must be an absolute path");
 	if (!r.failed && s->interpreter && s->interpreter[0] != '/')

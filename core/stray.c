@@ -448,3 +448,15 @@ void stray_move(struct proc *to, struct proc *from)
 	from->strays = NULL;
 	from->nstrays = 0;
 }
+
+void stray_save(struct buf *b)
+{
+	json_kint(b, "next_leaf", next_leaf);
+}
+
+void stray_restore(const struct jdoc *d, int obj)
+{
+	long long v;
+	if (json_as_ll(d, json_get(d, obj, "next_leaf"), &v) && v > 0)
+		next_leaf = (unsigned)v;
+}

@@ -43,6 +43,9 @@ void stray_move(struct proc *to, struct proc *from);
 void stray_scan(void);
 int64_t stray_next_deadline(void);
 void stray_fire(int64_t now);
+/* tend update: the cgroup numbering goes on where it was. */
+void stray_save(struct buf *b);
+void stray_restore(const struct jdoc *d, int obj);
 /* A process the daemon reaped: no longer anyone's stray. */
 void stray_reaped(pid_t pid);
 

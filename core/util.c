@@ -412,6 +412,23 @@ const char *signal_name(int sig)
 	return num;
 }
 
+const char *app_name_problem(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 200)
+		return "must be 1 to 200 characters";
+	if (strchr(name, '/'))
+		return "must not contain '/' (it names files under logs/ and pids/)";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return "must not contain control characters (newlines, escapes, tabs)";
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return "must not be . or ..";
+	if (name[strspn(name, "0123456789")] == 0)
+		return "would be taken for an id; use a name with a letter";
+	return NULL;
+}
+
 int edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

@@ -69,6 +69,11 @@ bool parse_int(const char *s, long long min, long long max, long long *out);
 int signal_from_name(const char *s);                   /* "SIGINT", "INT", "2"; -1 bad */
 const char *signal_name(int sig);
 
+/* Why name cannot name an app (it makes file names and log lines), or NULL: 1 to 200
+ * bytes, no '/', no control characters, not "." or "..", not only digits (an id). */
+const char *app_name_problem(const char *name);
+#define NUL_IN_STRING "contains \\u0000 (a NUL character, which no argument or environment can hold)"
+
 /* The edit distance, for "did you mean" suggestions. */
 int edit_distance(const char *a, const char *b);
 

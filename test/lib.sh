@@ -121,6 +121,9 @@ wait_for() {
 	done
 }
 
+# The binary under test built with AddressSanitizer (slower, bigger, its own SEGV report).
+is_asan() { grep -q __asan_init "$TEND" 2>/dev/null; }
+
 # A zombie counts as dead: it holds nothing, and some init processes reap slowly.
 alive() {
 	[ -r "/proc/$1/stat" ] || return 1

@@ -4,7 +4,7 @@
 . "$TEND_TOP/test/lib.sh"
 cd "$T" || fail "cd $T"
 asan=false
-case $TEND in */asan/*) asan=true ;; esac
+is_asan && asan=true
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -12,7 +12,7 @@ run "$TEND" list
 # The daemon still answers promptly and stays small (no hard timing: just sane).
 dpid=$(cat "$TEND_HOME/tend.pid")
 rss=$(awk '/^VmRSS/{print $2}' "/proc/$dpid/status")
-case $TEND in */asan/*) ;; *) [ "$rss" -lt 20000 ] || fail "daemon RSS ${rss} kB with 1000 apps" ;; esac
+is_asan || [ "$rss" -lt 20000 ] || fail "daemon RSS ${rss} kB with 1000 apps"
 fds=$(ls "/proc/$dpid/fd" | wc -l)
 [ "$fds" -ge 2000 ] || fail "daemon holds $fds fds: expected two pipes per app"
 # Crash one in the middle; it comes back, the others are untouched.
