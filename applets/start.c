@@ -257,14 +257,16 @@ static void option(struct start *st, struct optstate *s, int id, const char *v)
 	char why[160];
 	int64_t size;
 	switch (id) {
-	case O_NAME:
-		if (!*v || strchr(v, '/') || strlen(v) > 200)
-			die_usage("--name: must be 1 to 200 characters, without '/'");
-		if (all_digits(v))
-			die_usage("--name: '%s' would be taken for an id; use a name with a letter", v);
+	case O_NAME: {
+		const char *bad_name = app_name_problem(v);
+		if (bad_name && strstr(bad_name, "control"))   /* not echoed: one line */
+			die_usage("--name: %s", bad_name);
+		if (bad_name)
+			die_usage("--name: '%s' %s", v, bad_name);
 		json_kstr(b, "name", v);
 		st->has_name = true;
 		break;
+	}
 	case O_NAMESPACE: json_kstr(b, "namespace", v); break;
 	case O_CWD: {
 		struct stat sb;
