@@ -237,10 +237,16 @@ static void nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-/* Connect side 1 to the next instance; on failure try the others, then give up. With
- * none ready (all restarting), wait for one. */
+/* Connect side 1 to the next instance; on failure try the others. With none ready (all
+ * restarting), or every one refusing (an app that took longer than listen_timeout to
+ * listen), wait and try again, up to WAIT_MAX_MS after the client came; then give up. */
 static void conn_connect(struct conn *c)
 {
+	if (c->tries >= MAX_TRIES && mono_ms() - c->accepted_at < WAIT_MAX_MS) {
+		c->tries = 0;
+		conn_wait(c, true);
+		return;
+	}
 	while (c->tries++ < MAX_TRIES) {
 		int port = next_port(c->l);
 		if (!port) {
@@ -263,6 +269,11 @@ static void conn_connect(struct conn *c)
 			return;
 		}
 		close(fd);
+	}
+	if (mono_ms() - c->accepted_at < WAIT_MAX_MS) {
+		c->tries = 0;
+		conn_wait(c, true);
+		return;
 	}
 	conn_close(c, true);
 }
