@@ -60,28 +60,29 @@ for mode in cgroups orphans; do
 	# The current run: its shell, maybe its sleep and its just-detached sleeper.
 	[ "$n" -le 3 ] || fail "$mode: $n processes of leaky after 4 restarts (the old runs' sleepers leaked)"
 	"$TEND" delete leaky -s
-	wait_for 5 none_of leaky
+	wait_for 15 none_of leaky
 
 	port=$(free_port)
 	"$TEND" start "$PY" -n holder --min-uptime 0 --restart-delay 200 -s -- "$T/holder.py" "$port" ||
 		fail "$mode: start holder"
 	wait_for 30 restarts_over holder 3
+	listened() { [ "$(grep -c listening "$TEND_HOME/logs/holder-out.log")" -ge 4 ]; }
+	wait_for 20 listened
 	status=$(jget holder 'e["status"]')
 	[ "$status" != errored ] || fail "$mode: holder errored: its old runs' children held the port"
 	if grep -q "Address already in use" "$TEND_HOME/logs/holder-error.log"; then
 		fail "$mode: a run found the port in use: $(grep -c 'Address already' "$TEND_HOME/logs/holder-error.log") times"
 	fi
-	[ "$(grep -c listening "$TEND_HOME/logs/holder-out.log")" -ge 4 ] || fail "$mode: holder did not listen each run"
 	"$TEND" delete holder -s
-	wait_for 5 none_of holder
+	wait_for 15 none_of holder
 
 	# stop and kill take the escaped ones too.
 	"$TEND" start "setsid sh -c 'sleep 1000 & exit 0'; exec sleep 1000" -n esc -s
-	wait_for 5 at_least esc 2
+	wait_for 15 at_least esc 2
 	"$TEND" stop esc -s
-	wait_for 5 none_of esc
+	wait_for 15 none_of esc
 	"$TEND" start esc -s
-	wait_for 5 at_least esc 2
+	wait_for 15 at_least esc 2
 	"$TEND" kill
 	[ "$(procs_of esc)" = 0 ] || fail "$mode: $(procs_of esc) processes of esc after kill"
 	if [ "$mode" = cgroups ]; then
