@@ -77,11 +77,7 @@ CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # of the caller's must not reach the daemons or the apps.
 unset TEND_PID_FILE_PATH TEND_LOG_FILE_PATH PM2_PID_FILE_PATH PM2_LOG_FILE_PATH PORT
 
-mkdir -p "$RESULTS"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tend-clbench.XXXXXX") || exit 1
-TRACKED=$WORK/tracked
-: >"$TRACKED"
-T0=${EPOCHREALTIME/./}
+bench_workdir clbench
 
 declare -A R      # R[tool:metric] = value, absent = failed
 declare -A NOTE   # NOTE[tool:metric] = why it is missing (skipped, failed, na)

@@ -85,11 +85,7 @@ INTACT_RE='flood x\{93\}$'               # an intact payload line, with or witho
 unset TEND_PID_FILE_PATH TEND_LOG_FILE_PATH PM2_PID_FILE_PATH PM2_LOG_FILE_PATH
 unset TEND_LOG_MAX_SIZE TEND_LOG_RETAIN PM2_LOG_MAX_SIZE PM2_LOG_RETAIN
 
-mkdir -p "$RESULTS"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tend-logbench.XXXXXX") || exit 1
-TRACKED=$WORK/tracked
-: >"$TRACKED"
-T0=${EPOCHREALTIME/./}
+bench_workdir logbench
 
 declare -A R      # R[tool:metric] = value, absent = failed
 declare -A NOTE   # NOTE[tool:metric] = why it is missing (skipped, failed...)

@@ -52,11 +52,7 @@ NODE=$(command -v node || echo /usr/bin/node)
 # Anything that would move a pid or log file out of the home we point the tools at.
 unset TEND_PID_FILE_PATH TEND_LOG_FILE_PATH PM2_PID_FILE_PATH PM2_LOG_FILE_PATH
 
-mkdir -p "$RESULTS"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tend-bench.XXXXXX") || exit 1
-TRACKED=$WORK/tracked
-: >"$TRACKED"
-T0=${EPOCHREALTIME/./}
+bench_workdir bench
 
 declare -A R      # R[tool:metric] = value, absent = failed
 METRICS=(rss_idle rss_100 jl_10 jl_1000 rss_1000 start50 delall50 cmdnode startnode delallnode

@@ -103,11 +103,7 @@ CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # Anything that would move the daemon's files out of the home, or rotate logs on its own.
 unset TEND_PID_FILE_PATH TEND_LOG_FILE_PATH TEND_LOG_MAX_SIZE TEND_LOG_RETAIN
 
-mkdir -p "$RESULTS"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tend-soak.XXXXXX") || exit 1
-TRACKED=$WORK/tracked
-: >"$TRACKED"
-T0=${EPOCHREALTIME/./}
+bench_workdir soak
 
 declare -A R      # R[tend:metric] = value, absent = failed
 declare -A NOTE   # NOTE[tend:metric] = why it is missing (skipped, failed...)

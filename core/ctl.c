@@ -290,7 +290,7 @@ void ctl_check_wait(struct client *c)
 
 /* ---- commands ---------------------------------------------------------------- */
 
-static void cmd_ping(struct request *r)
+void reply_daemon_info(struct client *c, const char *previous_build)
 {
 	struct buf b = {0};
 	json_open(&b, '{');
@@ -298,11 +298,18 @@ static void cmd_ping(struct request *r)
 	json_kint(&b, "pid", getpid());
 	json_kstr(&b, "version", tend_version);
 	json_kstr(&b, "build", tend_build_id);
+	if (previous_build)
+		json_kstr(&b, "previous_build", previous_build);
 	json_kint(&b, "proto", PROTOCOL_VERSION);
 	json_kint(&b, "procs", nprocs);
 	json_close(&b, '}');
-	reply_line(r->c, &b);
+	reply_line(c, &b);
 	buf_free(&b);
+}
+
+static void cmd_ping(struct request *r)
+{
+	reply_daemon_info(r->c, NULL);
 }
 
 /* What a restart or stop asks to change in a declaration: "shell_env" (restart

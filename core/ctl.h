@@ -85,6 +85,9 @@ pid_t orphan_take(const char *name, const char *record, char **its_record);
 /* Replies. */
 void reply_error(struct client *c, int code, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void reply_line(struct client *c, const struct buf *json);   /* a data line */
+/* {"ok":true,"pid","version","build","proto","procs"}: ping's answer, and update's (with
+ * the build it replaced). */
+void reply_daemon_info(struct client *c, const char *previous_build);
 
 /* Provided by daemon.c. */
 void client_send(struct client *c, const char *p, size_t n);

@@ -626,18 +626,7 @@ int daemon_resume(int state_fd)
 	stray_setup();
 	dlog("daemon %d updated in place: build %s -> %s, %d instance(s) kept", (int)getpid(), before,
 	     tend_build_id, nprocs);
-	if (updater) {
-		struct buf b = {0};
-		json_open(&b, '{');
-		json_kbool(&b, "ok", true);
-		json_kint(&b, "pid", getpid());
-		json_kstr(&b, "version", tend_version);
-		json_kstr(&b, "build", tend_build_id);
-		json_kstr(&b, "previous_build", before);
-		json_kint(&b, "procs", nprocs);
-		json_close(&b, '}');
-		reply_line(updater, &b);
-		buf_free(&b);
-	}
+	if (updater)
+		reply_daemon_info(updater, before);
 	return run_until_exit();
 }

@@ -1,4 +1,4 @@
-# bench/cluster.sh and test/t/cluster.sh: an HTTP server on the socket tend hands over (LISTEN_FDS, fd 3), for
+# test/t/cluster.sh, test/t/update.sh and bench/cluster.sh: an HTTP server on the socket tend hands over (LISTEN_FDS, fd 3), for
 # the python reload case. One request per connection (Connection: close). On SIGINT it
 # stops accepting and exits once the request in hand is answered; connections still in
 # the socket's backlog are left to the other instances (the socket stays open in tend).

@@ -24,6 +24,14 @@ bench_args() { # bench_args "$@": TEND_BIN [--only tend|pm2]; sets ARGV_STR, ONL
 	cd "$ROOT" || exit 1
 }
 
+bench_workdir() { # bench_workdir NAME: $RESULTS made; WORK (a temp dir), TRACKED, T0 set
+	mkdir -p "$RESULTS"
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/tend-$1.XXXXXX") || exit 1
+	TRACKED=$WORK/tracked
+	: >"$TRACKED"
+	T0=${EPOCHREALTIME/./}
+}
+
 say() { printf '[%s %4ds] %s\n' "${SAY_TAG:-bench}" $(( (${EPOCHREALTIME/./} - T0) / 1000000 )) "$*" >&2; }
 
 t() { # t SECS ARGS...: run the tool in home $H (with EXTRA_ENV, if any) and a timeout; output in $WORK/out

@@ -30,17 +30,6 @@ while True:
     print(i, flush=True)
     time.sleep(0.0005)
 EOF
-cat >srv.py <<'EOF'
-import os, socket, signal
-s = socket.socket(fileno=3)
-signal.signal(signal.SIGINT, lambda *_: os._exit(0))
-while True:
-    c, _ = s.accept()
-    c.recv(65536)
-    body = ("pid %d\n" % os.getpid()).encode()
-    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    c.close()
-EOF
 cat >proxied.py <<'EOF'
 import http.server, os, signal
 class H(http.server.BaseHTTPRequestHandler):
@@ -59,7 +48,7 @@ EOF
 
 "$OLD" start "$PY" -n counter -s -- "$T/count.py" || fail "start counter"
 P1=$(free_port) P2=$(free_port) P3=$(free_port)
-"$OLD" start srv.py -n py -i 2 --port "$P1" -s || fail "start py"
+"$OLD" start "$TOP/bench/apps/lfd.py" -n py -i 2 --port "$P1" -s || fail "start py"
 "$OLD" start app.js -n node -i 2 --port "$P2" -s || fail "start node"
 "$OLD" start proxied.py -n px -i 2 --port "$P3" --lb proxy -s || fail "start px"
 "$OLD" start "exit 3" -n crashy --restart-delay 200 --min-uptime 0 -s 2>/dev/null
@@ -91,7 +80,7 @@ def run(port):
     while time.time() < stop:
         try:
             with urllib.request.urlopen("http://127.0.0.1:%s/" % port, timeout=10) as r:
-                ok = r.read().startswith(b"pid ")
+                ok = r.status == 200 and r.read().endswith(b"\n")
         except Exception as e:
             ok = False
             print("port", port, "error:", e, flush=True)
