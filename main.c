@@ -85,11 +85,11 @@ static int install_links(const char *dir, bool symbolic)
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n < 0)
-		die("--install: /proc/self/exe: %s", strerror(errno));
+		die("/proc/self/exe: %s", strerror(errno));
 	self[n] = 0;
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		die_usage("--install: %s: not a directory", dir);
+		die_usage("%s: not a directory", dir);
 	int made = 0, failed = 0;
 	for (size_t i = 0; i < ARRAY_LEN(applets); i++) {
 		char path[PATH_MAX];
@@ -99,7 +99,7 @@ static int install_links(const char *dir, bool symbolic)
 			continue;
 		int r = symbolic ? symlink(self, path) : link(self, path);
 		if (r < 0) {
-			warn("--install: %s: %s", path, strerror(errno));
+			warn("%s: %s", path, strerror(errno));
 			failed++;
 		} else {
 			made++;
@@ -137,6 +137,10 @@ static int multicall(int argc, char **argv)
 	if (!strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "help")) {
 		if (argc > 2 && applet_find(argv[2]))
 			return run_applet(applet_find(argv[2]), 2, (char *[]){argv[2], "--help", NULL});
+		if (argc > 2) {
+			applet_name = "help";
+			die_usage("%s: no such applet (did you mean %s?)", argv[2], closest_applet(argv[2]));
+		}
 		print_help(stdout);
 		return EXIT_OK;
 	}
@@ -149,9 +153,9 @@ static int multicall(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(arg, "--install")) {
-		applet_name = "tend";
+		applet_name = "install";
 		if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "-s")))
-			die_usage("--install: usage: tend --install DIR [-s]");
+			die_usage("usage: tend --install DIR [-s]");
 		return install_links(argv[2], argc == 4);
 	}
 	const struct applet *a = applet_find(arg);
