@@ -212,6 +212,8 @@ void proc_replace_orphan(struct proc *p, pid_t orphan, char *record, bool respaw
 /* Record why tend restarts an instance on its own (memory, cron, watch), and do it. */
 void proc_restart_because(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void proc_exec_status(struct proc *p);
+/* Write the instance's pid file and the daemon's pid record (spawn.c). */
+void proc_write_pid_file(struct proc *p);
 /* For reload.c: spawn p's process; begin stopping it; the stop is over once the tree
  * is gone; free a proc that is not in the table. */
 bool proc_spawn(struct proc *p);
