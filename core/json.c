@@ -42,21 +42,6 @@ void json_keyn(struct buf *b, const char *key, size_t n)
 	buf_putc(b, ':');
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xf5 ? 0 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-	if (!len || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0;   /* overlong, surrogate, beyond U+10FFFF */
-	return len;
-}
-
 /* raw: bytes >= 0x80 pass as they are (the protocol, where an app's environment must
  * arrive byte for byte); else invalid UTF-8 becomes U+FFFD (output for people and
  * JSON parsers). */
@@ -70,7 +55,7 @@ static void put_string(struct buf *b, const char *s, size_t n, bool raw)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x80 && !raw) {
-			size_t len = utf8_len((const unsigned char *)s + i, n - i);
+			size_t len = utf8_char_len((const unsigned char *)s + i, n - i);
 			if (len) {
 				i += len - 1;
 				continue;
@@ -176,6 +161,42 @@ static void locate(const char *text, size_t pos, int *line, int *col)
 	}
 }
 
+/* jsmn's strict mode still takes {"a"}, {"a","b":1} and {"a" "b"}: an object's size
+ * counts its keys, and a walk that takes key + 1 as the value would read tokens jsmn
+ * never wrote. Check every object member is a string key with one value, and that the
+ * document is one value; iteratively, however deep it nests. -1 when it is, else the
+ * offending token. */
+static int misshapen(const struct jdoc *d)
+{
+	struct frame {
+		int left;
+		bool object;
+	} *stack = xmalloc((size_t)d->ntok * sizeof *stack);
+	int top = 0, bad = -1;
+	for (int i = 0; i < d->ntok && bad < 0; i++) {
+		const jsmntok_t *t = &d->tok[i];
+		bool key = top > 0 && stack[top - 1].object;
+		if (top == 0 && i > 0)
+			bad = i;   /* a second root value */
+		else if (key && (t->type != JSMN_STRING || t->size != 1))
+			bad = i;
+		else if (!key && (t->type == JSMN_STRING || t->type == JSMN_PRIMITIVE) && t->size != 0)
+			bad = i;   /* a key where a value should be */
+		if (bad >= 0)
+			break;
+		if (top > 0)
+			stack[top - 1].left--;
+		if (t->size > 0)
+			stack[top++] = (struct frame){t->size, t->type == JSMN_OBJECT};
+		while (top > 0 && stack[top - 1].left == 0)
+			top--;
+	}
+	if (bad < 0 && top > 0)
+		bad = d->ntok - 1;
+	free(stack);
+	return bad;
+}
+
 bool json_parse(struct jdoc *d, const char *text, size_t len)
 {
 	jsmn_parser p;
@@ -193,19 +214,24 @@ bool json_parse(struct jdoc *d, const char *text, size_t len)
 			cap *= 4;
 			continue;
 		}
+		int bad = -1;
 		if (n > 0) {
 			d->ntok = n;
-			return true;
+			if ((bad = misshapen(d)) < 0)
+				return true;
+			p.pos = (unsigned)d->tok[bad].start;
 		}
 		int line, col;
 		locate(text, p.pos < len ? p.pos : len, &line, &col);
-		const char *why = n == 0 ? "empty document"
+		const char *why = bad >= 0 ? "a key without a value, or a value without a key"
+			: n == 0 ? "empty document"
 			: n == JSMN_ERROR_PART ? "unexpected end of input"
 			: n == JSMN_ERROR_NOMEM ? "document too large"
 			: "unexpected character";
 		snprintf(d->err, sizeof d->err, "%d:%d: %s", line, col, why);
 		free(d->tok);
 		d->tok = NULL;
+		d->ntok = 0;
 		return false;
 	}
 }

@@ -327,18 +327,20 @@ static bool parse_with_units(const char *s, const struct unit *units, int64_t *o
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno)
 		return false;
-	double frac = 0;
-	if (*end == '.') {          /* "1.5G", "0.5s" */
-		char *fend;
-		frac = strtod(end, &fend);
-		end = fend;
+	/* "1.5G", "0.5s": digits only after the point (no exponent), at most nine. */
+	int64_t frac = 0, scale = 1;
+	if (*end == '.') {
+		for (end++; isdigit((unsigned char)*end); end++)
+			if (scale < 1000000000)
+				frac = frac * 10 + (*end - '0'), scale *= 10;
 	}
 	for (const struct unit *u = units; u->suffix; u++) {
 		if (strcasecmp(end, u->suffix) != 0)
 			continue;
 		if (v > (unsigned long long)(INT64_MAX / u->mult) - 1)
 			return false;
-		*out = (int64_t)v * u->mult + (int64_t)(frac * (double)u->mult);
+		/* frac / scale < 1, so its share is below one unit: no overflow. */
+		*out = (int64_t)v * u->mult + (int64_t)((double)frac / (double)scale * (double)u->mult);
 		return true;
 	}
 	return false;
@@ -412,6 +414,35 @@ const char *signal_name(int sig)
 	return num;
 }
 
+size_t utf8_char_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf5 ? 0 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;   /* overlong, surrogate, beyond U+10FFFF */
+	return len;
+}
+
+bool utf8_valid(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len = utf8_char_len((const unsigned char *)s + i, n - i);
+		if (!len)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 const char *app_name_problem(const char *name)
 {
 	size_t n = strlen(name);
@@ -424,6 +455,8 @@ const char *app_name_problem(const char *name)
 			return "must not contain control characters (newlines, escapes, tabs)";
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return "must not be . or ..";
+	if (!utf8_valid(name, n))
+		return "must be valid UTF-8";
 	if (name[strspn(name, "0123456789")] == 0)
 		return "would be taken for an id; use a name with a letter";
 	return NULL;

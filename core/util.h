@@ -69,8 +69,13 @@ bool parse_int(const char *s, long long min, long long max, long long *out);
 int signal_from_name(const char *s);                   /* "SIGINT", "INT", "2"; -1 bad */
 const char *signal_name(int sig);
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one (s[0] >=
+ * 0x80); and whether s[0..n) is valid UTF-8 throughout. */
+size_t utf8_char_len(const unsigned char *s, size_t n);
+bool utf8_valid(const char *s, size_t n);
 /* Why name cannot name an app (it makes file names and log lines), or NULL: 1 to 200
- * bytes, no '/', no control characters, not "." or "..", not only digits (an id). */
+ * bytes of UTF-8, no '/', no control characters, not "." or "..", not only digits (an
+ * id). */
 const char *app_name_problem(const char *name);
 #define NUL_IN_STRING "contains \\u0000 (a NUL character, which no argument or environment can hold)"
 

@@ -116,3 +116,18 @@ size=$(stat -c %s "$TEND_HOME/logs/ticker-out-$first.log")
 wait_for 10 sh -c "[ \$(stat -c %s '$TEND_HOME/logs/ticker-out-$first.log') -gt $size ]"
 [ ! -e "$TEND_HOME/logs/ticker-out.log" ] || fail "scaling down switched the instance to another log file"
 "$TEND" delete all -s
+
+# Found by the fuzzers: jsmn's lenient objects ({"a"}: a key without a value) are refused
+# whole; a fraction with an exponent is not a duration; a name must be valid UTF-8 (it
+# went to the daemon changed, and file targets no longer found it).
+for req in '{"cmd":"ping","x":{"a"}}' '{"cmd":"start","proto":2,"apps":[{"name":"k","script":"/bin/true","env":{"X"}}]}'; do
+	reply=$(printf '%s\n' "$req" | "$PY" "$TOP/test/sock.py" "$sock")
+	case $reply in *'"ok":false'*'a key without a value'*'"code":2'*) ;; *) fail "lenient object: $req -> $reply" ;; esac
+done
+run "$TEND" start /bin/sleep -n dur --kill-timeout 1.5e3s -- 1000
+expect_rc 2
+"$PY" -c 'import sys; sys.stdout.buffer.write(b"{\"apps\":[{\"name\":\"caf\xe9\",\"script\":\"/bin/sleep\",\"args\":[\"1000\"]}]}\n")' >latin1.json
+run "$TEND" start latin1.json
+expect_rc 2
+expect_err_has "name: must be valid UTF-8"
+[ "$(jl 'len(d)')" = 0 ] || fail "something was registered: $(jl '[p["name"] for p in d]')"
