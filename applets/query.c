@@ -30,10 +30,12 @@ const char env_help[] =
 	"one VAR=value per line, sorted.\n";
 
 const char signal_help[] =
-	"usage: tend sendSignal SIGNAL TARGET...\n"
+	"usage: tend sendSignal SIGNAL TARGET\n"
 	"\n"
-	"Send SIGNAL (SIGUSR2, USR2 or 12) to the main process of each instance of the\n"
-	"targets. Exit status 1 if a target is not running (nothing is sent then).\n";
+	"Send SIGNAL (SIGUSR2, USR2 or 12) to the main process of each running instance of\n"
+	"TARGET (an id, a name, a namespace, all, /regex/, or a script file: the apps started\n"
+	"from it). Words after TARGET are ignored, as PM2 ignores them. Instances that are not\n"
+	"running are skipped; exit status 1 if none runs.\n";
 
 int id_main(int argc, char **argv)
 {
@@ -123,7 +125,7 @@ int signal_main(int argc, char **argv)
 	struct buf req = {0};
 	req_begin(&req, "signal");
 	json_kstr(&req, "signal", s.pos[0]);
-	req_targets(&req, s.pos + 1, s.npos - 1);
+	req_targets(&req, s.pos + 1, 1);   /* PM2 takes one target and ignores the rest */
 	req_end(&req);
 	struct reply rep;
 	call(&req, true, NULL, NULL, &rep);

@@ -102,14 +102,13 @@ static void redeclare(struct spec *s, bool run, bool rolling, int **ids, int *n)
 		add_instances(s, s->instances - have, false, run, ids, n, NULL, -1);
 }
 
-static struct proc *highest_instance(const char *name)
+/* Scaling down removes the oldest instances first (the lowest ids), as PM2 does. */
+static struct proc *oldest_instance(const char *name)
 {
-	struct proc *top = NULL;
 	for (int i = 0; i < nprocs; i++)
-		if (!procs[i]->remove && !strcmp(procs[i]->spec->name, name) &&
-		    (!top || procs[i]->instance > top->instance))
-			top = procs[i];
-	return top;
+		if (!procs[i]->remove && !strcmp(procs[i]->spec->name, name))
+			return procs[i];   /* the table is sorted by id */
+	return NULL;
 }
 
 static void scale_to(struct client *c, struct spec *s, int have, int want)
@@ -129,7 +128,7 @@ static void scale_to(struct client *c, struct spec *s, int have, int want)
 			proc_set_count(procs[i], ns);
 	int *ids = NULL, n = 0;
 	bool shrinking = want < have;
-	for (struct proc *p; have > want && (p = highest_instance(ns->name)); have--) {
+	for (struct proc *p; have > want && (p = oldest_instance(ns->name)); have--) {
 		p->remove = true;
 		proc_event(p, EV_STOP);
 		ctl_add_id(&ids, &n, p->id);

@@ -144,6 +144,13 @@ static bool resolve_targets(struct request *r, int **ids, int *n)
 			(*ids)[(*n)++] = procs[i]->id;
 		}
 	free(sel);
+	/* "all" of nothing: PM2's warning and failure for the verbs that act. */
+	static const char *const acting[] = {"stop", "restart", "reload", "delete"};
+	for (size_t i = 0; i < ARRAY_LEN(acting) && *n == 0; i++)
+		if (!strcmp(r->cmd, acting[i])) {
+			reply_error(r->c, 1, "no process found");
+			return false;
+		}
 	return true;
 }
 
@@ -314,8 +321,8 @@ static void cmd_ping(struct request *r)
 
 /* What a restart or stop asks to change in a declaration: "shell_env" (restart
  * --update-env: the caller's environment instead of the one it was started with),
- * "watch" (restart --watch toggles watching; stop --watch turns it off). Returns how
- * many members are replaced. */
+ * "watch" (restart --watch toggles watching; a stop turns it off, as in PM2 7, unless
+ * it says "watch": true). Returns how many members are replaced. */
 static int changes(const struct request *r, const struct spec *s, bool stop, const char **keys, char **vals)
 {
 	int k = 0;
@@ -327,7 +334,6 @@ static int changes(const struct request *r, const struct spec *s, bool stop, con
 		                     (size_t)(r->d->tok[env].end - r->d->tok[env].start));
 	}
 	if (stop) {
-		watch = true;
 		json_as_bool(r->d, json_get(r->d, 0, "watch"), &watch);
 		if (!watch && s->watching) {
 			keys[k] = "watching";
@@ -410,7 +416,7 @@ static bool forced(const struct request *r)
 	return force;
 }
 
-/* stop: {"targets", "watch": false to stop watching as well, "force"}. */
+/* stop: {"targets", "watch": true to keep watching, "force"}. */
 static void cmd_stop(struct request *r)
 {
 	int *ids, n;
@@ -611,18 +617,19 @@ static void cmd_signal(struct request *r)
 		return;
 	}
 	free(name);
-	int *ids, n;
+	int *ids, n, sent = 0;
 	if (!resolve_targets(r, &ids, &n))
 		return;
-	for (int i = 0; i < n; i++)
-		if (proc_find(ids[i])->pid <= 0) {
-			reply_error(r->c, 1, "%s[%d] is not running", proc_find(ids[i])->spec->name, ids[i]);
-			free(ids);
-			return;
-		}
-	for (int i = 0; i < n; i++)
-		kill(proc_find(ids[i])->pid, sig);
-	reply_ids(r->c, true, ids, n, NULL, NULL);
+	/* The running ones, as PM2 does: a stopped instance is skipped. */
+	for (int i = 0; i < n; i++) {
+		struct proc *p = proc_find(ids[i]);
+		if (p->pid > 0 && kill(p->pid, sig) == 0)
+			ids[sent++] = ids[i];
+	}
+	if (sent)
+		reply_ids(r->c, true, ids, sent, NULL, NULL);
+	else
+		reply_error(r->c, 1, "%s: not running", proc_find(ids[0])->spec->name);
 	free(ids);
 }
 

@@ -26,10 +26,12 @@ for p in $before; do "$TEND" pid web | grep -qx "$p" || fail "scale +2 touched p
 print(sorted(p["pm2_env"]["NODE_APP_INSTANCE"] for p in json.load(sys.stdin)))' >inst.txt
 [ "$(cat inst.txt)" = "[0, 1, 2, 3]" ] || fail "instance numbers after scale +2: $(cat inst.txt)"
 serves "$P1" 4 || fail "the new instances do not serve: $(sort -u seen.txt | tr '\n' ' ')"
+newest=$("$TEND" pid web | tail -n 1)
 run "$TEND" scale web -3 -s
 expect_rc 0
-[ "$("$TEND" pid web)" = "$(echo "$before" | cut -d' ' -f1)" ] ||
-	fail "scale -3 should leave the first instance: $("$TEND" pid web | tr '\n' ' ') (was $before)"
+# As PM2 does, the oldest instances (the lowest ids) go first.
+[ "$("$TEND" pid web)" = "$newest" ] ||
+	fail "scale -3 should leave the newest instance $newest: $("$TEND" pid web | tr '\n' ' ')"
 run "$TEND" scale web 3 -s
 expect_rc 0
 [ "$("$TEND" pid web | wc -l)" = 3 ] || fail "scale 3: $("$TEND" pid web | wc -l) instances"

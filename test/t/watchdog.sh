@@ -100,9 +100,13 @@ restarts_now=$(restarts w)
 echo x >"$W/new/deeper/file"
 wait_for 5 restarts_at_least w $((restarts_now + 1))
 sleep 0.8
-# stop --watch: stopped and not watching; changes do nothing.
+# stop turns watching off, as in PM2 7 (--watch is accepted too): changes do nothing,
+# and a start after it does not watch either.
+"$TEND" stop w -s || fail "stop"
+[ "$(jget w 'e["watch"]')" = False ] || fail "stop left watch on"
+"$TEND" start w -s || fail "start after stop"
+[ "$(jget w 'e["watch"]')" = False ] || fail "start after stop turned watching on again"
 "$TEND" stop w --watch -s || fail "stop --watch"
-[ "$(jget w 'e["watch"]')" = False ] || fail "stop --watch left watch on"
 before=$(restarts w)
 echo again >"$W/src/a.txt"
 sleep 1
