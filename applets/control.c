@@ -2,6 +2,7 @@
  * A declaration file as the target means the apps it declares; restart and reload
  * through a file take the file's declarations anew. */
 #include "applets/applet.h"
+#include "appopts.h"
 #include "client.h"
 #include "decl.h"
 #include "ecosystem.h"
@@ -45,17 +46,20 @@ const char stop_help[] =
 	"\n" TARGETS_HELP;
 
 const char restart_help[] =
-	"usage: tend restart TARGET... [--update-env] [--watch]\n"
+	"usage: tend restart TARGET... [--update-env] [--watch] [APP OPTIONS] [-- ARGS]\n"
 	"\n"
 	"Stop apps as stop does, then start them again with the same declaration and\n"
-	"environment. Returns once every target runs with a new pid. Through a file,\n"
-	"the file is read again (env, env_NAME with --env NAME, every key).\n"
+	"environment, changed by the app options given (as start takes them: --node-args,\n"
+	"--name, --max-memory-restart...; --node-args=null removes them; -- ARGS replaces the\n"
+	"arguments), which stay. Returns once every target runs with a new pid. Through a\n"
+	"file, the file is read again (env, env_NAME with --env NAME, every key), and its\n"
+	"apps that are not running are started.\n"
 	"\n"
 	"  -a, --update-env  take this shell's environment instead of the one the app was\n"
 	"                    started with (variables no longer set disappear)\n"
 	"      --watch       toggle watching\n"
 	"      --env NAME    with a file: use its env_NAME\n"
-	"\n" TARGETS_HELP;
+	"\n" TARGETS_HELP "\nApp options (see tend start --help):\n" APPOPT_HELP;
 
 const char reload_help[] =
 	"usage: tend reload TARGET... [--update-env] [--parallel N]    (also: gracefulReload)\n"
@@ -67,8 +71,9 @@ const char reload_help[] =
 	"within listen_timeout is killed and the old process goes on: exit status 1.\n"
 	"Instances that are not running are started. A reload of an app already being\n"
 	"reloaded is refused. With a declaration file: each app takes the file's\n"
-	"declaration and is reloaded with it.\n"
-	"\n" TARGETS_HELP;
+	"declaration and is reloaded with it; the file's apps that are not running are\n"
+	"started. App options apply as with restart.\n"
+	"\n" TARGETS_HELP "\nApp options (see tend start --help):\n" APPOPT_HELP;
 
 const char delete_help[] =
 	"usage: tend delete TARGET... [--force]    (also: tend del)\n"
@@ -84,8 +89,9 @@ const char reset_help[] =
 	"Reset the restart and unstable-restart counters of apps.\n"
 	"\n" TARGETS_HELP;
 
-enum { O_SILENT = 1, O_MINI, O_NO_COLOR, O_UPDATE_ENV, O_WATCH, O_ONLY, O_ENV, O_PARALLEL, O_FORCE };
+enum { O_SILENT = 1, O_MINI, O_NO_COLOR, O_UPDATE_ENV, O_WATCH, O_ONLY, O_ENV, O_PARALLEL, O_FORCE, O_STRICT };
 static const struct opt options[] = {
+	{"strict", 0, OPT_NONE, O_STRICT},
 	{"force", 0, OPT_NONE, O_FORCE},
 	{"parallel", 0, OPT_REQUIRED, O_PARALLEL},
 	{"silent", 's', OPT_NONE, O_SILENT},
@@ -116,35 +122,14 @@ static int finish(const struct action *a, struct buf *req)
 	return rc;
 }
 
-/* restart/reload FILE: the file's declarations, each app restarted (or reloaded,
- * parallel at a time) with its own. */
-static int redeclare(const struct action *a, const char *file, long long parallel)
-{
-	struct buf req = {0}, none = {0};
-	buf_puts(&none, "{}");
-	req_begin(&req, "start");
-	json_kstr(&req, "existing", "update");
-	if (!strcmp(a->cmd, "reload")) {
-		json_kbool(&req, "reload", true);
-		if (parallel)
-			json_kint(&req, "parallel", parallel);
-	}
-	json_key(&req, "apps");
-	json_open(&req, '[');
-	eco_append_apps(&req, file, a->only, a->env_name, &none, false);
-	json_close(&req, ']');
-	req_end(&req);
-	buf_free(&none);
-	return finish(a, &req);
-}
-
-/* The names a file declares that the daemon knows: acting on a file's apps is not
- * an error for the ones never started. */
-static char **known_names(const char *file, const char *only, int *n)
+/* The names of a file's apps, split into those the daemon knows and the others. */
+static char **file_names(const char *file, const char *only, int *n, char ***missing, int *nmissing)
 {
 	char **names = eco_app_names(file, only, n);
 	struct jdoc d;
 	char *json = call_list(NULL, 0, false, &d);
+	*missing = xcalloc((size_t)*n + 1, sizeof **missing);
+	*nmissing = 0;
 	int k = 0;
 	for (int i = 0; i < *n; i++) {
 		bool known = false;
@@ -153,81 +138,146 @@ static char **known_names(const char *file, const char *only, int *n)
 		if (known)
 			names[k++] = names[i];
 		else
-			free(names[i]);
+			(*missing)[(*nmissing)++] = names[i];
 	}
 	names[k] = NULL;
 	json_free(&d);
 	free(json);
-	if (k == 0)
-		die("none of the apps of %s is known to the daemon", file);
 	*n = k;
 	return names;
+}
+
+static void free_names(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* restart/reload FILE: the file's declarations (and the options over them), each app
+ * restarted (or reloaded, parallel at a time) with its own; the apps of the file that
+ * are not running are started, as PM2 does. */
+static int redeclare(const struct action *a, const char *file, long long parallel, const struct buf *over,
+                     bool has_name)
+{
+	int n, nmissing;
+	char **missing, **known = file_names(file, a->only, &n, &missing, &nmissing);
+	for (int i = 0; i < nmissing; i++)
+		warn("%s: not running, starting it", missing[i]);
+	free_names(known, n);
+	free_names(missing, nmissing);
+	struct buf req = {0};
+	req_begin(&req, "start");
+	json_kstr(&req, "existing", "restart");
+	if (!strcmp(a->cmd, "reload")) {
+		json_kbool(&req, "reload", true);
+		if (parallel)
+			json_kint(&req, "parallel", parallel);
+	}
+	json_key(&req, "apps");
+	json_open(&req, '[');
+	eco_append_apps(&req, file, a->only, a->env_name, over, has_name);
+	json_close(&req, ']');
+	req_end(&req);
+	return finish(a, &req);
+}
+
+static void take_option(struct action *a, int id, const char *arg, bool restarting, long long *parallel)
+{
+	switch (id) {
+	case O_SILENT: a->silent = true; break;
+	case O_MINI: a->table.mini = true; break;
+	case O_NO_COLOR: a->no_color = true; break;
+	case O_UPDATE_ENV: a->update_env = true; break;
+	case O_WATCH: a->watch = true; break;
+	case O_FORCE: a->force = true; break;
+	case O_ONLY: a->only = arg; break;
+	case O_ENV: a->env_name = arg; break;
+	case O_STRICT: setenv("TEND_STRICT", "1", 1); break;
+	case O_PARALLEL:
+		if (strcmp(a->cmd, "reload") != 0)
+			die_usage("--parallel: not an option of %s", applet_name);
+		if (!parse_int(arg, 1, 4096, parallel))
+			die_usage("--parallel: expected a number from 1 to 4096, got '%s'", arg);
+		break;
+	}
+	if (id == O_FORCE && strcmp(a->cmd, "stop") != 0 && strcmp(a->cmd, "delete") != 0)
+		die_usage("--force: not an option of %s", applet_name);
+	if (id == O_UPDATE_ENV && !restarting)
+		die_usage("--update-env: not an option of %s", applet_name);
 }
 
 static int act(const char *cmd, int argc, char **argv)
 {
 	struct optstate s;
 	struct action a = {.cmd = cmd};
+	struct appopts ao;
+	struct opt *all = opt_merge(options, appopt_table);
 	opt_init(&s, argc, argv);
+	appopts_begin(&ao);
 	bool restarting = !strcmp(cmd, "restart") || !strcmp(cmd, "reload");
 	long long parallel = 0;
 	int id;
-	while ((id = opt_next_or_die(&s, options)) != OPT_END) {
-		switch (id) {
-		case O_SILENT: a.silent = true; break;
-		case O_MINI: a.table.mini = true; break;
-		case O_NO_COLOR: a.no_color = true; break;
-		case O_UPDATE_ENV: a.update_env = true; break;
-		case O_WATCH: a.watch = true; break;
-		case O_FORCE: a.force = true; break;
-		case O_ONLY: a.only = s.arg; break;
-		case O_ENV: a.env_name = s.arg; break;
-		case O_PARALLEL:
-			if (strcmp(cmd, "reload") != 0)
-				die_usage("--parallel: not an option of %s", applet_name);
-			if (!parse_int(s.arg, 1, 4096, &parallel))
-				die_usage("--parallel: expected a number from 1 to 4096, got '%s'", s.arg);
-			break;
-		}
-		if (id == O_FORCE && strcmp(cmd, "stop") != 0 && strcmp(cmd, "delete") != 0)
-			die_usage("--force: not an option of %s", applet_name);
-		if ((id == O_UPDATE_ENV && !restarting) ||
-		    (id == O_WATCH && strcmp(cmd, "restart") != 0 && strcmp(cmd, "stop") != 0))
-			die_usage("%s: not an option of %s", id == O_WATCH ? "--watch" : "--update-env", applet_name);
-	}
+	/* PM2 takes every option with every verb: app options change the apps a restart or
+	 * reload starts again; the other verbs have nothing to apply them to. */
+	while ((id = opt_next_or_die(&s, all)) != OPT_END)
+		if (!appopts_take(&ao, &s, id, s.arg))
+			take_option(&a, id, s.arg, restarting, &parallel);
+	free(all);
 	if (s.npos == 0)
 		die_usage("no target given (an id, a name, a namespace, all, /regex/, or a file)");
-	if (s.nrest)
+	if (s.nrest && !restarting)
 		die_usage("unexpected argument '%s'", s.rest[0]);
+	if (s.nrest) {   /* -- ARGS: the apps' new arguments */
+		json_key(&ao.over, "args");
+		json_open(&ao.over, '[');
+		for (int i = 0; i < s.nrest; i++)
+			json_bytes(&ao.over, s.rest[i]);
+		json_close(&ao.over, ']');
+		ao.count++;
+	}
+	appopts_end(&ao);
 	bool file = s.npos == 1 && eco_is_file(s.pos[0]);
 	if ((a.only || a.env_name) && !file)
 		die_usage("--only/--env: need a declaration file as the target");
+	int rc;
 	if (file && restarting && !a.watch) {
-		int rc = redeclare(&a, s.pos[0], parallel);
-		opt_free(&s);
-		return rc;
-	}
-	int n = s.npos;
-	char **targets = file ? known_names(s.pos[0], a.only, &n) : s.pos;
-	struct buf req = {0};
-	req_begin(&req, cmd);
-	req_targets(&req, targets, n);
-	if (a.update_env)
-		decl_shell_env(&req);
-	if (a.watch)
-		json_kbool(&req, "watch", !strcmp(cmd, "restart"));
-	if (parallel)
-		json_kint(&req, "parallel", parallel);
-	if (a.force)
-		json_kbool(&req, "force", true);
-	req_end(&req);
-	if (file) {
-		for (int i = 0; i < n; i++)
-			free(targets[i]);
-		free(targets);
+		rc = redeclare(&a, s.pos[0], parallel, &ao.over, ao.has_name);
+	} else {
+		int n = s.npos, nmissing = 0;
+		char **missing = NULL, **targets = file ? file_names(s.pos[0], a.only, &n, &missing, &nmissing) : s.pos;
+		if (file && n == 0) {   /* PM2: nothing of the file runs, nothing to do */
+			warn("none of the apps of %s is known to the daemon", s.pos[0]);
+			free_names(targets, n);
+			free_names(missing, nmissing);
+			opt_free(&s);
+			buf_free(&ao.over);
+			table_show_after(0, a.silent, a.table, a.no_color);
+			return EXIT_OK;
+		}
+		struct buf req = {0};
+		req_begin(&req, cmd);
+		req_targets(&req, targets, n);
+		if (restarting)
+			appopts_set(&ao, &req);
+		if (a.update_env)
+			decl_shell_env(&req);
+		if (a.watch)
+			json_kbool(&req, "watch", restarting);
+		if (parallel)
+			json_kint(&req, "parallel", parallel);
+		if (a.force)
+			json_kbool(&req, "force", true);
+		req_end(&req);
+		if (file) {
+			free_names(targets, n);
+			free_names(missing, nmissing);
+		}
+		rc = finish(&a, &req);
 	}
 	opt_free(&s);
-	return finish(&a, &req);
+	buf_free(&ao.over);
+	return rc;
 }
 
 int stop_main(int argc, char **argv) { return act("stop", argc, argv); }

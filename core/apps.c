@@ -178,7 +178,7 @@ void apps_start(struct client *c, const struct jdoc *d, int apps, enum start_mod
 		}
 		forced[i] = force;
 		json_as_bool(d, json_get(d, e, "force"), &forced[i]);
-		for (int j = 0; j < i; j++)
+		for (int j = 0; j < i && !forced[i]; j++)
 			if (strcmp(specs[j]->name, specs[i]->name) == 0) {
 				reply_error(c, 2, "apps[%d].name: %s is declared twice", i, specs[i]->name);
 				goto out;
@@ -243,7 +243,9 @@ static bool scale_count(const struct request *r, int have, int *want)
 	char *text = t >= 0 ? json_dup(r->d, t) : NULL;
 	long long v;
 	bool rel = text && (text[0] == '+' || text[0] == '-');
-	bool ok = text && parse_int(text + (text[0] == '+'), -MAX_INSTANCES, MAX_INSTANCES, &v);
+	const char *digits = text ? text + rel : NULL;
+	bool ok = digits && *digits >= '0' && *digits <= '9' &&   /* not "++1" nor "+-1" */
+	          parse_int(text + (text[0] == '+'), -MAX_INSTANCES, MAX_INSTANCES, &v);
 	free(text);
 	if (!ok)
 		return false;

@@ -13,7 +13,7 @@
 enum {
 	INPUT_AHEAD = 64 << 10,      /* requests read ahead of the one running */
 	OUT_SOFT = 1 << 20,          /* unsent: the client's next request waits */
-	OUT_GLOBAL = 64 << 20,       /* unsent by all: no request runs until some drains */
+	OUT_GLOBAL = 64 << 20,       /* unsent by all: clients behind on replies wait */
 	MAX_PENDING_OUT = 64 << 20,  /* one client not reading at all: disconnected */
 	REQUESTS_PER_PASS = 16,
 	READS_PER_PASS = 4,
@@ -252,10 +252,14 @@ static char *next_line(struct client *c)
 	return nl;
 }
 
+/* A client behind on its replies waits; past OUT_GLOBAL for all of them, every client
+ * with anything unsent waits, but one that reads its replies is never held up by the
+ * others. */
 static bool may_run(struct client *c)
 {
-	return c->wait.kind == WAIT_NONE && in_pending(c) && client_queued(c) < OUT_SOFT &&
-	       total_out < OUT_GLOBAL && next_line(c);
+	size_t queued = client_queued(c);
+	return c->wait.kind == WAIT_NONE && in_pending(c) && queued < OUT_SOFT &&
+	       (total_out < OUT_GLOBAL || queued == 0) && next_line(c);
 }
 
 short client_events(struct client *c)

@@ -31,6 +31,10 @@ void reply_error(struct client *c, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* Messages quote requests: no control character goes back to a terminal. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	struct buf b = {0};
 	json_open(&b, '{');
 	json_kbool(&b, "ok", false);
@@ -162,9 +166,11 @@ void ctl_wait_on(struct client *c, enum wait_kind kind, int *ids, int n)
 	c->wait.ids = ids;
 	c->wait.n = n;
 	c->wait.gens = xcalloc((size_t)n + 1, sizeof *c->wait.gens);
+	c->wait.serials = xcalloc((size_t)n + 1, sizeof *c->wait.serials);
 	for (int i = 0; i < n; i++) {
 		struct proc *p = proc_find(ids[i]);
 		c->wait.gens[i] = p ? p->spawn_gen : 0;
+		c->wait.serials[i] = p ? p->serial : 0;
 	}
 }
 
@@ -173,11 +179,12 @@ static void wait_clear(struct client *c)
 	if (c->wait.kind == WAIT_RELOADED)
 		for (int i = 0; i < c->wait.n; i++) {
 			struct proc *p = proc_find(c->wait.ids[i]);
-			if (p)
+			if (p && p->serial == c->wait.serials[i])
 				p->reload_pending = false;   /* not begun: not to be begun */
 		}
 	free(c->wait.ids);
 	free(c->wait.gens);
+	free(c->wait.serials);
 	free(c->wait.extra);
 	c->wait = (struct wait){0};
 }
@@ -189,20 +196,35 @@ void ctl_client_free(struct client *c)
 		logstream_unsubscribe(c);
 }
 
-static bool target_done(const struct wait *w, int i)
+/* Target i of a wait, if it is still the instance the request named. */
+static struct proc *wait_target(const struct wait *w, int i)
 {
 	struct proc *p = proc_find(w->ids[i]);
+	return p && p->serial == w->serials[i] ? p : NULL;
+}
+
+/* Is the request done with target i? Another request may have acted on it meanwhile:
+ * deleted it (and its id been given out again), restarted what was being stopped,
+ * stopped what was being restarted. Each wait then ends: what it asked for was done,
+ * and then overtaken. */
+static bool target_done(const struct wait *w, int i)
+{
+	struct proc *p = wait_target(w, i);
+	if (!p)
+		return true;
+	bool respawned = p->spawn_gen != w->gens[i];
 	switch (w->kind) {
 	case WAIT_STOPPED:
-		return !p || (p->pid == 0 && proc_settled(p) && p->state != ST_WAITING);
+		return (p->pid == 0 && proc_settled(p) && p->state != ST_WAITING) ||
+		       (respawned && proc_settled(p));
 	case WAIT_GONE:
-		return !p;
+		return false;
 	case WAIT_RESTARTED:
-		return !p || (p->spawn_gen != w->gens[i] && proc_settled(p));
+		return proc_settled(p) && (respawned || p->held || p->remove);
 	case WAIT_SPAWNED:
-		return !p || proc_settled(p);
+		return proc_settled(p);
 	case WAIT_RELOADED:
-		return !p || (!p->reload_pending && p->reload == RL_NONE && proc_settled(p));
+		return !p->reload_pending && p->reload == RL_NONE && proc_settled(p);
 	case WAIT_SHUTDOWN:
 	case WAIT_NONE:
 		break;
@@ -215,11 +237,11 @@ static void reload_step(struct wait *w)
 {
 	int active = 0;
 	for (int i = 0; i < w->n; i++) {
-		struct proc *p = proc_find(w->ids[i]);
+		struct proc *p = wait_target(w, i);
 		active += p && p->reload != RL_NONE;
 	}
 	for (int i = 0; i < w->n && active < w->parallel; i++) {
-		struct proc *p = proc_find(w->ids[i]);
+		struct proc *p = wait_target(w, i);
 		if (!p || !p->reload_pending)
 			continue;
 		p->reload_pending = false;
@@ -239,7 +261,7 @@ static void reply_reloaded(struct client *c)
 	char err[512] = "";
 	size_t len = 0;
 	for (int i = 0; i < w->n; i++) {
-		struct proc *p = proc_find(w->ids[i]);
+		struct proc *p = wait_target(w, i);
 		bool failed = p && (p->reload_failed || p->state == ST_ERRORED);
 		if (failed && len < sizeof err - 64)
 			len += (size_t)snprintf(err + len, sizeof err - len, "%s%s[%d]: %s%s", len ? "; " : "",
@@ -281,7 +303,7 @@ void ctl_check_wait(struct client *c)
 		char err[512] = "";
 		size_t len = 0;
 		for (int i = 0; i < w->n; i++) {
-			struct proc *p = proc_find(w->ids[i]);
+			struct proc *p = wait_target(w, i);
 			if (p && (p->state == ST_ERRORED || (p->state == ST_STOPPED && p->last_error)) &&
 			    len < sizeof err - 64)
 				len += (size_t)snprintf(err + len, sizeof err - len, "%s%s[%d] %s%s%s",
@@ -319,35 +341,50 @@ static void cmd_ping(struct request *r)
 	reply_daemon_info(r->c, NULL);
 }
 
-/* What a restart or stop asks to change in a declaration: "shell_env" (restart
- * --update-env: the caller's environment instead of the one it was started with),
- * "watch" (restart --watch toggles watching; a stop turns it off, as in PM2 7, unless
- * it says "watch": true). Returns how many members are replaced. */
-static int changes(const struct request *r, const struct spec *s, bool stop, const char **keys, char **vals)
+enum { MAX_CHANGES = 128 };
+
+/* What a restart or stop asks to change in a declaration: "set" (restart and reload
+ * with app options: the members replace the declaration's, null ones go back to the
+ * default, as PM2 applies its options), "shell_env" (restart --update-env: the
+ * caller's environment instead of the one it was started with), "watch" (restart
+ * --watch toggles watching; a stop turns it off, as in PM2 7, unless it says
+ * "watch": true). Returns how many members are replaced. */
+static int changes(const struct request *r, const struct spec *s, bool stop, char **keys, char **vals)
 {
 	int k = 0;
+	int set = stop ? -1 : json_get(r->d, 0, "set");
+	for (int i = 0, e = set + 1; set >= 0 && i < r->d->tok[set].size && k < MAX_CHANGES - 4; i++) {
+		int val = e + 1;
+		char *key = json_dup(r->d, e);
+		if (key && strcmp(key, "script") && strcmp(key, "instances") && strcmp(key, "exec_mode")) {
+			keys[k] = key;
+			vals[k++] = json_text(r->d, val);
+		} else {
+			free(key);
+		}
+		e = json_next(r->d, val);
+	}
 	int env = stop ? -1 : json_get(r->d, 0, "shell_env");
 	bool watch = false;
 	if (env >= 0) {
-		keys[k] = "shell_env";
-		vals[k++] = xstrndup(r->d->text + r->d->tok[env].start,
-		                     (size_t)(r->d->tok[env].end - r->d->tok[env].start));
+		keys[k] = xstrdup("shell_env");
+		vals[k++] = json_text(r->d, env);
 	}
 	if (stop) {
 		json_as_bool(r->d, json_get(r->d, 0, "watch"), &watch);
 		if (!watch && s->watching) {
-			keys[k] = "watching";
+			keys[k] = xstrdup("watching");
 			vals[k++] = xstrdup("false");
 		}
 	} else if (json_as_bool(r->d, json_get(r->d, 0, "watch"), &watch) && watch) {
-		keys[k] = "watching";
+		keys[k] = xstrdup("watching");
 		vals[k++] = xstrdup(s->watching ? "false" : "true");
 		if (!s->watch) {   /* --watch on an app without paths watches its cwd */
 			struct buf b = {0};
 			json_open(&b, '[');
 			json_str(&b, s->cwd);
 			json_close(&b, ']');
-			keys[k] = "watch";
+			keys[k] = xstrdup("watch");
 			vals[k++] = b.data;
 		}
 	}
@@ -373,16 +410,17 @@ static bool redeclare_targets(struct request *r, const int *ids, int n, bool sto
 			j++;
 		if (j < nspecs)
 			continue;
-		const char *keys[3];
-		char *vals[3];
+		char *keys[MAX_CHANGES], *vals[MAX_CHANGES];
 		int k = changes(r, s, stop, keys, vals);
 		if (k == 0)
 			continue;
 		char err[300];
 		olds[nspecs] = s;
-		news[nspecs] = spec_with(s, keys, (const char *const *)vals, k, err, sizeof err);
-		for (int v = 0; v < k; v++)
+		news[nspecs] = spec_with(s, (const char *const *)keys, (const char *const *)vals, k, err, sizeof err);
+		for (int v = 0; v < k; v++) {
+			free(keys[v]);
 			free(vals[v]);
+		}
 		if (!news[nspecs]) {
 			reply_error(r->c, 2, "%s: %s", r->cmd, err);
 			ok = false;

@@ -22,6 +22,7 @@ struct wait {
 	int n;
 	int *ids;
 	unsigned *gens;   /* spawn_gen of each target when the request came */
+	unsigned long *serials;   /* and its serial: an id given out again is another proc */
 	char *extra;      /* JSON members added to the final reply ("skipped":[...]) */
 	int parallel;     /* reload: instances replaced at once */
 };

@@ -45,7 +45,7 @@ struct key {
 };
 
 static const struct key keys[] = {
-	{"script", K_SPECIAL, "exec"},
+	{"script", K_SPECIAL, "exec cmd command"},
 	{"name", K_SPECIAL, NULL},
 	{"cwd", K_SPECIAL, NULL},
 	{"namespace", K_STR, NULL},
@@ -346,6 +346,32 @@ static const char *closest_key(const char *name)
 }
 
 /* Record where every key of obj is; later layers win. */
+/* A key PM2 does not know: PM2 drops it silently; tend says so, once per key, and goes
+ * on, unless asked to be strict (--strict, TEND_STRICT=1). */
+static void unknown_key(struct norm *n, const char *raw, const char *near)
+{
+	static char **warned;
+	static int nwarned;
+	const char *env = getenv("TEND_STRICT");
+	if (n->o->strict || (env && !strcmp(env, "1"))) {
+		if (near)
+			failf(n, raw, "unknown key (did you mean %s?)", near);
+		else
+			failf(n, raw, "unknown key");
+		return;
+	}
+	for (int i = 0; i < nwarned; i++)
+		if (!strcmp(warned[i], raw))
+			return;
+	warned = xrealloc(warned, (size_t)(nwarned + 1) * sizeof *warned);
+	warned[nwarned++] = xstrdup(raw);
+	const char *w = n->o->where;
+	if (near)
+		warn("%s%s%s: unknown key, ignored (did you mean %s?)", w ? w : "", w ? "." : "", raw, near);
+	else
+		warn("%s%s%s: unknown key, ignored", w ? w : "", w ? "." : "", raw);
+}
+
 static void collect(struct norm *n, const struct jdoc *d, int obj)
 {
 	if (obj < 0)
@@ -367,11 +393,7 @@ static void collect(struct norm *n, const struct jdoc *d, int obj)
 			else if (n->o->env_name && !strcmp(env, n->o->env_name))
 				n->envd = d, n->envtok = val;
 		} else if (key < 0) {
-			const char *near = closest_key(name);
-			if (near)
-				failf(n, raw, "unknown key (did you mean %s?)", near);
-			else
-				failf(n, raw, "unknown key");
+			unknown_key(n, raw, closest_key(name));
 		} else {
 			n->d[key] = d;
 			n->tok[key] = val;
@@ -506,8 +528,9 @@ static void emit_env_members(struct norm *n, struct buf *b, const struct jdoc *d
 }
 
 /* script, exec_interpreter, shell: how to run it, decided here where PATH is the
- * caller's. A missing script or interpreter is an error before anything starts. */
-static void emit_program(struct norm *n, struct buf *b, const char *script, const char *cwd)
+ * caller's. A missing script or interpreter is an error before anything starts.
+ * Whether node runs it goes to *node. */
+static void emit_program(struct norm *n, struct buf *b, const char *script, const char *cwd, bool *node)
 {
 	char *interp = str_of(n, find_key("exec_interpreter"));
 	char *path = absolute(script, cwd);
@@ -549,6 +572,9 @@ static void emit_program(struct norm *n, struct buf *b, const char *script, cons
 			goto out;
 		}
 		json_kstr(b, "exec_interpreter", ipath);
+		const char *base = strrchr(ipath, '/') ? strrchr(ipath, '/') + 1 : ipath;
+		*node = !strcmp(base, "node") || !strcmp(base, "nodejs") || !strcmp(base, "bun") ||
+		        (strlen(base) > 4 && !strcmp(base + strlen(base) - 4, "node"));
 		free(ipath);
 	}
 out:
@@ -771,6 +797,57 @@ static void emit_shell_env(struct norm *n, struct buf *b)
 	free(drop);
 }
 
+bool decl_changes(const struct jdoc *od, int over, const struct decl_opts *o, struct buf *out,
+                  char *err, size_t errlen)
+{
+	struct norm n = {.o = o, .err = err, .errlen = errlen, .envtok = -1};
+	for (size_t i = 0; i < NKEYS; i++)
+		n.tok[i] = -1;
+	collect(&n, od, over);
+	char *username = NULL;
+	for (int k = 0; k < (int)NKEYS && !n.failed; k++) {
+		if (n.tok[k] < 0)
+			continue;
+		const char *key = keys[k].name;
+		char *s = NULL;
+		if (!strcmp(key, "name")) {
+			const char *why;
+			if ((s = str_of(&n, k)) && (why = app_name_problem(s)))
+				failf(&n, "name", "%s", why);
+			else if (s)
+				json_kstr(out, "name", s);
+		} else if (!strcmp(key, "exec_interpreter")) {
+			char *ipath = (s = str_of(&n, k)) && strcmp(s, "none") ? decl_which(s) : NULL;
+			json_key(out, key);
+			if (s && !strcmp(s, "none"))
+				json_null(out);   /* run the script itself */
+			else if (ipath)
+				json_str(out, ipath);
+			else
+				failf(&n, key, "interpreter %s not found in PATH", s ? s : "?");
+			free(ipath);
+		} else if (!strcmp(key, "cwd")) {
+			struct stat sb;
+			char *dir = (s = str_of(&n, k)) ? absolute(s, o->base_dir) : NULL;
+			if (dir && (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)))
+				failf(&n, "cwd", "%s: not a directory", dir);
+			else if (dir)
+				json_kstr(out, "cwd", dir);
+			free(dir);
+		} else if (json_is_null(n.d[k], n.tok[k])) {
+			json_key(out, key);
+			json_null(out);   /* back to the default (--node-args=null) */
+		} else if (keys[k].type != K_SPECIAL && keys[k].type != K_INSTANCES && keys[k].type != K_MODE) {
+			emit_typed(&n, out, k, o->base_dir, &username);
+		}
+		free(s);
+	}
+	if (username && !n.failed)
+		json_kstr(out, "username", username);
+	free(username);
+	return !n.failed;
+}
+
 char *decl_name(const struct jdoc *d, int obj)
 {
 	int t = json_get(d, obj, "name");
@@ -829,7 +906,8 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
 		goto out;
 	json_open(out, '{');
 	json_kstr(out, "name", name);
-	emit_program(&n, out, script, cwd);
+	bool node = false;
+	emit_program(&n, out, script, cwd, &node);
 	json_kstr(out, "cwd", cwd);
 	int env = find_key("env");
 	json_key(out, "env");
@@ -851,6 +929,11 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
 	for (int k = 0; k < (int)NKEYS && !n.failed; k++)
 		if (present(&n, k))
 			emit_typed(&n, out, k, cwd, &username);
+	/* instances without exec_mode: cluster mode for node, as PM2 decides, and for any app
+	 * given a port to share; otherwise that many fork instances. */
+	if (present(&n, find_key("instances")) && !present(&n, find_key("exec_mode")))
+		json_kstr(out, "exec_mode", node || present(&n, find_key("port")) ||
+		          present(&n, find_key("listen")) ? "cluster" : "fork");
 	if (!present(&n, find_key("username")) && !username) {
 		struct passwd *pw = getpwuid(geteuid());
 		if (pw)

@@ -13,6 +13,7 @@ struct decl_opts {
 	const char *base_dir;   /* relative cwd/script/paths resolve against this (absolute) */
 	const char *env_name;   /* --env NAME: env_NAME goes over env; NULL for none */
 	bool shell_env;         /* send the caller's environment (false: only declared env) */
+	bool strict;            /* unknown keys are errors, not warnings */
 };
 
 /* Normalize the app object `obj` of d; the object `over` of od (the command line's
@@ -20,6 +21,13 @@ struct decl_opts {
  * a one-line reason in err ("apps[1].instances: expected a number, got \"four\""). */
 bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int over,
                     const struct decl_opts *o, struct buf *out, char *err, size_t errlen);
+
+/* The keys the object `over` of od gives, normalized as members (no braces) for the
+ * "set" of a restart or reload: what those change in a declaration that exists. Keys
+ * that cannot change that way (script, instances, exec_mode, env) are left out; a null
+ * value puts a key back to its default. False with the reason in err. */
+bool decl_changes(const struct jdoc *od, int over, const struct decl_opts *o, struct buf *out,
+                  char *err, size_t errlen);
 
 /* The name an app object declares or would get (its script's base name); NULL if it
  * has neither. For --only and for file targets. */

@@ -35,7 +35,10 @@ static const char *saved_status(const struct proc *p)
 	return "stopped";
 }
 
-/* One entry per app (a spec shared by its instances), in pm_id order. */
+/* One entry per declaration (a spec, shared by the instances of an app), in pm_id
+ * order, with the number of instances that use it. A second declaration of a name (a
+ * copy started with --force, or an instance given options of its own by a restart) is
+ * saved with "force": true, so that resurrect adds it rather than refusing it. */
 static int dump_apps(struct buf *b)
 {
 	int napps = 0;
@@ -43,18 +46,21 @@ static int dump_apps(struct buf *b)
 	json_open(b, '[');
 	for (int i = 0; i < nprocs; i++) {
 		struct spec *s = procs[i]->spec;
-		bool seen = false;
-		for (int j = 0; j < i && !seen; j++)
-			seen = strcmp(procs[j]->spec->name, s->name) == 0;
-		if (seen)
+		bool seen = false, copy = false;
+		for (int j = 0; j < i && !seen; j++) {
+			seen = procs[j]->spec == s;
+			copy |= !procs[j]->remove && strcmp(procs[j]->spec->name, s->name) == 0;
+		}
+		if (seen || procs[i]->remove)
 			continue;
 		/* Each instance's status, by instance number; the app's is the liveliest. */
 		const char *per[MAX_INSTANCES] = {0}, *app = "stopped";
-		int top = 0;
+		int top = 0, count = 0;
 		for (int j = i; j < nprocs; j++) {
 			const struct proc *p = procs[j];
-			if (strcmp(p->spec->name, s->name) != 0 || p->remove || p->instance >= MAX_INSTANCES)
+			if (p->spec != s || p->remove || p->instance >= MAX_INSTANCES)
 				continue;
+			count++;
 			per[p->instance] = saved_status(p);
 			top = p->instance + 1 > top ? p->instance + 1 : top;
 			if (strcmp(per[p->instance], "stopped") != 0 && strcmp(app, "online") != 0)
@@ -64,9 +70,12 @@ static int dump_apps(struct buf *b)
 		if (!json_parse(&d, s->json, strlen(s->json)))
 			continue;   /* cannot happen: it was parsed when it came in */
 		/* force was about that start, not about every resurrect after it. */
-		static const char *const skip[] = {"status", "force", "instances_status"};
+		static const char *const skip[] = {"status", "force", "instances_status", "instances"};
 		json_open(b, '{');
 		json_kstr(b, "status", app);
+		json_kint(b, "instances", count);
+		if (copy)
+			json_kbool(b, "force", true);
 		json_key(b, "instances_status");
 		json_open(b, '[');
 		for (int k = 0; k < top; k++)

@@ -197,6 +197,33 @@ static int misshapen(const struct jdoc *d)
 	return bad;
 }
 
+enum { JSON_MAX_DEPTH = 512 };
+
+/* jsmn walks up the parents at every closing bracket: a document nested a million deep
+ * takes hours. Where it nests deeper than JSON_MAX_DEPTH, or 0: one linear look first. */
+static size_t too_deep(const char *text, size_t len)
+{
+	int depth = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > JSON_MAX_DEPTH)
+				return i + 1;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return 0;
+}
+
 bool json_parse(struct jdoc *d, const char *text, size_t len)
 {
 	jsmn_parser p;
@@ -205,6 +232,13 @@ bool json_parse(struct jdoc *d, const char *text, size_t len)
 	d->tok = NULL;
 	d->ntok = 0;
 	d->err[0] = 0;
+	size_t deep = too_deep(text, len);
+	if (deep) {
+		int line, col;
+		locate(text, deep - 1, &line, &col);
+		snprintf(d->err, sizeof d->err, "%d:%d: nested deeper than %d levels", line, col, JSON_MAX_DEPTH);
+		return false;
+	}
 	unsigned cap = 64;
 	for (;;) {
 		d->tok = xrealloc(d->tok, cap * sizeof *d->tok);
@@ -296,8 +330,14 @@ bool json_eq(const struct jdoc *d, int i, const char *s)
 {
 	if (!json_is_str(d, i))
 		return false;
+	const char *raw = d->text + d->tok[i].start;
 	size_t n = (size_t)(d->tok[i].end - d->tok[i].start);
-	return strlen(s) == n && memcmp(d->text + d->tok[i].start, s, n) == 0;
+	if (!memchr(raw, '\\', n))   /* the usual case: compared as written */
+		return strlen(s) == n && memcmp(raw, s, n) == 0;
+	char *text = json_dup(d, i);   /* "\u0063md" is "cmd" */
+	bool eq = text && !strcmp(text, s);
+	free(text);
+	return eq;
 }
 
 static int hexval(char c)
@@ -501,4 +541,68 @@ bool json_hex(const struct jdoc *d, int tok, struct buf *out)
 	}
 	out->data[out->len] = 0;
 	return true;
+}
+
+/* JSON.stringify(value, null, indent)'s layout, from the tokens: members one per line,
+ * empty containers as {} and [], strings re-encoded. */
+static int pretty(struct buf *out, const struct jdoc *d, int t, int indent, int level,
+                  const char *const *skip, int nskip)
+{
+	const jsmntok_t *tok = &d->tok[t];
+	if (tok->type == JSMN_STRING) {
+		char *s = json_dup(d, t);
+		json_sep(out);
+		put_string(out, s ? s : "", s ? strlen(s) : 0, true);
+		free(s);
+		return t + 1;
+	}
+	if (tok->type == JSMN_PRIMITIVE) {
+		buf_add(out, d->text + tok->start, (size_t)(tok->end - tok->start));
+		return t + 1;
+	}
+	bool object = tok->type == JSMN_OBJECT;
+	buf_putc(out, object ? '{' : '[');
+	int e = t + 1, written = 0;
+	for (int i = 0; i < tok->size; i++) {
+		bool skipped = false;
+		for (int k = 0; object && k < nskip; k++)
+			skipped |= json_eq(d, e, skip[k]);
+		if (skipped) {
+			e = json_next(d, e + 1);
+			continue;
+		}
+		buf_puts(out, written++ ? ",\n" : "\n");
+		for (int k = 0; k < (level + 1) * indent; k++)
+			buf_putc(out, ' ');
+		if (object) {
+			char *key = json_dup(d, e);
+			put_string(out, key ? key : "", key ? strlen(key) : 0, true);
+			free(key);
+			buf_puts(out, ": ");
+			e++;
+		}
+		e = pretty(out, d, e, indent, level + 1, NULL, 0);
+	}
+	if (written) {
+		buf_putc(out, '\n');
+		for (int k = 0; k < level * indent; k++)
+			buf_putc(out, ' ');
+	}
+	buf_putc(out, object ? '}' : ']');
+	return e;
+}
+
+void json_pretty(struct buf *out, const struct jdoc *d, int tok, int indent,
+                 const char *const *skip, int nskip)
+{
+	pretty(out, d, tok, indent, 0, skip, nskip);
+}
+
+char *json_text(const struct jdoc *d, int tok)
+{
+	if (tok < 0 || tok >= d->ntok)
+		return NULL;
+	int quote = d->tok[tok].type == JSMN_STRING;   /* jsmn leaves a string's quotes out */
+	return xstrndup(d->text + d->tok[tok].start - quote,
+	                (size_t)(d->tok[tok].end - d->tok[tok].start + 2 * quote));
 }

@@ -50,11 +50,17 @@ bool json_eq(const struct jdoc *d, int tok, const char *s);     /* raw string co
 /* Unescaped copy, or NULL (also for a string holding \u0000: errno EILSEQ). */
 char *json_dup(const struct jdoc *d, int tok);
 bool json_has_nul(const struct jdoc *d, int tok);
+/* The value's JSON text as written (a string with its quotes); NULL for no token. */
+char *json_text(const struct jdoc *d, int tok);
 bool json_as_ll(const struct jdoc *d, int tok, long long *out); /* number token */
 bool json_as_bool(const struct jdoc *d, int tok, bool *out);
 /* Copy the members of object obj (as they are written) into b, inside an object
  * being written, except the keys named in skip. */
 void json_copy_members(struct buf *b, const struct jdoc *d, int obj, const char *const *skip, int nskip);
+/* Value tok of d laid out as JSON.stringify(value, null, indent) does (members of the
+ * top object named in skip left out). */
+void json_pretty(struct buf *out, const struct jdoc *d, int tok, int indent,
+                 const char *const *skip, int nskip);
 /* Bytes as a string of hex digits (state handed across exec: any bytes, NULs too), and
  * back (appended to out); false if tok is not such a string. */
 void json_khex(struct buf *b, const char *key, const void *p, size_t n);

@@ -48,6 +48,8 @@ static int take(struct optstate *s, const struct opt *o, const char *inline_val,
 		return o->id;
 	}
 	const char *next = s->i < s->argc ? s->argv[s->i] : NULL;
+	if (o->arg == OPT_INLINE)
+		return o->id;
 	if (o->arg == OPT_OPTIONAL) {
 		if (next && next[0] != '-') {
 			s->arg = next;
@@ -132,4 +134,17 @@ int opt_next_or_die(struct optstate *s, const struct opt *opts)
 	if (id == OPT_ERROR)
 		die_usage("%s", s->err);
 	return id;
+}
+
+struct opt *opt_merge(const struct opt *a, const struct opt *b)
+{
+	size_t na = 0, nb = 0;
+	while (a[na].id)
+		na++;
+	while (b[nb].id)
+		nb++;
+	struct opt *all = xcalloc(na + nb + 1, sizeof *all);
+	memcpy(all, a, na * sizeof *all);
+	memcpy(all + na, b, nb * sizeof *all);
+	return all;
 }

@@ -5,7 +5,9 @@
 
 #include "util.h"
 
-enum { OPT_NONE = 0, OPT_REQUIRED = 1, OPT_OPTIONAL = 2 };
+/* OPT_OPTIONAL takes the next word as its value unless it starts with '-';
+ * OPT_INLINE takes a value only as --name=value. */
+enum { OPT_NONE = 0, OPT_REQUIRED = 1, OPT_OPTIONAL = 2, OPT_INLINE = 3 };
 
 struct opt {
 	const char *name;   /* long name without "--" */
@@ -36,6 +38,9 @@ void opt_free(struct optstate *s);
 /* For applets without options: parse anyway (so "--bogus" is an unknown option), and
  * die with a usage error unless there are min..max positionals. Free with opt_free. */
 void opt_positionals(struct optstate *s, int argc, char **argv, int min, int max);
+
+/* a's options then b's, in one table (malloc'd; free it). */
+struct opt *opt_merge(const struct opt *a, const struct opt *b);
 
 /* Parse all options, dying with a usage error (exit 2) on a bad one; for applets
  * whose options are all handled by one switch. */

@@ -131,9 +131,12 @@ static void unlink_pid_files(const struct proc *p)
 		unlink(p->pid_path);
 }
 
+static unsigned long next_serial = 1;
+
 struct proc *proc_new(struct spec *spec, int instance)
 {
 	struct proc *p = xcalloc(1, sizeof *p);
+	p->serial = next_serial++;
 	p->id = nprocs ? procs[nprocs - 1]->id + 1 : 0;
 	p->instance = instance;
 	p->spec = spec_ref(spec);
@@ -150,6 +153,7 @@ struct proc *proc_new(struct spec *spec, int instance)
 struct proc *proc_adopt(struct spec *spec, int id, int instance)
 {
 	struct proc *p = xcalloc(1, sizeof *p);
+	p->serial = next_serial++;
 	p->id = id;
 	p->instance = instance;
 	p->spec = spec_ref(spec);

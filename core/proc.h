@@ -103,7 +103,8 @@ struct tree {
 };
 
 struct proc {
-	int id;                /* pm_id */
+	int id;                /* pm_id (given out again once deleted) */
+	unsigned long serial;  /* never given out again: what a waiting request holds on to */
 	int instance;          /* NODE_APP_INSTANCE */
 	struct spec *spec;
 	enum pstate state;

@@ -6,6 +6,7 @@
 #include "safefile.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,42 +98,83 @@ static char **get_strv(struct reader *r, const char *key)
 	return v;
 }
 
-/* Set name=value in a "K=V" vector (value NULL: remove name). */
-static char **env_set(char **v, int *n, const char *name, size_t namelen, const char *value)
+/* The environment being built: "K=V" strings in order, and a hash of the names to
+ * their place, so that a layer of tens of thousands of variables costs linear time. A
+ * removed variable leaves a hole (NULL), squeezed out at the end. */
+struct envb {
+	char **v;
+	int n;
+	int *slot;        /* index in v + 1; 0: empty */
+	unsigned cap;     /* slots, a power of two */
+};
+
+static unsigned name_hash(const char *name, size_t len)
 {
-	for (int i = 0; i < *n; i++) {
-		if (strncmp(v[i], name, namelen) != 0 || v[i][namelen] != '=')
-			continue;
-		free(v[i]);
-		if (value) {
-			v[i] = xasprintf("%.*s=%s", (int)namelen, name, value);
-		} else {
-			v[i] = v[--*n];
-			v[*n] = NULL;
-		}
-		return v;
-	}
-	if (!value)
-		return v;
-	v = xrealloc(v, (size_t)(*n + 2) * sizeof *v);
-	v[(*n)++] = xasprintf("%.*s=%s", (int)namelen, name, value);
-	v[*n] = NULL;
-	return v;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h;
 }
 
-/* Lay the object `key` ({"K":"V",...}; null removes K) over the vector. */
-static char **env_layer(struct reader *r, char **v, int *n, const char *key)
+static bool same_name(const char *entry, const char *name, size_t len)
+{
+	return entry && !strncmp(entry, name, len) && entry[len] == '=';
+}
+
+static void env_grow(struct envb *e)
+{
+	if ((unsigned)(e->n + 1) * 2 <= e->cap)
+		return;
+	unsigned cap = e->cap ? e->cap * 2 : 64;
+	int *slot = xcalloc(cap, sizeof *slot);
+	for (int i = 0; i < e->n; i++) {
+		if (!e->v[i])
+			continue;
+		size_t len = strcspn(e->v[i], "=");
+		unsigned h = name_hash(e->v[i], len) & (cap - 1);
+		while (slot[h])
+			h = (h + 1) & (cap - 1);
+		slot[h] = i + 1;
+	}
+	free(e->slot);
+	e->slot = slot;
+	e->cap = cap;
+	e->v = xrealloc(e->v, cap / 2 * sizeof *e->v + sizeof *e->v);
+}
+
+/* Set name=value (value NULL: remove name). */
+static void env_set(struct envb *e, const char *name, size_t len, const char *value)
+{
+	env_grow(e);
+	unsigned h = name_hash(name, len) & (e->cap - 1);
+	for (; e->slot[h]; h = (h + 1) & (e->cap - 1)) {
+		int i = e->slot[h] - 1;
+		if (!same_name(e->v[i], name, len))
+			continue;
+		free(e->v[i]);
+		/* Removed: the slot stays, pointing at the hole, so probing goes on past it. */
+		e->v[i] = value ? xasprintf("%.*s=%s", (int)len, name, value) : NULL;
+		return;
+	}
+	if (!value)
+		return;
+	e->v[e->n] = xasprintf("%.*s=%s", (int)len, name, value);
+	e->slot[h] = ++e->n;
+}
+
+/* Lay the object `key` ({"K":"V",...}; null removes K) over the environment. */
+static void env_layer(struct reader *r, struct envb *e, const char *key)
 {
 	int t = json_get(r->d, r->obj, key);
 	if (t < 0 || json_is_null(r->d, t))
-		return v;
+		return;
 	if (r->d->tok[t].type != JSMN_OBJECT || r->d->tok[t].size > MAX_STRV) {
 		bad(r, key, "expected an object");
-		return v;
+		return;
 	}
-	for (int i = 0, e = t + 1; i < r->d->tok[t].size; i++) {
-		int val = e + 1;
-		char *name = json_dup(r->d, e);
+	for (int i = 0, k = t + 1; i < r->d->tok[t].size; i++) {
+		int val = k + 1;
+		char *name = json_dup(r->d, k);
 		const jsmntok_t *vt = &r->d->tok[val];
 		char *value = vt->type == JSMN_STRING || (vt->type == JSMN_PRIMITIVE && !json_is_null(r->d, val))
 			? json_dup(r->d, val) : NULL;
@@ -141,37 +183,34 @@ static char **env_layer(struct reader *r, char **v, int *n, const char *key)
 		else if (json_has_nul(r->d, val))
 			bad(r, key, NUL_IN_STRING);
 		else if (value || json_is_null(r->d, val))
-			v = env_set(v, n, name, strlen(name), value);
+			env_set(e, name, strlen(name), value);
 		else
 			bad(r, key, "values must be strings");
 		free(name);
 		free(value);
-		e = json_next(r->d, val);
+		k = json_next(r->d, val);
 	}
-	return v;
 }
 
-static bool env_has(char **v, const char *name)
-{
-	size_t n = strlen(name);
-	for (; v && *v; v++)
-		if (!strncmp(*v, name, n) && (*v)[n] == '=')
-			return true;
-	return false;
-}
-
-/* The environment: the caller's (shell_env), the app's (env) over it, then defaults
- * that only apply when nobody said otherwise. */
 static char **get_env(struct reader *r, const struct spec *s)
 {
-	int n = 0;
-	char **v = xcalloc(1, sizeof *v);
-	v = env_layer(r, v, &n, "shell_env");
-	v = env_layer(r, v, &n, "env");
+	struct envb e = {0};
+	env_grow(&e);
+	env_layer(r, &e, "shell_env");
+	env_layer(r, &e, "env");
 	/* Python buffers stdout when it is a pipe; logs would arrive in lumps. */
-	if (s->interpreter && strstr(s->interpreter, "python") && !env_has(v, "PYTHONUNBUFFERED"))
-		v = env_set(v, &n, "PYTHONUNBUFFERED", 16, "1");
-	return v;
+	bool unbuffered = false;
+	for (int i = 0; i < e.n && !unbuffered; i++)
+		unbuffered = same_name(e.v[i], "PYTHONUNBUFFERED", 16);
+	if (s->interpreter && strstr(s->interpreter, "python") && !unbuffered)
+		env_set(&e, "PYTHONUNBUFFERED", 16, "1");
+	int k = 0;
+	for (int i = 0; i < e.n; i++)
+		if (e.v[i])
+			e.v[k++] = e.v[i];
+	e.v[k] = NULL;
+	free(e.slot);
+	return e.v;
 }
 
 static void get_watchdogs(struct reader *r, struct spec *s)

@@ -39,8 +39,10 @@ static int matches_name(struct target *t, const struct proc *p, long *budget)
 {
 	if (t->all)
 		return 1;
+	if (t->by_id)
+		return p->id == t->id;
 	if (!t->re)
-		return p->id == t->id || strcmp(p->spec->name, t->word) == 0;
+		return strcmp(p->spec->name, t->word) == 0;
 	const char *name = p->spec->name;
 	if (t->seen_name && !strcmp(t->seen_name, name))
 		return t->seen_match;
@@ -57,6 +59,11 @@ void target_settle(struct target *t)
 {
 	t->by_namespace = false;
 	if (t->all || t->re)
+		return;
+	/* A number is an id when an instance has it (an app named "455" is reached by
+	 * name only while no instance has id 455), as tend always did. */
+	t->by_id = t->id >= 0 && proc_find((int)t->id);
+	if (t->by_id)
 		return;
 	for (int i = 0; i < nprocs; i++)
 		if (matches_name(t, procs[i], NULL) == 1)

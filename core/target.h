@@ -15,6 +15,7 @@ enum {
 struct target {
 	char *word;
 	bool all, by_namespace;
+	bool by_id;           /* a number that is some instance's id: that one, not a name */
 	struct rx *re;
 	long long id;         /* -1: the word is not a number */
 	char *seen_name;      /* regex: the last name matched, and the answer (log streams */

@@ -26,6 +26,11 @@ void vwarn(const char *fmt, va_list ap)
 	if (m < 0)
 		m = 0;
 	size_t len = (size_t)n + ((size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2);
+	/* One line, and nothing a terminal would act on: a message may quote what a
+	 * request, a file or another program said (a newline, an escape sequence). */
+	for (size_t i = (size_t)n; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 	write_all(2, line, len);
 }
@@ -457,9 +462,7 @@ const char *app_name_problem(const char *name)
 		return "must not be . or ..";
 	if (!utf8_valid(name, n))
 		return "must be valid UTF-8";
-	if (name[strspn(name, "0123456789")] == 0)
-		return "would be taken for an id; use a name with a letter";
-	return NULL;
+	return NULL;   /* "455" too, as PM2 takes it: an id of that number wins over it */
 }
 
 int edit_distance(const char *a, const char *b)

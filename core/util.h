@@ -74,8 +74,7 @@ const char *signal_name(int sig);
 size_t utf8_char_len(const unsigned char *s, size_t n);
 bool utf8_valid(const char *s, size_t n);
 /* Why name cannot name an app (it makes file names and log lines), or NULL: 1 to 200
- * bytes of UTF-8, no '/', no control characters, not "." or "..", not only digits (an
- * id). */
+ * bytes of UTF-8, no '/', no control characters, not "." or "..". */
 const char *app_name_problem(const char *name);
 #define NUL_IN_STRING "contains \\u0000 (a NUL character, which no argument or environment can hold)"
 

@@ -53,9 +53,10 @@ _cleanup() {
 	for p in $_tracked; do kill -9 "$p" 2>/dev/null; done
 	for h in "$T"/home*; do _stop_home "$h"; done
 	eval "$_on_exit"
-	# A sanitizer report from a daemon lands in its log: that fails the test.
-	if grep -l 'Sanitizer' "$T"/home*/tend.log "$T"/home*/pm2.log >/dev/null 2>&1; then
-		grep -h -A 12 'Sanitizer' "$T"/home*/tend.log "$T"/home*/pm2.log 2>/dev/null | head -n 40 >&2
+	# A sanitizer report from a daemon lands in its log: that fails the test. (UBSan
+	# that aborts says only "runtime error:".)
+	if grep -lE 'Sanitizer|runtime error:' "$T"/home*/tend.log* "$T"/home*/pm2.log* >/dev/null 2>&1; then
+		grep -hE -A 12 'Sanitizer|runtime error:' "$T"/home*/tend.log* "$T"/home*/pm2.log* 2>/dev/null | head -n 40 >&2
 		echo "sanitizer report in a daemon log" >&2
 		rc=1
 	fi

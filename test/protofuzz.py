@@ -25,12 +25,14 @@ on any failure or anomaly (a reply that breaks the protocol).
 Safety: nothing is sent that the daemon would run as kill, nor an app that could do
 harm or load the machine: before a line is sent, it is parsed the way the daemon parses
 it (a port of jsmn as the daemon builds it, and of its JSON helpers), and refused when
-its cmd is kill, or it starts an app with more than 8 instances, a program other than
-/bin/sleep, /bin/true, /bin/false or /bin/sh with one of a few fixed command lines, a
-cwd, watch path or log file outside the home, a listening socket, a long kill_timeout,
-or a tight restart loop.
+its cmd is kill (or update), or it starts an app with more than 8 instances, a program
+other than /bin/sleep, /bin/true, /bin/false or /bin/sh with one of a few fixed command
+lines, a cwd or watch path outside --work (beside the home), a log or pid file outside
+the home, a listening socket, a long kill_timeout, or a tight restart loop. A key given
+twice is checked with each of its values.
 
-Known bugs (being fixed) each have a name; --avoid NAME,... leaves their paths out:
+Known bugs each have a name (fixed in d963ba6 and 772181d: kept as regression paths);
+--avoid NAME,... leaves their paths out:
   scale-overlap   two scale requests at once (while one is still stopping instances)
   logs-twice      two logs stream requests on one connection
   all-empty       the target "all" (stop all with no apps: qsort(NULL, 0))
@@ -41,13 +43,22 @@ Known bugs (being fixed) each have a name; --avoid NAME,... leaves their paths o
 and those this fuzzer found:
   big-env         an app env of 65536 variables (the documented limit): the daemon
                   stalls for seconds (quadratic env_set in core/spec.c)
+  deep-nesting    arrays nested 100000 deep: jsmn closes brackets by walking up the
+                  parent links, quadratic in the depth (a 4 MiB line: hours)
+  unread-replies  clients that leave replies or log messages unread: once 64 MiB wait
+                  in all (OUT_GLOBAL, core/clients.c), no request of anyone runs
+  control-echo    error messages echo the request's control characters (a newline in
+                  "unknown command: ..."): checked only when not avoided
   found           all of these
+Not avoidable: a stop or delete reply waits on ids and current states, so an id freed and
+taken by a new instance, or an instance another client restarts, keeps it waiting (the
+fuzzer reports "no reply in time" after 90 s).
 """
 import argparse, base64, collections, errno, os, random, re, resource, select, socket
-import sys, threading, time, traceback, zlib, json, ast, copy, faulthandler
+import shutil, subprocess, sys, threading, time, traceback, zlib, json, ast, copy, faulthandler
 
 KNOWN = ["scale-overlap", "logs-twice", "all-empty", "pipeline-flood", "evil-regex", "emfile"]
-FOUND = ["big-env"]   # found by this fuzzer, see the report
+FOUND = ["big-env", "deep-nesting", "unread-replies", "control-echo"]   # found by this fuzzer
 
 ACTIONS = {   # default weights of what a worker does next
     "session": 30, "pipeline": 10, "dribble": 6, "half": 6, "noread": 6, "logsub": 5,
@@ -74,6 +85,8 @@ def jsmn_parse(js):
     n = len(js)
     pos = 0
     sup = -1
+    skip = {}   # closed token -> an ancestor, every token between them closed (jsmn walks
+    #             these one by one: quadratic in the depth; the answer is the same)
     while pos < n and js[pos] != 0:
         c = js[pos]
         if c == 0x7B or c == 0x5B:                      # { [
@@ -88,8 +101,10 @@ def jsmn_parse(js):
             typ = J_OBJ if c == 0x7D else J_ARR
             if not toks:
                 return E_INVAL
-            t = toks[-1]
+            i = len(toks) - 1
+            path = []
             while True:
+                t = toks[i]
                 if t[1] != -1 and t[2] == -1:
                     if t[0] != typ:
                         return E_INVAL
@@ -100,7 +115,10 @@ def jsmn_parse(js):
                     if t[0] != typ or sup == -1:
                         return E_INVAL
                     break
-                t = toks[t[4]]
+                path.append(i)
+                i = skip.get(i, t[4])
+            for k in path:
+                skip[k] = i
         elif c == 0x22:                                 # "
             p = pos + 1
             while True:
@@ -296,6 +314,38 @@ class Doc:
             i = self.next(i + 1)
         return -1
 
+    def get_all(self, obj, key):
+        """Every value of key in obj, in order (json_get's walk, not stopping)."""
+        t, n = self.t, len(self.t)
+        if obj < 0 or obj >= n or t[obj][0] != J_OBJ:
+            return []
+        out, i = [], obj + 1
+        for _ in range(t[obj][3]):
+            if i + 1 >= n:
+                break
+            if self.eq(i, key):
+                out.append(i + 1)
+            i = self.next(i + 1)
+        return out
+
+    def misshapen(self):
+        """core/json.c misshapen() (since 5cacf5b): the first token of a member without a
+        key or a value, or of a second root; -1 if none. Predictions only: the guard
+        takes what older daemons take too."""
+        stack = []   # [members left, is an object]
+        for i, tok in enumerate(self.t):
+            key = bool(stack) and stack[-1][1]
+            if (not stack and i > 0) or (key and (tok[0] != J_STR or tok[3] != 1)) or \
+                    (not key and tok[0] in (J_STR, J_PRIM) and tok[3] != 0):
+                return i
+            if stack:
+                stack[-1][0] -= 1
+            if tok[3] > 0:
+                stack.append([tok[3], tok[0] == J_OBJ])
+            while stack and stack[-1][0] == 0:
+                stack.pop()
+        return len(self.t) - 1 if stack else -1
+
     def typ(self, i):
         return self.t[i][0] if 0 <= i < len(self.t) else 0
 
@@ -362,8 +412,8 @@ class Doc:
 def parse_int(s, lo, hi):
     """core/util.c parse_int (strtoll base 10, all consumed)."""
     m = re.fullmatch(rb"[ \t\n\v\f\r]*([+-]?\d+)", s or b"")
-    if not m:
-        return None
+    if not m or len(m.group(1).lstrip(b"+-0")) > 19:
+        return None   # (strtoll: ERANGE)
     v = int(m.group(1))
     return v if lo <= v <= hi else None
 
@@ -393,16 +443,48 @@ def _lenient_decode(b):
 
 
 class Guard:
-    def __init__(self, home, avoid):
-        self.home = os.fsencode(os.path.realpath(home))
-        self.avoid = avoid
-        self.safe_shell = [s.encode() for s in SAFE_SHELL]
-        self.files_ok = [self.home + b"/notexec", self.home]
+    """Decides what may be sent. A key given twice may mean its first value (json_get of
+    HEAD) or its last (JavaScript's rule): every value of a key is checked, and a line
+    is refused if any reading of it is unsafe."""
 
-    def under(self, path, sub=b""):
-        base = self.home + sub
+    def __init__(self, home, work, avoid):
+        self.home = os.fsencode(os.path.realpath(home))
+        self.work = os.fsencode(os.path.realpath(work))
+        self.avoid = avoid
+        self.safe_shell = set(s.encode() for s in SAFE_SHELL)
+        self.files_ok = set([self.work + b"/notexec", self.home, self.work, b"/nonexistent/pf-bin"])
+
+    @staticmethod
+    def exists(path):
+        """A file by that path, from / or (not starting with /) in PATH."""
+        if os.path.lexists(os.path.join(b"/", path)):
+            return True
+        return not path.startswith(b"/") and shutil.which(os.fsdecode(path)) is not None
+
+    def under(self, path, base):
         p = os.path.normpath(path)
         return p == base or p.startswith(base + b"/")
+
+    # every reading of a key: its string values; its possible numbers or booleans
+    @staticmethod
+    def strs(d, o, key):
+        return [d.dup(t) for t in d.get_all(o, key) if d.typ(t) == J_STR and d.dup(t) is not None]
+
+    @staticmethod
+    def ints(d, o, key, default):
+        ts = d.get_all(o, key)
+        out = set(v for v in (d.as_ll(t) for t in ts) if v is not None)
+        if not out or any(d.is_null(t) for t in ts):
+            out.add(default)   # (none valid: the app is refused, whatever is chosen)
+        return out
+
+    @staticmethod
+    def bools(d, o, key, default):
+        ts = d.get_all(o, key)
+        out = set(v for v in (d.as_bool(t) for t in ts) if v is not None)
+        if not out or any(d.is_null(t) for t in ts):
+            out.add(default)
+        return out
 
     def line(self, line, ctx):
         """None if the daemon may get this line, else why not."""
@@ -411,17 +493,16 @@ class Guard:
         d = Doc(line)
         if not d.ok() or d.typ(0) != J_OBJ:
             return None
-        cmd = d.dup(d.get(0, b"cmd"))
-        if cmd is None:
-            return None
-        if cmd == b"kill":
+        cmds = set(d.dup(t) for t in d.get_all(0, b"cmd")) - {None}
+        if cmds & {b"kill", b"update"}:
             return "kill"
         why = self.targets(d)
         if why:
             return why
-        if cmd == b"start":
-            apps = d.get(0, b"apps")
-            if d.typ(apps) == J_ARR:
+        if b"start" in cmds:
+            for apps in d.get_all(0, b"apps"):
+                if d.typ(apps) != J_ARR:
+                    continue
                 if d.t[apps][3] > 6:
                     return "too many apps"
                 for e in d.elems(apps):
@@ -429,83 +510,89 @@ class Guard:
                         why = self.app(d, e)
                         if why:
                             return why
-        elif cmd == b"scale":
+        if b"scale" in cmds:
             if "scale-overlap" in self.avoid and not ctx.get("scale_lock"):
                 return "scale without the scale lock"
-            text = d.dup(d.get(0, b"instances"))
-            if text is not None:
+            for t in d.get_all(0, b"instances"):
+                text = d.dup(t)
+                if text is None:
+                    continue
                 rel = text[:1] in (b"+", b"-")
                 v = parse_int(text[1:] if text[:1] == b"+" else text, -4096, 4096)
                 if v is not None and v > (4 if rel else 8):
                     return "scale too far"
-        elif cmd == b"logs":
-            if d.bool_of(0, b"stream", True) and "logs-twice" in self.avoid and ctx.get("subscribed"):
+        if b"logs" in cmds and True in self.bools(d, 0, b"stream", True):
+            if "logs-twice" in self.avoid and ctx.get("subscribed"):
                 return "second logs stream"
         return None
 
     def targets(self, d):
-        t = d.get(0, b"targets")
-        if d.typ(t) != J_ARR:
-            return None
-        for e in d.elems(t):
-            w = d.dup(e) if d.typ(e) == J_STR else None
-            if w is None:
+        for t in d.get_all(0, b"targets"):
+            if d.typ(t) != J_ARR:
                 continue
-            if w == b"all" and "all-empty" in self.avoid:
-                return "all"
-            if len(w) >= 2 and w[:1] == b"/" and w[-1:] == b"/" and "evil-regex" in self.avoid:
-                pat = w[1:-1]
-                if b"{" in pat or pat.count(b"(") > 2 or len(pat) > 64:
-                    return "regex"
+            for e in d.elems(t):
+                w = d.dup(e) if d.typ(e) == J_STR else None
+                if w is None:
+                    continue
+                if w == b"all" and "all-empty" in self.avoid:
+                    return "all"
+                if len(w) >= 2 and w[:1] == b"/" and w[-1:] == b"/" and "evil-regex" in self.avoid:
+                    pat = w[1:-1]
+                    if b"{" in pat or pat.count(b"(") > 2 or len(pat) > 64:
+                        return "regex"
         return None
 
     def app(self, d, o):
-        if d.int_of(o, b"instances", 1) > 8:
+        ints, bools, strs = self.ints, self.bools, self.strs
+        if max(ints(d, o, b"instances", 1)) > 8:
             return "instances"
         for key in (b"kill_timeout", b"listen_timeout"):
-            if d.int_of(o, key, 0) > 5000:
+            if max(ints(d, o, key, 0)) > 5000:
                 return key.decode()
         for key in (b"listen", b"lb"):
-            t = d.get(o, key)
-            if t >= 0 and not d.is_null(t):
+            if any(not d.is_null(t) for t in d.get_all(o, key)):
                 return key.decode()
-        if (d.str_of(o, b"exec_mode") or b"").startswith(b"cluster"):
+        if any(v.startswith(b"cluster") for v in strs(d, o, b"exec_mode")):
             return "cluster"
-        script = d.str_of(o, b"script")
-        interp = d.str_of(o, b"exec_interpreter")
-        if d.bool_of(o, b"shell", False):
-            if script is not None and script not in self.safe_shell:
-                return "shell script"
-        elif interp is not None:
-            if interp not in SAFE_INTERP and os.path.lexists(interp):
+        scripts = strs(d, o, b"script")
+        for interp in strs(d, o, b"exec_interpreter"):
+            if interp not in SAFE_INTERP and self.exists(interp):
                 return "interpreter"
-        elif script is not None and script not in SAFE_BIN:
+        for script in scripts:
+            if True in bools(d, o, b"shell", False) and script not in self.safe_shell | set(SAFE_BIN) | \
+                    self.files_ok | {b"/bin/sh"}:
+                return "shell script"
+            if script in SAFE_BIN or script in self.files_ok:
+                continue
             if script == b"/bin/sh":
-                args = d.strv_of(o, b"args")
-                if not (args and len(args) == 2 and args[0] == b"-c" and args[1] in self.safe_shell):
-                    return "sh args"
-            elif os.path.lexists(script) and script not in self.files_ok:
+                for t in d.get_all(o, b"args"):
+                    args = [d.dup(e) if d.typ(e) == J_STR else None for e in d.elems(t)] \
+                        if d.typ(t) == J_ARR else None
+                    if args and not (len(args) == 2 and args[0] == b"-c" and args[1] in self.safe_shell):
+                        return "sh args"
+            elif self.exists(script):
                 return "script"
-        cwd = d.str_of(o, b"cwd")
-        if cwd is not None and not self.under(cwd, b"/c") and os.path.lexists(os.path.join(b"/", cwd)):
-            return "cwd"
-        for w in d.strv_of(o, b"watch") or []:
-            if w is not None and not self.under(w, b"/w") and os.path.lexists(w):
-                return "watch"
+        for cwd in strs(d, o, b"cwd"):
+            if not self.under(cwd, self.work + b"/c") and os.path.lexists(os.path.join(b"/", cwd)):
+                return "cwd"
+        for t in d.get_all(o, b"watch"):
+            for e in d.elems(t) if d.typ(t) == J_ARR else []:
+                w = d.dup(e) if d.typ(e) == J_STR else None
+                if w is not None and not self.under(w, self.work + b"/w") and os.path.lexists(os.path.join(b"/", w)):
+                    return "watch"
         for key in (b"out_file", b"error_file", b"log_file", b"pid_file"):
-            p = d.str_of(o, key)
-            if p is not None and p not in (b"/dev/null", b"NULL") and (
-                    not p.startswith(b"/") or not self.under(p)):
-                return key.decode()
-        if d.bool_of(o, b"autorestart", True) and d.int_of(o, b"restart_delay", 0) < 300 and \
-                d.int_of(o, b"exp_backoff_restart_delay", 0) == 0 and \
-                (d.int_of(o, b"min_uptime", 1000) < 300 or d.int_of(o, b"max_restarts", 16) > 30):
+            for p in strs(d, o, key):
+                if p not in (b"/dev/null", b"NULL") and (not p.startswith(b"/") or not self.under(p, self.home)):
+                    return key.decode()
+        if True in bools(d, o, b"autorestart", True) and min(ints(d, o, b"restart_delay", 0)) < 300 and \
+                0 in ints(d, o, b"exp_backoff_restart_delay", 0) and \
+                (min(ints(d, o, b"min_uptime", 1000)) < 300 or max(ints(d, o, b"max_restarts", 16)) > 30):
             return "restart loop"
-        mm = d.int_of(o, b"max_memory_restart", 0)
-        if 0 < mm < 1 << 28 and d.int_of(o, b"memory_check_interval", 1000) < 1000:
+        if any(0 < m < 1 << 28 for m in ints(d, o, b"max_memory_restart", 0)) and \
+                min(ints(d, o, b"memory_check_interval", 1000)) < 1000:
             return "memory restarts"
-        if 0 <= d.int_of(o, b"log_max_size", 0) < 4096 and d.int_of(o, b"log_max_size", 0) != 0 \
-                and not 0 <= d.int_of(o, b"log_retain", -1) <= 5:
+        if any(0 < m < 4096 for m in ints(d, o, b"log_max_size", 0)) and \
+                not all(0 <= r <= 5 for r in ints(d, o, b"log_retain", -1)):
             return "log rotation"
         return None
 
@@ -627,7 +714,7 @@ class ReqLog:
         self.f = open(path, "w", buffering=1 << 16) if path else None
         self.t0 = t0
         self.lock = threading.Lock()
-        self.recent = collections.deque(maxlen=400)
+        self.recent = collections.deque(maxlen=400)   # what was sent, opened, closed
 
     def event(self, conn, what, data=None):
         t = time.monotonic() - self.t0
@@ -643,7 +730,8 @@ class ReqLog:
         with self.lock:
             if self.f:
                 self.f.write(line)
-            self.recent.append((t, conn, what, data[:600] if data else None, len(data or b"")))
+            if what != "recv":
+                self.recent.append((t, conn, what, data[:600] if data else None, len(data or b"")))
 
     def note(self, text):
         with self.lock:
@@ -678,6 +766,7 @@ class Conn:
         self.ctx = {}
         self.pending = collections.deque()   # expected replies, in order
         self.too_long = False
+        self.refused = False
         self.closed = False
         self.shut = False
         fz.log.event(self.id, "open")
@@ -731,21 +820,21 @@ class Conn:
         if not ln:
             return
         self.fz.stats.add("lines")
-        if len(ln) > 4 << 20:
+        if len(ln) > 4 << 20:   # the limit: 4 MiB, or 16 MiB (PROTOCOL_MAX_REQUEST) since 772181d
             self.too_long = True
             self.pending.append({"cmd": b"(too long)", "line": ln[:200], "sent": time.monotonic()})
             return
         d = Doc(ln) if len(ln) <= 8 << 20 else None
         e = {"line": ln[:2000], "sent": time.monotonic()}
-        if not d.ok():
+        if not d.ok() or d.misshapen() >= 0:
             e["cmd"] = b"(parse error)"
         elif d.typ(0) != J_OBJ:
             e["cmd"] = b"(not an object)"
         else:
-            cmd = d.dup(d.get(0, b"cmd"))
+            cmds = d.get_all(0, b"cmd")   # the last counts (since 6bc1e63; the first before)
+            cmd = d.dup(cmds[-1]) if cmds else None
             e["cmd"] = cmd if cmd is not None else b"(no cmd)"
-            b = d.get(0, b"build")
-            e["build"] = d.dup(b) if b >= 0 else None
+            e["build"] = d.get(0, b"build") >= 0 or d.get(0, b"proto") >= 0
             if cmd == b"logs" and d.bool_of(0, b"stream", True):
                 self.ctx["subscribed"] = True
         self.fz.stats.by_cmd[e["cmd"].decode("utf-8", "replace")[:24]] += 1
@@ -808,7 +897,7 @@ class Conn:
                         time.monotonic() - e["sent"], e["cmd"], self.id, short(e["line"])))
                 raise
             except Closed:
-                if not self.too_long and not self.shut and not self.fz.dead:
+                if not self.too_long and not self.shut and not self.refused and not self.fz.dead:
                     self.fz.stats.anomaly("closed before the reply", "c%d, %d replies missing, "
                                           "next for %s" % (self.id, len(self.pending), short(e["line"])))
                 raise
@@ -824,10 +913,12 @@ class Conn:
 
 
 # ---- request generation ----------------------------------------------------------------
-EVIL_REGEX = ["/(a{1,255}){1,255}/", "/((((((a*)*)*)*)*)*b/", "/(x+x+)+y/", "/a{255}{255}{255}/",
-              "/([[:alpha:]]{1,200}){1,200}$/", "/(.*){1,32000}[bc]/"]
-SAFE_REGEX = ["/^pf/", "/pfa|pfb/", "/^pf[0-9]x/", "/[[:alpha:]]/", "/./", "/(/", "/[/", "//",
-              "/^$/", "/é/", "/\\(/", "/x*/", "/^pfa$/", "/[/]/", "/a\\/", "/ /", "/pf.*[13579]$/"]
+# (glibc's regcomp of "/(.*){1,32000}[bc]/" took 17 GB: nothing bigger than the known one)
+EVIL_REGEX = ["/(a{1,255}){1,255}/", "/((((((a*)*)*)*)*)*b/", "/(x+x+)+y/", "/(a|aa)+$/", "/^(a+)+$/"]
+SAFE_REGEX = ["/^pf/", "/pfa|pfb/", "/^pf[0-9]x/", "/./", "/^$/", "/é/", "/\\(/", "/x*/", "/^pfa$/",
+              "/ /", "/pf.*[13579]$/", "/pf\\d+x/", "/^pf(a|b)$/"]
+BAD_REGEX = ["/(/", "/[/", "//", "/[/]/", "/a\\/", "/[[:alpha:]]/", "/a**/", "/(?<x>a)/", "/\\k<x>/",
+             "/a{2,1}/", "/[z-a]/", "/(a)\\2/"]
 WEIRD_WORDS = ["", " ", "-1", "99999999999999999999", "2147483647", "2147483648", "/", "0x1", "1e2",
                "é", "pf\u0000a", "ALL", "all ", " all", "default", "\ud800", "0", "+1", "00", "\t",
                "x" * 300, "pf" * 3000, "\u00e9" * 150, "a/b", "*", "null", "NaN"]
@@ -875,8 +966,11 @@ class Gen:
             return self.r.choice(["pfns1", "pfns2", "default"])
         if r < 0.72 and allow_all:
             return "all"
-        if r < 0.84:
+        if r < 0.81:
             return self.r.choice(SAFE_REGEX)
+        self.bad = True   # may be refused with code 2
+        if r < 0.84:
+            return self.r.choice(BAD_REGEX)
         if r < 0.87 and "evil-regex" not in self.fz.avoid:
             return self.r.choice(EVIL_REGEX)
         return self.r.choice(WEIRD_WORDS)
@@ -895,12 +989,17 @@ class Gen:
 
     def app(self, name):
         r, ch = self.r, self.ch
-        home = self.fz.home
-        a = {"name": name, "cwd": r.choice([home + "/c", home + "/c/sub"]),
+        home, work = self.fz.home, self.fz.work
+        a = {"name": name, "cwd": r.choice([work + "/c", work + "/c/sub"]),
              "kill_timeout": r.choice([0, 50, 200, 500, 800, 1600])}
         kind = r.choice(["sleep"] * 6 + ["true", "exit3", "shell", "shell", "missing", "notexec",
                                          "dir", "interp", "sleepargs"])
-        if kind == "sleep":
+        if name in ("pfa", "pfb", "pfc") and r.random() < 0.4:
+            kind = "slowstop"   # the apps every worker touches: stops that take a while
+        if kind == "slowstop":
+            a.update(script="/bin/sh", args=["-c", "trap '' INT TERM HUP; exec sleep 1000"],
+                     kill_timeout=r.choice([300, 800, 1600]))
+        elif kind == "sleep":
             a.update(script="/bin/sleep", args=["1000"])
         elif kind == "sleepargs":
             a.update(script="/bin/sleep", args=r.choice([["0.5"], ["x"], [], ["inf"], ["1000", "2000"],
@@ -919,18 +1018,23 @@ class Gen:
         elif kind == "missing":
             a.update(script="/nonexistent/pf-bin")
         elif kind == "notexec":
-            a.update(script=home + "/notexec")
+            a.update(script=work + "/notexec")
         elif kind == "dir":
             a.update(script=home)
         elif kind == "interp":
             a.update(script="/bin/sleep", exec_interpreter=r.choice(["/bin/true", "/nonexistent/interp"]),
                      interpreter_args=["-x"], args=["1000"])
         if r.random() < 0.5:
-            a["instances"] = r.choice([1, 1, 2, 2, 3, 4, 8])
+            a["instances"] = r.choice([1, 1, 2, 2, 3, 4, 8] if kind in ("sleep", "shell", "slowstop")
+                                      else [1, 1, 2, 3])
+        if kind not in ("sleep", "shell", "slowstop") and r.random() < 0.7:   # exits at once: fewer respawns
+            a.update(r.choice([{"restart_delay": 500}, {"autorestart": False}, {"exp_backoff_restart_delay": 200},
+                               {"max_restarts": 3}]))
         if r.random() < 0.3:
             a["namespace"] = r.choice(["pfns1", "pfns2", "default"])
         opt = [
-            ("env", lambda: {"A": "1", "B": None, "N": 5, "T": True, "U": "\u00e9\u0000x"}),
+            ("env", lambda: ch([{"A": "1", "B": None, "N": 5, "T": True, "U": "\u00e9x"}],
+                               [{"U": "\u00e9\u0000x"}])),   # (\u0000 refused since 6bc1e63)
             ("shell_env", lambda: {"PATH": "/usr/bin:/bin", "HOME": home}),
             ("kill_signal", lambda: ch(["SIGTERM", "TERM", "15", "INT", "SIGKILL", "HUP", "SIGUSR1", "SIGWINCH"],
                                        ["NOPE", "0", "65"])),
@@ -943,12 +1047,12 @@ class Gen:
             ("status", lambda: r.choice(["stopped", "online", "x"])),
             ("treekill", lambda: r.random() < 0.8),
             ("cron_restart", lambda: ch(CRONS, BAD_CRONS)),
-            ("watch", lambda: [home + "/w"]),
+            ("watch", lambda: r.choice([[work + "/w"], [work + "/w", work + "/c/sub"], [work + "/w/none"]])),
             ("ignore_watch", lambda: ["*.tmp", "[", "**"]),
             ("watch_delay", lambda: r.choice([0, 100, 1000])),
             ("instance_var", lambda: ch(["INSTANCE_ID"], ["", "A=B"])),
             ("increment_var", lambda: r.choice(["N", "A", "PORT", "X"])),
-            ("max_memory_restart", lambda: r.choice([1, 1 << 20, 1 << 30])),
+            ("max_memory_restart", lambda: r.choice([1, 1 << 30, 1 << 30])),
             ("time", lambda: True),
             ("log_date_format", lambda: ch(["YYYY-MM-DD HH:mm:ss", "x" * 128, "%s%n"], ["[YYYY", "x" * 129])),
             ("log_type", lambda: ch(["json", "raw"], ["xml"])),
@@ -973,7 +1077,7 @@ class Gen:
             if r.random() < 0.07:
                 a[key] = f()
         if "max_memory_restart" in a:
-            a["memory_check_interval"] = r.choice([1000, 5000])
+            a["memory_check_interval"] = r.choice([2000, 5000])
         if "log_max_size" in a:
             a["log_retain"] = r.choice([0, 1, 5])
         if "max_restarts" in a or "min_uptime" in a:
@@ -984,31 +1088,33 @@ class Gen:
     def request(self, cmd=None, conn=None):
         """(obj, valid): a request object, and whether it is well formed."""
         r = self.r
+        self.bad = False
         cmd = cmd or self.fz.pick_cmd(r)
         if cmd == "ping":
             o = {"cmd": "ping"}
             if r.random() < 0.2:
                 o["build"] = r.choice([self.fz.build or "x", "000000000000", "", None])
-                return o, o["build"] in (self.fz.build, None)
-            return o, True
+            if r.random() < 0.2:
+                o["proto"] = r.choice([0, 1, 2, 3, -1, "2", 1e9, 2.5, None, 2 ** 63])
+            return o, False
         if cmd == "list":
             o = {"cmd": "list"}
             if r.random() < 0.5:
                 o["targets"] = self.targets()
             if r.random() < 0.7:
                 o["env"] = r.random() < 0.3
-            return o, True
+            return o, not self.bad
         if cmd == "start":
             k = r.choice([1, 1, 1, 2, 3])
-            self.bad = False
             names = []
             while len(names) < k:
                 n = self.name()
                 if n not in names:
                     names.append(n)
             o = {"cmd": "start", "apps": [self.app(n) for n in names]}
-            if any(len(n.encode()) > 200 for n in names):
-                self.bad = True
+            if any(len(n.encode("utf-8", "surrogatepass")) > 200 or re.search("[\x00-\x1f\x7f\ud800-\udfff]", n)
+                   for n in names):
+                self.bad = True   # (too long, control characters, not UTF-8: refused since 6bc1e63)
             if r.random() < 0.5:
                 o["existing"] = r.choice(["error", "skip", "restart", "update"])
             if r.random() < 0.15:
@@ -1018,9 +1124,10 @@ class Gen:
                 o["parallel"] = r.choice([1, 2, 4096])
             return o, not self.bad
         if cmd == "scale":
+            name = self.r.choice(["pfa", "pfb", "pfc"]) if r.random() < 0.5 else self.name()
             inst = r.choice(["+1", "+2", "-1", "-2", "1", "2", "3", 2, "+0", "-0", "0", "4097", "x", "",
                              " 2", "0x2", "1e1", None, "+-1", "--1", "++1", 1.0, "2 "])
-            o = {"cmd": "scale", "name": self.name(), "instances": inst}
+            o = {"cmd": "scale", "name": name, "instances": inst}
             return o, inst in ("+1", "+2", "1", "2", "3", 2)
         if cmd in ("stop", "restart", "reload", "delete", "reset"):
             o = {"cmd": cmd, "targets": self.targets()}
@@ -1032,12 +1139,12 @@ class Gen:
                 o["parallel"] = r.choice([1, 2, 3, 4096])
             if cmd in ("stop", "delete") and r.random() < 0.3:
                 o["force"] = r.random() < 0.7
-            return o, True
+            return o, not self.bad
         if cmd == "flush":
             o = {"cmd": "flush"}
             if r.random() < 0.6:
                 o["targets"] = self.targets()
-            return o, True
+            return o, not self.bad
         if cmd == "signal":
             sig = r.choice(SIGNALS)
             return {"cmd": "signal", "signal": sig, "targets": self.targets()}, False
@@ -1048,12 +1155,12 @@ class Gen:
             for k in ("out", "err"):
                 if r.random() < 0.3:
                     o[k] = r.random() < 0.5
-            return o, True
+            return o, not self.bad
         if cmd == "save":
             o = {"cmd": "save"}
             if r.random() < 0.5:
                 o["force"] = r.random() < 0.5
-            return o, True
+            return o, not self.bad
         if cmd in ("cleardump", "resurrect", "reload_logs"):
             return {"cmd": cmd}, True
         return {"cmd": r.choice(["pong", "PING", "ping ", "Ping", "start\u0000", "list\t", "", "\u00e9",
@@ -1079,11 +1186,12 @@ class Gen:
                                            b"\\/\\b\\f\\n\\r\\t", b"\\u0061ll", b"\\\\"]))
         if c == 8: return RawStr(r.choice([b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"a\xffb",
                                            b"\xf4\x90\x80\x80", b"\x01\x02\x1f", b"\x7f"]))
+        deep = "deep-nesting" not in self.fz.avoid
         if c == 9:
-            depth = r.choice([10, 100, 1000, 100000 if r.random() < 0.2 else 5000])
+            depth = r.choice([10, 100, 1000, 100000 if deep and r.random() < 0.2 else 5000])
             return Raw(b"[" * depth + b"]" * depth)
         if c == 10:
-            depth = r.choice([10, 1000, 20000])
+            depth = r.choice([10, 1000, 20000 if deep else 2000])
             return Raw(b'{"a":' * depth + b"1" + b"}" * depth)
         if c == 11: return Raw(b"[" * r.choice([1, 5, 1000]))
         if c == 12: return [r.choice([1, "a", None, [], {}]) for _ in range(r.choice([0, 1, 100, 70000]))]
@@ -1138,7 +1246,7 @@ class Gen:
             else:   # nested duplicate of an app / target list
                 if isinstance(o.get("apps"), list) and o["apps"]:
                     o["apps"].append(copy.deepcopy(o["apps"][0]))
-                elif isinstance(o.get("targets"), list):
+                elif isinstance(o.get("targets"), list) and len(o["targets"]) < 100:
                     o["targets"] = o["targets"] * r.choice([2, 50, 3000])
         return o
 
@@ -1209,7 +1317,10 @@ class Gen:
                 b = enc(o, r if esc else None, ws=r.random() < 0.1)
                 valid = valid and not esc
             elif kind == "struct":
-                b = enc(self.mutate_obj(o), r, ws=r.random() < 0.2, esc_keys=r.random() < 0.2)
+                m = self.mutate_obj(o)
+                b = enc(m)
+                if len(b) < 100000:   # (blanks and escapes for small ones: they cost per token)
+                    b = enc(m, r, ws=r.random() < 0.2, esc_keys=r.random() < 0.2)
                 valid = False
             else:
                 b = enc(o, r)
@@ -1271,7 +1382,9 @@ class Fuzzer:
             self.actions["flood"] = 0
         self.cmds = weights(a.cmds, COMMANDS, "command")
         self.muts = weights(a.mutate, {"valid": 60, "struct": 25, "bytes": 15}, "mutation")
-        self.guard = Guard(self.home, self.avoid)
+        # apps' cwd and watched files: beside the home (the daemon never watches its home)
+        self.work = os.path.realpath(a.work or os.path.join(os.path.dirname(self.home), "pf-work"))
+        self.guard = Guard(self.home, self.work, self.avoid)
         self.t0 = time.monotonic()
         self.log = ReqLog(a.log, self.t0)
         self.stats = Stats()
@@ -1293,6 +1406,9 @@ class Fuzzer:
         self.log_hits = []
         self.tend_log = os.path.join(self.home, "tend.log")
         self.fuzzer_errors = set()
+        self.stall_notes = []
+        self.probes = 0
+        self.stalls = 0
         self.hard_end = float("inf")   # no conversation waits past this
 
     def next_conn(self):
@@ -1347,6 +1463,12 @@ class Fuzzer:
                 st.anomaly("data line with no request pending", "c%d: %s" % (conn.id, short(line)))
             return
         # a final line
+        if line.startswith(b'{"ok":false,"error":"the daemon is out of file descriptors') or \
+                line.startswith(b'{"ok":false,"error":"too many connections'):
+            st.add("connections refused by the daemon")
+            conn.refused = True
+            conn.pending.clear()
+            return
         if e is None:
             st.anomaly("reply with no request pending", "c%d: %s" % (conn.id, short(line)))
             return
@@ -1364,14 +1486,16 @@ class Fuzzer:
             code = v.get("code")
             st.codes[code if code in (1, 2, 3) else repr(code)] += 1
             msg = v.get("error")
-            if code not in (1, 2, 3) or not isinstance(msg, str) or "\n" in msg:
+            if code not in (1, 2, 3) or not isinstance(msg, str):
                 st.anomaly("bad error reply", "c%d: %s" % (conn.id, short(line)))
+            elif re.search(r"[\x00-\x1f\x7f]", msg) and "control-echo" not in self.avoid:
+                st.anomaly("control characters in an error message", "c%d: %s" % (conn.id, short(line)))
             else:
                 key = re.sub(r"\d+", "N", msg)[:70]
                 with st.lock:
                     st.msgs["%d %s" % (code, key)] += 1
-            if code == 3 and e.get("build") is None:
-                st.anomaly("code 3 without a build", "c%d: %s for %s" % (conn.id, short(line), short(e["line"])))
+            if code == 3 and not e.get("build"):
+                st.anomaly("code 3 without a build or proto", "c%d: %s for %s" % (conn.id, short(line), short(e["line"])))
             if isinstance(msg, str) and "shutting down" in msg:
                 st.anomaly("the daemon is shutting down", "c%d after %s" % (conn.id, short(e["line"])))
             if e.get("valid") and code == 2:
@@ -1379,7 +1503,8 @@ class Fuzzer:
             self.check_prediction(conn, e, msg, code)
             if data:
                 st.anomaly("data lines before an error", "c%d: %d before %s" % (conn.id, len(data), short(line)))
-        if e["cmd"] == b"(too long)" and not (isinstance(v.get("error"), str) and "too long" in v["error"]):
+        if e["cmd"] == b"(too long)" and len(e["line"]) > 16 << 20 and \
+                not (isinstance(v.get("error"), str) and "too long" in v["error"]):
             st.anomaly("long line not refused", "c%d: %s" % (conn.id, short(line)))
         data.clear()
 
@@ -1400,7 +1525,9 @@ class Fuzzer:
     def check_ok(self, conn, e, v, data):
         st = self.stats
         cmd = e["cmd"]
-        if cmd in (b"(parse error)", b"(not an object)", b"(no cmd)", b"(too long)"):
+        if cmd == b"(too long)":
+            return
+        if cmd in (b"(parse error)", b"(not an object)", b"(no cmd)"):
             with self.stats.lock:
                 self.stats.c["parser mismatches"] += 1
                 if len(self.stats.mismatch) < 5:
@@ -1559,8 +1686,11 @@ class Fuzzer:
             elif how < 0.8:
                 c.shutdown()
                 try:
-                    c.read_line(time.monotonic() + 5)   # EOF expected, nothing else
-                    self.stats.anomaly("reply to a half request", "c%d after %s" % (c.id, short(cut)))
+                    line = c.read_line(time.monotonic() + 5)   # EOF expected, nothing else
+                    if not line.startswith(b'{"ok":false,"error":"the daemon is out of file descriptors') and \
+                            not line.startswith(b'{"ok":false,"error":"too many connections'):
+                        self.stats.anomaly("reply to a half request", "c%d: %s after %s" % (c.id, short(line),
+                                                                                           short(cut)))
                 except (Closed, socket.timeout, OSError):
                     pass
             else:
@@ -1572,10 +1702,12 @@ class Fuzzer:
 
     def act_noread(self, r, g):
         c = Conn(self)
-        n = r.choice([1, 5, 20, 50])
+        light = "unread-replies" in self.avoid
+        n = r.choice([1, 5, 20, 50] if not light else [1, 2, 5])
         payload = b""
         for _ in range(n):
-            cmd = r.choice(["list", "list", "ping", "logs", "flush", "reset", "stop", "start"])
+            cmd = r.choice(["list", "list", "ping", "logs", "flush", "reset", "stop", "start"] if not light
+                           else ["ping", "flush", "reset", "stop", "start"])
             payload += g.line(cmd, "valid" if r.random() < 0.7 else None, c)[0]
         try:
             c.send(payload)
@@ -1604,6 +1736,8 @@ class Fuzzer:
             self.stats.add("log subscriptions")
             c.replies()
             mode = r.random()
+            if "unread-replies" in self.avoid and len(self.held) > 20:
+                mode = 0   # (many subscribers not reading stop every request: a finding)
             if mode < 0.35:
                 c.replies(stream_for=r.uniform(0.2, 3))
             elif mode < 0.7:
@@ -1732,6 +1866,7 @@ class Fuzzer:
                                                      if ex.errno else type(ex).__name__))
                 if ex.errno in (errno.ECONNREFUSED, errno.ENOENT) and not self.daemon_alive():
                     self.dead = True
+                    self.fail("the daemon died (pid %d)" % self.pid)
                     self.stop.set()
             except Exception:   # a bug of the fuzzer: say so once per kind, go on
                 kind = traceback.format_exc().strip().split("\n")[-1]
@@ -1782,6 +1917,12 @@ class Fuzzer:
     def sample(self):
         if not self.pid:
             return
+        self.sample_once()
+        if self.samples and self.samples[-1][1] > self.a.max_rss * 1024 and not self.stop.is_set():
+            self.fail("the daemon's RSS passed %d MiB: fuzzing stopped" % self.a.max_rss)
+            self.stop.set()
+
+    def sample_once(self):
         try:
             with open("/proc/%d/status" % self.pid) as f:
                 rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -1799,7 +1940,8 @@ class Fuzzer:
         except OSError:
             return
         if size < self.log_off:
-            self.log_off = 0   # rotated
+            self.log_off = 0   # rotated: what the old file had since the last look is lost,
+            #                    but a report ends a process; it is in the newest file
         if size == self.log_off:
             return
         with open(self.tend_log, "rb") as f:
@@ -1815,21 +1957,78 @@ class Fuzzer:
             if n > 2000:
                 self.stats.anomaly("log flood", "%d x %r in %.1f s" % (n, msg, self.a.ping_interval))
 
+    def stall_probe(self, done):
+        """While a ping is late: what the daemon is doing (state, wchan, syscall), and with
+        --stall-gdb one backtrace."""
+        if done.wait(min(2.0, self.a.ping_deadline / 2)) or not self.pid:
+            return
+        seen = collections.Counter()
+        for _ in range(20):
+            try:
+                with open("/proc/%d/stat" % self.pid) as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+                with open("/proc/%d/wchan" % self.pid) as f:
+                    wchan = f.read().strip() or "-"
+                with open("/proc/%d/syscall" % self.pid) as f:
+                    sc = f.read().split()[0]
+                seen["%s wchan=%s syscall=%s" % (state, wchan, sc)] += 1
+            except (OSError, IndexError):
+                pass
+            if done.wait(0.1):
+                break
+        self.stall_notes.append("daemon while a ping was late: " +
+                                ", ".join("%s x%d" % kv for kv in seen.most_common(3)))
+        self.log.note(self.stall_notes[-1])
+        if self.a.stall_perf and not done.is_set() and shutil.which("perf") and self.probes < 6:
+            self.probes += 1
+            out = "%s/perf-%d.data" % (os.path.dirname(self.a.log or "/tmp/x") or ".", self.probes)
+            try:
+                subprocess.run(["perf", "record", "-q", "-F", "997", "-g", "-p", str(self.pid), "-o", out, "--",
+                                "sleep", "2"], capture_output=True, timeout=30)
+                rep = subprocess.run(["perf", "report", "-i", out, "--stdio", "--no-children", "-g", "none",
+                                      "--percent-limit", "2"], capture_output=True, timeout=60, text=True,
+                                     errors="replace").stdout
+                top = [ln.strip() for ln in rep.splitlines() if ln.strip() and not ln.startswith("#")][:12]
+                self.stall_notes.append("perf while late:\n  " + "\n  ".join(top))
+                self.log.note("perf while late: " + " | ".join(top))
+            except (OSError, subprocess.SubprocessError):
+                pass
+        if self.a.stall_gdb and not done.is_set() and shutil.which("gdb") and self.probes < 6:
+            self.probes += 1
+            try:
+                bt = subprocess.run(["gdb", "-p", str(self.pid), "-batch", "-ex", "bt 25"], capture_output=True,
+                                    timeout=30, text=True, errors="replace").stdout
+                bt = "\n".join(ln for ln in bt.splitlines() if ln.startswith("#"))
+                self.stall_notes.append("backtrace:\n" + bt)
+                self.log.note("backtrace: " + bt.replace("\n", " | "))
+            except (OSError, subprocess.SubprocessError):
+                pass
+
     def monitor(self, end):
         late = False
+        probe = None
         while not self.stop.is_set() and time.monotonic() < end:
             t = time.monotonic()
+            done = threading.Event()
+            if probe is None or not probe.is_alive():   # (perf or gdb may outlast a ping)
+                probe = threading.Thread(target=self.stall_probe, args=(done,), daemon=True)
+                probe.start()
             ms = self.ping(t + self.a.ping_deadline)
+            done.set()
             if ms is None:
                 if self.pid and not self.daemon_alive():
                     self.dead = True
                     self.fail("the daemon died (pid %d)" % self.pid)
-                    self.report_recent(t - 3)
+                    self.report_recent(t - self.t0 - 3)
+                    self.scan_log()
                     self.stop.set()
                     break
                 if not late:
                     self.fail("no ping reply within %.0f s (daemon hung or busy)" % self.a.ping_deadline)
-                    self.report_recent(t - 3)
+                    self.stalls += 1
+                    self.log.note("stall: no ping reply within %.0f s" % self.a.ping_deadline)
+                    if self.stalls <= 2:
+                        self.report_recent(t - self.t0 - 3)
                     late = True
             else:
                 self.ping_ms.append(ms)
@@ -1839,7 +2038,7 @@ class Fuzzer:
             self.sample()
             self.scan_log()
             if self.log_hits:
-                self.report_recent(t - 3)
+                self.report_recent(t - self.t0 - 3)
                 self.stop.set()
                 break
             self.reap_held()
@@ -1868,9 +2067,13 @@ class Fuzzer:
                 procs = self.list_all(20)
                 if procs is None:
                     continue
+                if not any(p.get("name") == "pflog" for p in procs):   # log traffic for subscribers
+                    self.call({"cmd": "start", "existing": "skip", "apps": [{
+                        "name": "pflog", "script": "/bin/sh", "cwd": self.work + "/c", "kill_timeout": 200,
+                        "args": ["-c", "while :; do echo tick; echo tock >&2; sleep 0.2; done"]}]}, 20)
                 if r.random() < 0.3:
                     try:
-                        with open(os.path.join(self.home, "w", "touch"), "a") as f:
+                        with open(os.path.join(self.work, "w", "touch"), "a") as f:
                             f.write("x")
                     except OSError:
                         pass
@@ -1925,9 +2128,9 @@ class Fuzzer:
         return False
 
     def setup_home(self):
-        for d in ("c", "c/sub", "w", "logs"):
-            os.makedirs(os.path.join(self.home, d), exist_ok=True)
-        p = os.path.join(self.home, "notexec")
+        for d in ("c", "c/sub", "w"):
+            os.makedirs(os.path.join(self.work, d), exist_ok=True)
+        p = os.path.join(self.work, "notexec")
         with open(p, "w") as f:
             f.write("#!/bin/sh\nexit 0\n")
         os.chmod(p, 0o644)
@@ -1970,6 +2173,7 @@ class Fuzzer:
         for t in threads[:2]:
             t.join(30)
         self.reap_held(all_=True)
+        self.scan_log()
         if not self.dead:
             self.finish()
         return self.report()
@@ -2056,6 +2260,9 @@ class Fuzzer:
             out.extend("  " + m for m in st.mismatch)
         for kind, detail in st.anomalies:
             out.append("ANOMALY %s (%d): %s" % (kind, st.anomaly_kinds[kind], detail))
+        if self.stalls:
+            out.append("stalls (ping unanswered for %.0f s): %d" % (a.ping_deadline, self.stalls))
+        out.extend(self.stall_notes[:6])
         for h in self.log_hits:
             out.append("daemon log:\n" + h.decode("utf-8", "replace"))
         ok = not self.failures and not st.anomalies
@@ -2141,9 +2348,10 @@ def replay(a):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--socket", required=True)
     p.add_argument("--home", help="the daemon's TEND_HOME (default: the socket's directory)")
+    p.add_argument("--work", help="the apps' cwd and watched files (default: HOME/../pf-work)")
     p.add_argument("--pid", type=int, default=0, help="the daemon's pid (default: from tend.pid)")
     p.add_argument("--seconds", type=float, default=40)
     p.add_argument("--seed", type=int, default=None)
@@ -2153,8 +2361,11 @@ def main():
     p.add_argument("--mix", default="", help="action weights, e.g. session=30,flood=0 (%s)" % ",".join(ACTIONS))
     p.add_argument("--cmds", default="", help="command weights, e.g. scale=20 (%s)" % ",".join(COMMANDS))
     p.add_argument("--mutate", default="", help="valid=60,struct=25,bytes=15")
-    p.add_argument("--max-procs", type=int, default=40, help="instances the janitor allows")
+    p.add_argument("--max-procs", type=int, default=30, help="instances the janitor allows")
     p.add_argument("--ping-deadline", type=float, default=5.0)
+    p.add_argument("--max-rss", type=int, default=1024, help="MiB of daemon RSS that stop the run")
+    p.add_argument("--stall-gdb", action="store_true", help="a gdb backtrace of the daemon when a ping is late")
+    p.add_argument("--stall-perf", action="store_true", help="perf's top functions of the daemon when a ping is late")
     p.add_argument("--ping-interval", type=float, default=1.0)
     p.add_argument("--no-cleanup", action="store_true")
     p.add_argument("--cleanup", action="store_true", help="only delete every app")

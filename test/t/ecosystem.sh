@@ -29,8 +29,17 @@ printf '{"apps": [{"name": "a", "script": "app.js",}],\n /* unterminated\n' >bad
 bad bad-comment.json '^tend: start: bad-comment\.json:2:2: unterminated comment$'
 printf '{"apps":[{"name":"a","script":"app.js"},{"name":"b","script":"app.js","instances":"four"}]}' >bad-type.json
 bad bad-type.json '^tend: start: bad-type\.json: apps\[1\]\.instances: expected a number, got "four"$'
-printf '[{"name":"a","script":"app.js","max_restart":3}]' >bad-key.json
-bad bad-key.json '^tend: start: bad-key\.json: apps\[0\]\.max_restart: unknown key \(did you mean max_restarts\?\)$'
+# An unknown key is a warning, once per key, and the start goes on (PM2 ignores it);
+# --strict or TEND_STRICT=1 make it an error.
+printf '[{"name":"a","script":"app.js","max_restart":3},{"name":"b","script":"app.js","max_restart":4}]' >bad-key.json
+bad bad-key.json '^tend: start: bad-key\.json: apps\[0\]\.max_restart: unknown key \(did you mean max_restarts\?\)$' --strict
+run env TEND_STRICT=1 "$TEND" start bad-key.json
+expect_rc 2
+run "$TEND" start bad-key.json -s
+expect_rc 0
+expect_err_line '^tend: start: bad-key\.json: apps\[0\]\.max_restart: unknown key, ignored \(did you mean max_restarts\?\)$'
+[ "$(names)" = "a b" ] || fail "the apps with an unknown key did not start: $(names)"
+"$TEND" delete all -s
 printf '[{"name":"a","script":"app.js"},{"name":"b","script":"missing.js"}]' >bad-script.json
 bad bad-script.json '^tend: start: bad-script\.json: apps\[1\]\.script: missing\.js: No such file or directory$'
 printf '[{"name":"a","script":"app.js","cron_restart":"0 25 * * *"}]' >bad-cron.json
@@ -125,13 +134,12 @@ part "units and aliases" units_and_aliases
 part "env values become strings" env_strings
 part_report
 
-# ---- smart start: the same file again changes nothing; -f adds copies ------------------
+# ---- start FILE again: its running apps take the file's declaration (PM2); -f adds copies
 pids_before=$("$TEND" pid)
 run "$TEND" start eco.json -s
 expect_rc 0
-expect_err_has "api: already running"
 [ "$(count)" = 3 ] || fail "starting eco.json twice made $(count) instances"
-[ "$("$TEND" pid)" = "$pids_before" ] || fail "starting eco.json twice restarted apps"
+for p in $pids_before; do dead "$p" || fail "start eco.json again did not restart pid $p"; done
 run "$TEND" start eco.json --only worker -f -s
 expect_rc 0
 [ "$(names)" = "api api worker worker" ] || fail "-f --only worker: $(names)"
@@ -151,10 +159,13 @@ sed 's/"restart_delay": 250/"restart_delay": 777/' eco.json >eco2.json
 run "$TEND" reload eco2.json --only api -s
 expect_rc 0
 [ "$(jget api 'e["restart_delay"]')" = 777 ] || fail "reload eco2.json did not take the new restart_delay"
-# restart FILE needs the apps to exist; startOrRestart starts the missing ones.
+# restart FILE starts the file's apps that are not running, as PM2 does (and says so).
+pids_before=$("$TEND" pid)
 run "$TEND" restart eco.json -s
-expect_rc 1
-expect_err_has "worker: not started yet; use startOrRestart"
+expect_rc 0
+expect_err_line "^tend: restart: worker: not running, starting it$"
+[ "$(names)" = "api api worker" ] || fail "restart eco.json: $(names)"
+for p in $pids_before; do dead "$p" || fail "restart eco.json did not restart pid $p"; done
 pids_before=$("$TEND" pid)
 run "$TEND" startOrRestart eco.json -s
 expect_rc 0

@@ -108,12 +108,12 @@ wait_for 20 sh -c "\"$TEND\" jlist | grep -q '\"restart_time\":[1-9]'"
 
 # Scaling does not rename the log file of an instance that runs on.
 "$TEND" start "while :; do echo tick; sleep 0.1; done" -n ticker -i 2 -x -s
-first=$("$TEND" id ticker | head -n 1)
-wait_for 10 test -s "$TEND_HOME/logs/ticker-out-$first.log"
+kept=$("$TEND" id ticker | tail -n 1)   # scale removes the oldest first
+wait_for 10 test -s "$TEND_HOME/logs/ticker-out-$kept.log"
 run "$TEND" scale ticker 1
 expect_rc 0
-size=$(stat -c %s "$TEND_HOME/logs/ticker-out-$first.log")
-wait_for 10 sh -c "[ \$(stat -c %s '$TEND_HOME/logs/ticker-out-$first.log') -gt $size ]"
+size=$(stat -c %s "$TEND_HOME/logs/ticker-out-$kept.log")
+wait_for 10 sh -c "[ \$(stat -c %s '$TEND_HOME/logs/ticker-out-$kept.log') -gt $size ]"
 [ ! -e "$TEND_HOME/logs/ticker-out.log" ] || fail "scaling down switched the instance to another log file"
 "$TEND" delete all -s
 

@@ -32,7 +32,7 @@ bad 2 '^tend: start: --instances: .*four' "$A/ok.js" -i four
 bad 2 '^tend: start: --min-uptime: .*5x' "$A/ok.js" --min-uptime 5x
 bad 2 '^tend: start: --kill-signal: .*SIGNOPE' "$A/ok.js" --kill-signal SIGNOPE
 bad 2 '^tend: start: no script given'
-bad 2 "^tend: start: --name: .*123" "$A/ok.js" --name 123
+bad 2 "^tend: start: --name: '\\.\\.' must not be \\. or \\.\\.$" "$A/ok.js" --name ..
 bad 2 '^tend: start: --uid: no such user' "$A/ok.js" --uid no-such-user-xyz
 bad 1 '^tend: start: --cwd .*not a directory' "$A/ok.js" --cwd "$T/no-such-dir"
 run "$TEND" jlist

@@ -155,11 +155,11 @@ static void test_json(void)
 	static const char nasty[] = "q\"b\\s/\x01\t\r\x1f\x7f é \xff\xc0\x80 \xed\xa0\x80 end";
 	logline_append(&b, &o, LOG_ERR, T1, nasty, sizeof nasty - 1);
 	CHECK(b.data[first] == '{');
-	check_json(b.data, first, "hi", 2, "2026-03-05T07:08:09.012Z", "out", 7, "api \\\"1\\\"");
+	check_json(b.data, first, "hi", 2, "2026-03-05T07:08:09.012Z", "out", 7, "api \"1\"");
 	static const char want[] = "q\"b\\s/\x01\t\r\x1f\x7f é \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 	                           " \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end";
 	check_json(b.data + first, b.len - first, want, sizeof want - 1,
-	           "2026-03-05T07:08:09.012Z", "err", 7, "api \\\"1\\\"");
+	           "2026-03-05T07:08:09.012Z", "err", 7, "api \"1\"");
 
 	struct datefmt f;
 	char err[64];
