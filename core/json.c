@@ -545,15 +545,23 @@ bool json_hex(const struct jdoc *d, int tok, struct buf *out)
 
 /* JSON.stringify(value, null, indent)'s layout, from the tokens: members one per line,
  * empty containers as {} and [], strings re-encoded. */
+/* A string token, re-encoded, with no separator of the writer's before it. */
+static void pretty_string(struct buf *out, const struct jdoc *d, int t)
+{
+	struct buf one = {0};
+	char *s = json_dup(d, t);
+	put_string(&one, s ? s : "", s ? strlen(s) : 0, true);
+	buf_add(out, one.data, one.len);
+	buf_free(&one);
+	free(s);
+}
+
 static int pretty(struct buf *out, const struct jdoc *d, int t, int indent, int level,
                   const char *const *skip, int nskip)
 {
 	const jsmntok_t *tok = &d->tok[t];
 	if (tok->type == JSMN_STRING) {
-		char *s = json_dup(d, t);
-		json_sep(out);
-		put_string(out, s ? s : "", s ? strlen(s) : 0, true);
-		free(s);
+		pretty_string(out, d, t);
 		return t + 1;
 	}
 	if (tok->type == JSMN_PRIMITIVE) {
@@ -575,9 +583,7 @@ static int pretty(struct buf *out, const struct jdoc *d, int t, int indent, int 
 		for (int k = 0; k < (level + 1) * indent; k++)
 			buf_putc(out, ' ');
 		if (object) {
-			char *key = json_dup(d, e);
-			put_string(out, key ? key : "", key ? strlen(key) : 0, true);
-			free(key);
+			pretty_string(out, d, e);
 			buf_puts(out, ": ");
 			e++;
 		}

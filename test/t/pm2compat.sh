@@ -48,3 +48,65 @@ expect_rc 0
 left=$(pm2_jl '[p["pm_id"] for p in by("sc")]')
 [ "$left" = "$("$PY" -c "print(sorted($ids)[2:])")" ] || fail "scale 2 left $left of $ids (the oldest go first)"
 "$PM2" delete all -s
+
+# ---- several scripts in one start: one app each, the same options and args ---------------
+cp app.js third.js
+"$PM2" start app.js other.js third.js -s -- a1 a2 || fail "start three scripts"
+[ "$(pm2_jl 'sorted(p["name"] for p in d)')" = '["app", "other", "third"]' ] || fail "three scripts: $(pm2_jl '[p["name"] for p in d]')"
+[ "$(pm2_jl 'by("other")[0]["pm2_env"]["args"]')" = '["a1", "a2"]' ] || fail "args of each"
+run "$PM2" start nonexist.js app.js
+expect_rc 1   # stops at the first that fails
+"$PM2" delete all -s
+
+# ---- restart and start NAME apply app options; null removes; -- replaces the args --------
+"$PM2" start app.js -n opt -s -- one || fail "start opt"
+pid0=$(pm2_jl 'by("opt")[0]["pid"]')
+run "$PM2" restart opt --node-args="--no-warnings --max-old-space-size=100" --max-memory-restart 300M -s -- two
+expect_rc 0
+[ "$(pm2_jl 'by("opt")[0]["pm2_env"]["node_args"]')" = '["--no-warnings", "--max-old-space-size=100"]' ] ||
+	fail "restart --node-args: $(pm2_jl 'by("opt")[0]["pm2_env"]["node_args"]')"
+pid1=$(pm2_jl 'by("opt")[0]["pid"]')
+tr '\0' ' ' <"/proc/$pid1/cmdline" | grep -q -- "--max-old-space-size=100" || fail "the node args are not in the new process"
+[ "$(pm2_jl 'by("opt")[0]["pm2_env"]["args"]')" = '["two"]' ] || fail "restart -- two"
+[ "$(pm2_jl 'by("opt")[0]["pm2_env"]["max_memory_restart"]')" = 314572800 ] || fail "restart --max-memory-restart"
+"$PM2" restart opt -s
+[ "$(pm2_jl 'by("opt")[0]["pm2_env"]["node_args"]')" = '["--no-warnings", "--max-old-space-size=100"]' ] ||
+	fail "the node args did not stay"
+run "$PM2" restart opt --node-args=null -s
+expect_rc 0
+[ "$(pm2_jl 'by("opt")[0]["pm2_env"].get("node_args", [])')" = '[]' ] || fail "--node-args=null did not remove them"
+run "$PM2" start opt --name renamed -s
+expect_rc 0
+[ "$(pm2_jl '[p["name"] for p in d]')" = '["renamed"]' ] || fail "start NAME --name: $(pm2_jl '[p["name"] for p in d]')"
+"$PM2" delete all -s
+
+# ---- numeric names: accepted; an id of that number wins --------------------------------------
+"$PM2" start app.js --name 455 -s || fail "start --name 455"
+"$PM2" start other.js --name 0 -s || fail "start --name 0"
+# id 0 is "455": the word 0 means id 0, not the app named "0".
+"$PM2" stop 0 -s
+[ "$(pm2_jl 'by("455")[0]["pm2_env"]["status"]')" = stopped ] || fail "stop 0 did not stop id 0"
+[ "$(pm2_jl 'by("0")[0]["pm2_env"]["status"]')" = online ] || fail "stop 0 stopped the app named 0"
+"$PM2" stop 455 -s   # no id 455: the name
+[ "$(pm2_jl 'by("455")[0]["pm2_env"]["status"]')" = stopped ] || fail "stop 455"
+"$PM2" delete all -s
+
+# ---- -i on a script that is not node: N fork instances; on node: cluster ----------------------
+printf 'import time\ntime.sleep(1000)\n' >w.py
+"$PM2" start w.py -i 2 -s || fail "start w.py -i 2"
+[ "$(pm2_jl '[p["pm2_env"]["exec_mode"] for p in d]')" = '["fork_mode", "fork_mode"]' ] ||
+	fail "python -i 2: $(pm2_jl '[p["pm2_env"]["exec_mode"] for p in d]')"
+"$PM2" start app.js -i 2 -s || fail "start app.js -i 2"
+[ "$(pm2_jl '[p["pm2_env"]["exec_mode"] for p in by("app")]')" = '["cluster_mode", "cluster_mode"]' ] ||
+	fail "node -i 2: $(pm2_jl '[p["pm2_env"]["exec_mode"] for p in by("app")]')"
+"$PM2" delete all -s
+
+# ---- -w writes NAME-pm2.json; cmd stands for script -------------------------------------------
+run "$PM2" start app.js -n written -w -s
+expect_rc 0
+"$PY" -c 'import json,sys; a=json.load(open("written-pm2.json")); assert a["name"]=="written" and a["script"].endswith("/app.js"), a; assert "shell_env" not in a' ||
+	fail "written-pm2.json: $(head -c 300 written-pm2.json)"
+printf '{"apps":[{"name":"bycmd","cmd":"app.js"}]}\n' >cmd.json
+"$PM2" start cmd.json -s || fail "start cmd.json"
+[ "$(pm2_jl 'by("bycmd")[0]["pm2_env"]["status"]')" = online ] || fail "cmd for script"
+"$PM2" delete all -s
