@@ -113,6 +113,21 @@ struct proc *proc_find(int id)
 }
 
 
+/* PM2's pid file name for an instance: "app.pid" and "app-3.pid" become "app-ID.pid",
+ * one instance or many; a name that does not end in .pid is shared, as in PM2. */
+static char *pid_instance_path(const char *path, int id)
+{
+	size_t n = strlen(path);
+	if (n < 4 || strcmp(path + n - 4, ".pid") != 0)
+		return xstrdup(path);
+	size_t base = n - 4, d = base;
+	while (d > 0 && path[d - 1] >= '0' && path[d - 1] <= '9')
+		d--;
+	if (d < base && d > 0 && path[d - 1] == '-')   /* an -N.pid suffix already */
+		base = d - 1;
+	return xasprintf("%.*s-%d.pid", (int)base, path, id);
+}
+
 /* The pid file the user sees (pid_file, or the home's), and the daemon's own record in
  * the home, which a later daemon reads to find what this one left running. */
 static void set_paths(struct proc *p)
@@ -120,8 +135,7 @@ static void set_paths(struct proc *p)
 	const struct spec *spec = p->spec;
 	applog_set_paths(p);
 	p->record_path = xasprintf("%s/%s-%d.pid", home_path(HOME_PIDS), spec->name, p->id);
-	p->pid_path = spec->pid_file ? applog_instance_path(spec->pid_file, spec, p->id)
-		: xstrdup(p->record_path);
+	p->pid_path = spec->pid_file ? pid_instance_path(spec->pid_file, p->id) : xstrdup(p->record_path);
 }
 
 static void unlink_pid_files(const struct proc *p)

@@ -83,7 +83,8 @@ rmdir "$TEND_HOME/dump.json.new"
 
 # Pid files in a directory that does not exist yet: made, as log directories are.
 "$TEND" start /bin/sleep -n pidded -p "$T/new/dir/app.pid" -s -- 1000 || fail "start pidded"
-[ "$(cat "$T/new/dir/app.pid")" = "$(jget pidded 'p["pid"]')" ] || fail "pid file in a new directory"
+# PM2's naming: app.pid becomes app-ID.pid.
+[ "$(cat "$T/new/dir/app-$(jget pidded 'p["pm_id"]').pid")" = "$(jget pidded 'p["pid"]')" ] || fail "pid file in a new directory"
 "$TEND" delete all -s
 
 # resurrect keeps each instance's state; an errored app is saved as errored and tried again.

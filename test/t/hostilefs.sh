@@ -42,15 +42,16 @@ expect_err_line "sticky/app.pid: a symlink in a directory other users can write"
 # Files of our own there are fine, and a pid file is replaced, never written through.
 run "$TEND" start /bin/sleep -n f -o sticky/f-out.log -p sticky/f.pid -s -- 1000
 expect_rc 0
-[ "$(cat sticky/f.pid)" = "$(jget f 'p["pid"]')" ] || fail "pid file of f"
+fid=$(jget f 'p["pm_id"]')   # PM2's naming: f.pid becomes f-ID.pid
+[ "$(cat sticky/f-$fid.pid)" = "$(jget f 'p["pid"]')" ] || fail "pid file of f"
 # A symlink planted after the start, where the pid file will be written again.
-rm -f sticky/f.pid
-as_nobody ln -s "$T/precious" sticky/f.pid
-as_nobody ln -s "$T/precious" sticky/f.pid.new
+rm -f sticky/f-$fid.pid
+as_nobody ln -s "$T/precious" sticky/f-$fid.pid
+as_nobody ln -s "$T/precious" sticky/f-$fid.pid.new
 run "$TEND" restart f -s
 expect_rc 0
-[ ! -L sticky/f.pid ] || fail "the planted pid file symlink is still there"
-[ "$(cat sticky/f.pid)" = "$(jget f 'p["pid"]')" ] || fail "pid file of f after restart"
+[ ! -L sticky/f-$fid.pid ] || fail "the planted pid file symlink is still there"
+[ "$(cat sticky/f-$fid.pid)" = "$(jget f 'p["pid"]')" ] || fail "pid file of f after restart"
 [ "$(sha256sum precious)" = "$before" ] || fail "root wrote through another user's symlink: $(cat precious)"
 "$TEND" delete f -s
 

@@ -110,3 +110,14 @@ printf '{"apps":[{"name":"bycmd","cmd":"app.js"}]}\n' >cmd.json
 "$PM2" start cmd.json -s || fail "start cmd.json"
 [ "$(pm2_jl 'by("bycmd")[0]["pm2_env"]["status"]')" = online ] || fail "cmd for script"
 "$PM2" delete all -s
+
+# ---- -p app.pid: app-ID.pid per instance, one or many (PM2's naming) -------------------------
+"$PM2" start app.js -n p1 -p "$T/one.pid" -s
+"$PM2" start app.js -n p2 -i 2 -x -p "$T/multi-5.pid" -s
+for id in $(pm2_jl '" ".join(str(p["pm_id"]) for p in d)'); do
+	name=$(pm2_jl "[p['name'] for p in d if p['pm_id'] == $id][0]")
+	f=$T/one-$id.pid
+	[ "$name" = p2 ] && f=$T/multi-$id.pid
+	[ "$(cat "$f")" = "$(pm2_jl "[p['pid'] for p in d if p['pm_id'] == $id][0]")" ] || fail "pid file $f"
+done
+"$PM2" delete all -s

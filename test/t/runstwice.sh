@@ -20,7 +20,7 @@ count_apps() {
 "$TEND" start apps.json -s || fail "start"
 "$TEND" save >/dev/null || fail "save"
 [ "$(count_apps)" = 4 ] || fail "$(count_apps) app processes at first, expected 4"
-[ -s piddir/custom.pid ] || fail "no custom pid file"
+[ -s piddir/custom-2.pid ] || fail "no custom pid file (custom-2.pid, PM2's naming)"
 old=$("$TEND" pid | grep -v '^0$' | sort)
 for p in $old; do track_pid "$p"; done
 
@@ -44,7 +44,7 @@ expect_rc 0
 for p in $old; do wait_for 10 dead "$p"; done
 [ "$(count_apps)" = 4 ] || fail "$(count_apps) app processes after two kill -9 and resurrect, expected 4"
 [ "$(jl 'len([p for p in d if p["pm2_env"]["status"] == "online"])')" = 4 ] || fail "not 4 online"
-new=$(cat piddir/custom.pid)
+new=$(cat piddir/custom-*.pid)
 [ "$new" = "$(jget custom 'p["pid"]')" ] || fail "custom pid file $new is not the new process"
 # Once replaced, they are forgotten: the next daemon finds nothing of the old ones.
 "$TEND" kill
