@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { MAX_DUMP = 64 << 20 };
@@ -201,12 +202,26 @@ void cmd_resurrect(struct request *r)
 	int apps;
 	struct buf extra = {0};
 	if (!parse_dump(path, &text, &d, &apps, why, sizeof why)) {
+		bool missing = access(path, F_OK) != 0;
 		if (!parse_dump(bak, &text, &d, &apps, whybak, sizeof whybak)) {
 			reply_error(r->c, 1, "%s: %s; %s: %s", path, why, bak, whybak);
 			return;
 		}
-		char warning[PATH_MAX * 2 + 400];
-		snprintf(warning, sizeof warning, "%s: %s; using %s", path, why, bak);
+		/* A corrupt dump does not stay in place (PM2 deletes it): moved aside, kept. */
+		char aside[PATH_MAX + 64] = "";
+		if (!missing) {
+			char when[32];
+			time_t t = time(NULL);
+			struct tm tm;
+			localtime_r(&t, &tm);
+			strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
+			snprintf(aside, sizeof aside, "%s.corrupt-%s", path, when);
+			if (rename(path, aside) < 0)
+				snprintf(aside, sizeof aside, "(could not move it aside: %s)", strerror(errno));
+		}
+		char warning[PATH_MAX * 3 + 400];
+		snprintf(warning, sizeof warning, "%s: %s; using %s%s%s", path, why, bak,
+		         aside[0] && aside[0] != '(' ? "; the corrupt dump is now " : aside[0] ? " " : "", aside);
 		dlog("resurrect: %s", warning);
 		json_kstr(&extra, "warning", warning);
 	}

@@ -64,9 +64,12 @@ cmp -s "$DUMP.bak" "$T/saved.json" || fail "dump.json.bak is not the previous du
 head -c 40 "$T/saved.json" >"$DUMP"
 run "$TEND" resurrect -s
 expect_rc 0
-expect_err_line "^tend: resurrect: warning: $DUMP: corrupt \(.*\); using $DUMP.bak\$"
+expect_err_line "^tend: resurrect: warning: $DUMP: corrupt \(.*\); using $DUMP.bak; the corrupt dump is now $DUMP.corrupt-[0-9-]+\$"
 [ "$(summary)" = "$want" ] || fail "resurrect from .bak: $(summary)"
+[ ! -e "$DUMP" ] || fail "the corrupt dump stayed in place"
+[ "$(cat "$DUMP".corrupt-*)" = "$(head -c 40 "$T/saved.json")" ] || fail "the corrupt dump was not kept aside"
 "$TEND" kill
+head -c 40 "$T/saved.json" >"$DUMP"
 echo '{"apps": 3}' >"$DUMP.bak"
 run "$TEND" resurrect
 expect_rc 1
