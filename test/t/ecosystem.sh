@@ -248,21 +248,32 @@ else
 fi
 
 # ---- tend ecosystem: a commented sample that starts as it is ---------------------------
+# PM2's init writes ecosystem.config.js (replacing one that exists, kept here as .bak);
+# --json writes ecosystem.json.
 mkdir "$T/init" && cd "$T/init" || fail "cd init"
-run "$TEND" ecosystem
+run "$TEND" init
 expect_rc 0
-[ -s ecosystem.json ] || fail "tend ecosystem wrote nothing"
-grep -q '^//' ecosystem.json || fail "the sample has no comments"
+expect_out "File $T/init/ecosystem.config.js generated"
+grep -q '^//' ecosystem.config.js || fail "the sample has no comments"
+run "$TEND" ecosystem simple
+expect_rc 0
+expect_out_has "the previous one is now ecosystem.config.js.bak"
+grep -q '^//' ecosystem.config.js.bak || fail "the previous sample was not kept"
 run "$TEND" ecosystem
-expect_rc 1
-expect_err_has "--force"
 printf 'setInterval(() => {}, 1000);\n' >app.js
 if command -v node >/dev/null 2>&1; then
 	run "$TEND" start --env production -s
 	expect_rc 0 "start the sample"
 	"$TEND" env "$("$TEND" id app)" | grep -qx NODE_ENV=production || fail "sample env_production"
+	"$TEND" delete all -s
 fi
-run "$TEND" ecosystem - --force
+run "$TEND" init --json
+expect_rc 0
+expect_out "File $T/init/ecosystem.json generated"
+run "$TEND" start ecosystem.json --env production -s
+expect_rc 0 "start the JSON sample"
+"$TEND" env "$("$TEND" id app)" | grep -qx NODE_ENV=production || fail "JSON sample env_production"
+run "$TEND" ecosystem - --json
 expect_rc 0
 expect_out_has '"apps"'
 
