@@ -35,6 +35,10 @@ void req_end(struct buf *b)
 
 void req_targets(struct buf *b, char **words, int n)
 {
+	/* A word may name a script file: the daemon resolves it from where we are. */
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof cwd))
+		json_kstr(b, "cwd", cwd);
 	json_key(b, "targets");
 	json_open(b, '[');
 	for (int i = 0; i < n; i++)

@@ -87,10 +87,10 @@ void ctl_add_id(int **ids, int *n, int id)
 
 /* Resolve one target word into the selection (a flag per proc, in table order): 0, or
  * the error code with err: 1 it names nothing, 2 a bad regex or one that costs too much. */
-static int resolve_one(const char *word, bool *sel, long *budget, char *err, size_t errlen)
+static int resolve_one(const char *word, const char *cwd, bool *sel, long *budget, char *err, size_t errlen)
 {
 	struct target t;
-	if (!target_compile(&t, word, err, errlen))
+	if (!target_compile(&t, word, cwd, err, errlen))
 		return 2;
 	target_settle(&t);
 	int matched = 0;
@@ -128,18 +128,21 @@ static bool resolve_targets(struct request *r, int **ids, int *n)
 	char err[300];
 	long budget = TARGET_STEPS_MAX;
 	bool *sel = xcalloc((size_t)nprocs + 1, sizeof *sel);
+	char *cwd = json_dup(r->d, json_get(r->d, 0, "cwd"));   /* for script-file targets */
 	for (int i = 0, e = t + 1; i < r->d->tok[t].size; i++, e = json_next(r->d, e)) {
 		char *word = json_is_str(r->d, e) ? json_dup(r->d, e) : NULL;
-		int code = word ? resolve_one(word, sel, &budget, err, sizeof err) : 2;
+		int code = word ? resolve_one(word, cwd, sel, &budget, err, sizeof err) : 2;
 		if (!word)
 			snprintf(err, sizeof err, "targets: expected strings");
 		free(word);
 		if (code) {
 			reply_error(r->c, code, "%s", err);
 			free(sel);
+			free(cwd);
 			return false;
 		}
 	}
+	free(cwd);
 	/* The table is sorted by id: the selection comes out sorted and unique. */
 	for (int i = 0; i < nprocs; i++)
 		if (sel[i]) {

@@ -372,6 +372,16 @@ static void unknown_key(struct norm *n, const char *raw, const char *near)
 		warn("%s%s%s: unknown key, ignored", w ? w : "", w ? "." : "", raw);
 }
 
+/* Which schema key a member's name stands for: as written, or camelCase spelled snake. */
+static int member_key(const struct jdoc *d, int k, char *raw, size_t rawlen, char *name, size_t namelen)
+{
+	int len = d->tok[k].end - d->tok[k].start;
+	snprintf(raw, rawlen, "%.*s", len > 90 ? 90 : len, d->text + d->tok[k].start);
+	snake_case(raw, strlen(raw), name, namelen);
+	int key = find_key(raw);
+	return key >= 0 ? key : find_key(name);
+}
+
 static void collect(struct norm *n, const struct jdoc *d, int obj)
 {
 	if (obj < 0)
@@ -379,12 +389,7 @@ static void collect(struct norm *n, const struct jdoc *d, int obj)
 	for (int i = 0, k = obj + 1; i < d->tok[obj].size && !n->failed; i++) {
 		int val = k + 1;
 		char raw[96], name[128];
-		int len = d->tok[k].end - d->tok[k].start;
-		snprintf(raw, sizeof raw, "%.*s", len > 90 ? 90 : len, d->text + d->tok[k].start);
-		snake_case(raw, strlen(raw), name, sizeof name);
-		int key = find_key(raw);
-		if (key < 0)
-			key = find_key(name);
+		int key = member_key(d, k, raw, sizeof raw, name, sizeof name);
 		if (!strncmp(name, "env_", 4) && name[4]) {
 			/* env_production, or envProduction spelled the camelCase way */
 			const char *env = !strncmp(raw, "env_", 4) ? raw + 4 : name + 4;
@@ -400,6 +405,19 @@ static void collect(struct norm *n, const struct jdoc *d, int obj)
 		}
 		k = json_next(d, val);
 	}
+}
+
+/* The value collect() would keep for a key: the last member spelling it any way. */
+static int last_value(const struct jdoc *d, int obj, int want)
+{
+	int found = -1;
+	for (int i = 0, k = obj + 1; i < d->tok[obj].size; i++) {
+		char raw[96], name[128];
+		if (member_key(d, k, raw, sizeof raw, name, sizeof name) == want)
+			found = k + 1;
+		k = json_next(d, k + 1);
+	}
+	return found;
 }
 
 static bool present(const struct norm *n, int k)
@@ -850,12 +868,12 @@ bool decl_changes(const struct jdoc *od, int over, const struct decl_opts *o, st
 
 char *decl_name(const struct jdoc *d, int obj)
 {
-	int t = json_get(d, obj, "name");
+	if (obj < 0 || d->tok[obj].type != JSMN_OBJECT)
+		return NULL;
+	int t = last_value(d, obj, find_key("name"));
 	if (t >= 0 && json_is_str(d, t))
 		return json_dup(d, t);
-	t = json_get(d, obj, "script");
-	if (t < 0)
-		t = json_get(d, obj, "exec");
+	t = last_value(d, obj, find_key("script"));   /* or exec, cmd, command: the last given */
 	char *script = t >= 0 && json_is_str(d, t) ? json_dup(d, t) : NULL;
 	char *name = script && *script ? decl_base_name(script) : NULL;
 	free(script);

@@ -171,6 +171,7 @@ static int misshapen(const struct jdoc *d)
 	struct frame {
 		int left;
 		bool object;
+		int end;   /* where the container ends: its values must lie inside */
 	} *stack = xmalloc((size_t)d->ntok * sizeof *stack);
 	int top = 0, bad = -1;
 	for (int i = 0; i < d->ntok && bad < 0; i++) {
@@ -182,12 +183,17 @@ static int misshapen(const struct jdoc *d)
 			bad = i;
 		else if (!key && (t->type == JSMN_STRING || t->type == JSMN_PRIMITIVE) && t->size != 0)
 			bad = i;   /* a key where a value should be */
+		else if (top > 0 && t->end > stack[top - 1].end)
+			bad = i;   /* jsmn closed the container early and hung this on a key */
 		if (bad >= 0)
 			break;
 		if (top > 0)
 			stack[top - 1].left--;
-		if (t->size > 0)
-			stack[top++] = (struct frame){t->size, t->type == JSMN_OBJECT};
+		if (t->size > 0) {
+			/* a key's value lies inside the key's object, not inside the key */
+			int end = key ? stack[top - 1].end : t->end;
+			stack[top++] = (struct frame){t->size, t->type == JSMN_OBJECT, end};
+		}
 		while (top > 0 && stack[top - 1].left == 0)
 			top--;
 	}

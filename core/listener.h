@@ -30,6 +30,14 @@ bool listen_addr_parse(const char *text, char *host, size_t hostlen, int *port, 
  * NULL with the reason in err. */
 struct listener *listener_get(const char *host, int port, bool proxy, char *err, size_t errlen);
 struct listener *listener_ref(struct listener *l);
+/* The socket an app's process asked for as it ran (node's listen() in cluster mode):
+ * host:port (no host: every address, IPv6 and IPv4, as node does) or a unix path. The
+ * app holds it until its last instance is deleted (listeners_drop_app), so it stays
+ * open across restarts and reloads; apps asking for the same address share it. NULL
+ * with errno in *err_no and a reason in err. */
+struct listener *listener_for_app(const char *app, const char *host, int port, const char *path,
+                                  int *err_no, char *err, size_t errlen);
+void listeners_drop_app(const char *app);
 void listener_unref(struct listener *l);
 
 /* Handed across exec (tend update): every listener, its fd kept open by keep(). The new
@@ -38,6 +46,7 @@ void listener_unref(struct listener *l);
 struct jdoc;
 void listeners_save(struct buf *b, int (*keep)(int fd));
 void listeners_restore(const struct jdoc *d, int arr);
+void listeners_restore_owned(const struct jdoc *d, int arr);
 void listeners_restored(void);
 
 #endif

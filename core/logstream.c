@@ -38,20 +38,23 @@ bool logstream_subscribe(struct client *c, const struct jdoc *d, int targets, bo
 	s->want[1] = err;
 	int n = targets >= 0 ? d->tok[targets].size : 0;
 	s->targets = xcalloc((size_t)n + 1, sizeof *s->targets);
+	char *cwd = json_dup(d, json_get(d, 0, "cwd"));
 	for (int i = 0, e = targets + 1; i < n; i++, e = json_next(d, e)) {
 		char *word = json_dup(d, e);
-		bool ok = word && target_compile(&s->targets[i], word, errbuf, errlen);
+		bool ok = word && target_compile(&s->targets[i], word, cwd, errbuf, errlen);
 		free(word);
 		if (!ok) {
 			while (--i >= 0)
 				target_free(&s->targets[i]);
 			free(s->targets);
 			free(s);
+			free(cwd);
 			return false;
 		}
 		target_settle(&s->targets[i]);
 		s->ntargets++;
 	}
+	free(cwd);
 	s->next = subs;
 	subs = s;
 	logstream_subscribers++;

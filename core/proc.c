@@ -226,6 +226,11 @@ void proc_free(struct proc *p)
 	}
 	procs_freed++;
 	reload_abandon(p);
+	bool last = true;   /* of its app: the sockets it asked for go with it */
+	for (int i = 0; i < nprocs && last; i++)
+		last = strcmp(procs[i]->spec->name, p->spec->name) != 0;
+	if (last)
+		listeners_drop_app(p->spec->name);
 	proc_release(p);
 }
 
@@ -255,7 +260,14 @@ bool proc_settled(const struct proc *p)
 {
 	/* An exec that failed settles when its child is reaped (errored). */
 	return p->state != ST_STOPPING && p->state != ST_LAUNCHING && p->exec_fd < 0 &&
-	       !(p->exec_failed && p->pid > 0);
+	       !(p->exec_failed && p->pid > 0) && !p->main_due;
+}
+
+/* The node preload's word that the main module's top-level code has run: its signal
+ * handlers are in place, so `start` and `restart` return now, not before. */
+void proc_main_ran(struct proc *p)
+{
+	p->main_due = 0;
 }
 
 void proc_ready(struct proc *p)
@@ -628,6 +640,7 @@ void proc_reaped(pid_t pid, int status)
 			close_fd(&p->ipc_fd);
 			buf_free(&p->ipc_in);
 			p->ready_at = 0;
+			p->main_due = 0;
 			proxy_forget(p);
 			if (reload_exited(p))
 				return;
@@ -664,6 +677,8 @@ int64_t procs_next_deadline(void)
 			d = procs[i]->partial_at;
 		if (procs[i]->ready_at && (!d || procs[i]->ready_at < d))
 			d = procs[i]->ready_at;
+		if (procs[i]->main_due && (!d || procs[i]->main_due < d))
+			d = procs[i]->main_due;
 		if (d && (!next || d < next))
 			next = d;
 	}
@@ -679,6 +694,8 @@ void procs_fire_timers(int64_t now)
 			applog_flush_partial(p);
 		if (p->ready_at && p->ready_at <= now && p->state == ST_LAUNCHING)
 			ready_timed_out(p);
+		if (p->main_due && p->main_due <= now)
+			p->main_due = 0;   /* slow to load, or the preload was not there: go on */
 		bool due = (p->deadline && p->deadline <= now) || (p->tree_poll && p->tree_poll <= now);
 		if (due)
 			proc_event(p, EV_TIMER);

@@ -158,6 +158,7 @@ struct proc {
 	struct buf ipc_in;     /* a message still waiting for its newline */
 	int64_t ready_at;      /* LAUNCHING: when to stop waiting for readiness, or 0 */
 	bool listening;        /* the node preload reported the app listening */
+	int64_t main_due;      /* node: its main module has not run yet; it has by then */
 	/* proxy mode (proxy.c) */
 	int proxy_port;        /* the private port the process was given, or 0 */
 	int probe_fd;          /* LAUNCHING: a connect to that port in progress, or -1 */
@@ -226,6 +227,7 @@ void proc_release(struct proc *p);
 /* The instance said it is ready (IPC "ready", READY=1), or listens (the preload). */
 void proc_ready(struct proc *p);
 void proc_listening(struct proc *p);
+void proc_main_ran(struct proc *p);
 
 struct spec *spec_ref(struct spec *s);
 void spec_unref(struct spec *s);

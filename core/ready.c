@@ -1,5 +1,6 @@
 #include "ready.h"
 #include "home.h"
+#include "listener.h"
 #include "procfs.h"
 #include "safefile.h"
 
@@ -128,15 +129,103 @@ void ready_notify_read(void)
 	}
 }
 
+/* An errno as node names it in err.code, for the few that listen() gives. */
+static const char *errno_code(int e)
+{
+	static const struct {
+		int no;
+		const char *code;
+	} codes[] = {{EADDRINUSE, "EADDRINUSE"}, {EACCES, "EACCES"}, {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
+	             {EAFNOSUPPORT, "EAFNOSUPPORT"}, {ENAMETOOLONG, "ENAMETOOLONG"}, {ENOENT, "ENOENT"},
+	             {ENOTDIR, "ENOTDIR"}, {EMFILE, "EMFILE"}, {ENFILE, "ENFILE"}, {EPERM, "EPERM"}};
+	for (size_t i = 0; i < ARRAY_LEN(codes); i++)
+		if (codes[i].no == e)
+			return codes[i].code;
+	return "EINVAL";
+}
+
+/* The socket, as node's IPC sends a handle: the message names it, the fd rides along
+ * (SCM_RIGHTS). Node answers NODE_HANDLE_ACK, which nobody here waits for. */
+static bool send_handle(struct proc *p, long long id, int fd)
+{
+	char line[160];
+	int n = snprintf(line, sizeof line, "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\","
+	                 "\"msg\":{\"type\":\"tend:listen-ok\",\"id\":%lld}}\n", id);
+	struct iovec iov = {line, (size_t)n};
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	memset(&ctl, 0, sizeof ctl);
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+	                    .msg_controllen = sizeof ctl.space};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	/* A hundred bytes into a channel the app reads: whole, or the app is not reading. */
+	return sendmsg(p->ipc_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == n;
+}
+
+/* {"type":"tend:listen","id":N,"port":P,"host":H} or {..."path":"/x.sock"}: the
+ * preload of a cluster app's instance calling listen(). Every instance gets the same
+ * socket, which the daemon keeps open while the app exists. */
+static void listen_request(struct proc *p, const struct jdoc *d)
+{
+	long long id = 0, port = 0;
+	char err[256] = "";
+	int err_no = EINVAL;
+	char *host = json_dup(d, json_get(d, 0, "host"));
+	char *path = json_dup(d, json_get(d, 0, "path"));
+	struct listener *l = NULL;
+	if (!json_as_ll(d, json_get(d, 0, "id"), &id) || id < 1 || id > (1LL << 53))
+		goto out;   /* nothing to answer to */
+	if (!p->spec->cluster || !p->spec->node)
+		snprintf(err, sizeof err, "the app is not in cluster mode");
+	else if (path ? !*path : !json_as_ll(d, json_get(d, 0, "port"), &port) || port < 1 || port > 65535)
+		snprintf(err, sizeof err, "expected a port from 1 to 65535 or a path");
+	else   /* a host name: refused there, the daemon never waits on a resolver */
+		l = listener_for_app(p->spec->name, host, (int)port, path, &err_no, err, sizeof err);
+	if (l && send_handle(p, id, l->fd)) {
+		dlog("%s[%d]: listens on %s (the app's shared socket)", p->spec->name, p->id, l->addr);
+	} else {
+		if (l)
+			snprintf(err, sizeof err, "the app does not read its IPC channel");
+		else
+			dlog("%s[%d]: listen: %s", p->spec->name, p->id, err);
+		struct buf b = {0};
+		json_open(&b, '{');
+		json_kstr(&b, "type", "tend:listen-error");
+		json_kint(&b, "id", id);
+		json_kstr(&b, "code", errno_code(err_no));
+		json_kstr(&b, "message", err);
+		json_close(&b, '}');
+		buf_add(&b, "", 1);
+		ready_ipc_send(p, b.data);
+		buf_free(&b);
+	}
+out:
+	free(host);
+	free(path);
+}
+
 static void ipc_message(struct proc *p, const char *line, size_t len)
 {
 	struct jdoc d;
 	if (!json_parse(&d, line, len))
 		return;   /* not ours to judge: node only sends JSON */
-	if (json_eq(&d, 0, "ready"))
+	if (json_eq(&d, 0, "ready")) {
 		proc_ready(p);
-	else if (d.tok[0].type == JSMN_OBJECT && json_eq(&d, json_get(&d, 0, "type"), "tend:listening"))
-		proc_listening(p);
+	} else if (d.tok[0].type == JSMN_OBJECT) {
+		int type = json_get(&d, 0, "type");
+		if (json_eq(&d, type, "tend:listening"))
+			proc_listening(p);
+		else if (json_eq(&d, type, "tend:started"))
+			proc_main_ran(p);
+		else if (json_eq(&d, type, "tend:listen"))
+			listen_request(p, &d);
+	}
 	json_free(&d);
 }
 

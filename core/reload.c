@@ -35,6 +35,7 @@ static void move_process(struct proc *to, struct proc *from)
 	to->started_mono = from->started_mono;
 	to->started_wall = from->started_wall;
 	to->listening = from->listening;
+	to->main_due = from->main_due;
 	to->proxy_port = from->proxy_port;
 	to->cpu_ticks = from->cpu_ticks;
 	to->sample_mono = from->sample_mono;
@@ -48,6 +49,7 @@ static void move_process(struct proc *to, struct proc *from)
 	from->partial_at = 0;
 	from->exec_failed = false;
 	from->listening = false;
+	from->main_due = 0;
 	from->proxy_port = 0;
 }
 

@@ -7,6 +7,7 @@
 #include "listener.h"
 #include "proxy.h"
 #include "ready.h"
+#include "reload.h"
 #include "safefile.h"
 #include "stray.h"
 #include "watchdog.h"
@@ -39,7 +40,7 @@ static char **build_argv(const struct spec *s)
 	}
 	if (s->interpreter) {
 		argv[i++] = s->interpreter;
-		if (s->node && (s->handoff || s->proxy)) {
+		if (s->node) {
 			argv[i++] = "--require";
 			argv[i++] = (char *)home_path(HOME_PRELOAD);
 		}
@@ -62,7 +63,8 @@ bool proc_is_own_var(const struct spec *s, const char *entry)
 {
 	const char *own[] = {"pm_id", "name", instance_var(s), s->port ? "PORT" : NULL,
 	                     "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-	                     "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE", "TEND_LB"};
+	                     "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE", "TEND_LB",
+	                     "TEND_CLUSTER"};
 	size_t n = strcspn(entry, "=");
 	for (size_t i = 0; i < ARRAY_LEN(own); i++)
 		if (own[i] && strlen(own[i]) == n && strncmp(entry, own[i], n) == 0)
@@ -117,6 +119,8 @@ int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256])
 	if (s->node) {
 		snprintf(vars[k++], 256, "NODE_CHANNEL_FD=%d", s->handoff ? 4 : 3);
 		snprintf(vars[k++], 256, "NODE_CHANNEL_SERIALIZATION_MODE=json");
+		if (s->cluster)
+			snprintf(vars[k++], 256, "TEND_CLUSTER=1");   /* the preload shares listen() */
 	}
 	return k;
 }
@@ -329,9 +333,14 @@ bool proc_spawn(struct proc *p)
 	proc_write_pid_file(p);
 	/* Ready at once, unless the app says when: wait_ready, the node preload
 	 * reporting that the app listens on the daemon's socket, or (proxy) its private
-	 * port answering. */
+	 * port answering. A cluster app's replacement in a reload, when the old process
+	 * listened, also waits until the new one does. */
+	bool replaces_listener = s->node && s->cluster && p->reload == RL_LAUNCH && p->retiree &&
+	                         p->retiree->listening;
 	p->listening = false;
-	if (s->wait_ready || (s->node && s->handoff) || s->proxy) {
+	/* The preload says when the main module has run; ten seconds is long for that. */
+	p->main_due = s->node ? mono_ms() + 10000 : 0;
+	if (s->wait_ready || (s->node && s->handoff) || s->proxy || replaces_listener) {
 		p->state = ST_LAUNCHING;
 		p->ready_at = mono_ms() + s->listen_timeout_ms;
 	} else {

@@ -1,10 +1,22 @@
 #include "target.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-bool target_compile(struct target *t, const char *word, char *err, size_t errlen)
+/* word resolved from cwd, symlinks too: the daemon keeps scripts by their real path. */
+static char *script_path(const char *word, const char *cwd)
+{
+	if (!cwd || !*word)
+		return NULL;
+	char *joined = word[0] == '/' ? xstrdup(word) : xasprintf("%s/%s", cwd, word);
+	char *real = realpath(joined, NULL);
+	free(joined);
+	return real;   /* NULL when there is no such file: then it is no script */
+}
+
+bool target_compile(struct target *t, const char *word, const char *cwd, char *err, size_t errlen)
 {
 	memset(t, 0, sizeof *t);
 	size_t len = strlen(word);
@@ -24,6 +36,8 @@ bool target_compile(struct target *t, const char *word, char *err, size_t errlen
 		t->id = -1;   /* digits only make an id: not " 1" nor "+1" */
 	}
 	t->word = xstrdup(word);
+	if (!t->all && !t->re)
+		t->path = script_path(word, cwd);
 	return true;
 }
 
@@ -31,6 +45,7 @@ void target_free(struct target *t)
 {
 	rx_free(t->re);
 	free(t->word);
+	free(t->path);
 	free(t->seen_name);
 	memset(t, 0, sizeof *t);
 }
@@ -42,7 +57,8 @@ static int matches_name(struct target *t, const struct proc *p, long *budget)
 	if (t->by_id)
 		return p->id == t->id;
 	if (!t->re)
-		return strcmp(p->spec->name, t->word) == 0;
+		return strcmp(p->spec->name, t->word) == 0 ||
+		       (t->path && !p->spec->shell && p->spec->script && !strcmp(p->spec->script, t->path));
 	const char *name = p->spec->name;
 	if (t->seen_name && !strcmp(t->seen_name, name))
 		return t->seen_match;

@@ -18,12 +18,15 @@ struct target {
 	bool by_id;           /* a number that is some instance's id: that one, not a name */
 	struct rx *re;
 	long long id;         /* -1: the word is not a number */
+	char *path;           /* the word as a file, from the caller's cwd: apps started from
+	                       * that script match too, as in PM2 ("stop app.js") */
 	char *seen_name;      /* regex: the last name matched, and the answer (log streams */
 	bool seen_match;      /* ask again for every message of the same app) */
 };
 
-/* False with a reason in err for a bad regular expression. */
-bool target_compile(struct target *t, const char *word, char *err, size_t errlen);
+/* False with a reason in err for a bad regular expression. cwd: the caller's, for words
+ * that name a script file (NULL: none). */
+bool target_compile(struct target *t, const char *word, const char *cwd, char *err, size_t errlen);
 void target_free(struct target *t);
 /* A word that names an app (or an id) matches those; one that names no app, but a
  * namespace, matches the namespace: target_settle decides which, from the procs now. */

@@ -80,6 +80,7 @@ static const struct field {
 	FIELD(replacing), FIELD(cg_leaf), FIELD(leftover_until), FIELD(cpu_ticks), FIELD(sample_mono),
 	FIELD(rss_bytes), FIELD(log_dropped), FIELD(log_failing), FIELD(held),
 	FIELD(restart_reason_wall), FIELD(ready_at), FIELD(listening), FIELD(proxy_port),
+	FIELD(main_due),
 	FIELD(reload_failed),
 };
 /* The fds that go across as they are. */
@@ -292,6 +293,7 @@ bool upgrade_restore(int fd, struct daemon_state *ds, struct client **updater, c
 	snprintf(previous_build, buildlen, "%s", build ? build : "?");
 	free(build);
 	listeners_restore(&d, json_get(&d, 0, "listeners"));
+	listeners_restore_owned(&d, json_get(&d, 0, "owned_listeners"));
 	int sarr = json_get(&d, 0, "specs");
 	int nspecs = sarr >= 0 && d.tok[sarr].type == JSMN_ARRAY ? d.tok[sarr].size : 0;
 	struct spec **specs = xcalloc((size_t)nspecs + 1, sizeof *specs);

@@ -187,12 +187,13 @@ status_is() { [ "$(jget "$1" 'e["status"]')" = "$2" ]; }
 # A free port: the kernel picks one, we let it go and take it.
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 get() { curl -s --max-time 5 "http://127.0.0.1:$1/"; }
-# serves PORT N: within 60 requests, N distinct answers naming a pid ("... pid N"); the
-# answers are left in seen.txt.
+# serves PORT N [TRIES]: within TRIES requests (60), N distinct answers naming a pid
+# ("... pid N"); the answers are left in seen.txt. Where the kernel picks the instance
+# (a shared socket), it favours some: give more tries.
 serves() {
 	: >seen.txt
 	_i=0
-	while [ $_i -lt 60 ]; do
+	while [ $_i -lt "${3:-60}" ]; do
 		get "$1" >>seen.txt
 		_i=$((_i + 1))
 		[ "$(sort -u seen.txt | grep -c 'pid ')" -ge "$2" ] && return 0

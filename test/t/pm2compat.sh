@@ -121,3 +121,26 @@ for id in $(pm2_jl '" ".join(str(p["pm_id"]) for p in d)'); do
 	[ "$(cat "$f")" = "$(pm2_jl "[p['pid'] for p in d if p['pm_id'] == $id][0]")" ] || fail "pid file $f"
 done
 "$PM2" delete all -s
+
+# ---- a script file names the apps started from it (from the caller's cwd) --------------------
+"$PM2" start app.js -s && "$PM2" start app.js -n copy -f -s && "$PM2" start other.js -s
+mkdir -p sub
+(cd sub && "$PM2" stop ../app.js -s) || fail "stop ../app.js"
+[ "$(pm2_jl '[p["pm2_env"]["status"] for p in d]')" = '["stopped", "stopped", "online"]' ] ||
+	fail "stop ../app.js: $(pm2_jl '[(p["name"], p["pm2_env"]["status"]) for p in d]')"
+run "$PM2" restart "$T/app.js" -s
+expect_rc 0
+[ "$(pm2_jl '[p["pm2_env"]["status"] for p in d]')" = '["online", "online", "online"]' ] || fail "restart by absolute path"
+cat >sig.js <<'EOF2'
+process.on('SIGUSR2', () => console.log('got-usr2'));
+setInterval(() => {}, 1000);
+EOF2
+# start returns once the main module has run (the preload says so): the handler is there.
+"$PM2" start sig.js -s
+run "$PM2" sendSignal SIGUSR2 sig.js
+expect_rc 0
+wait_for 10 grep -q got-usr2 "$PM2_HOME/logs/sig-out.log"
+run "$PM2" delete app.js -s
+expect_rc 0
+[ "$(pm2_jl 'sorted(p["name"] for p in d)')" = '["other", "sig"]' ] || fail "delete app.js: $(pm2_jl '[p["name"] for p in d]')"
+"$PM2" delete all -s

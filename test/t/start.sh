@@ -135,9 +135,11 @@ wait_for 10 test -s "$T/wd/cwd-seen.txt"
 [ "$(cat "$T/wd/cwd-seen.txt")" = "$(cd "$T/wd" && pwd -P)" ] || fail "--cwd: app ran in $(cat "$T/wd/cwd-seen.txt")"
 jl_is "by('where')[0]['pm2_env']['pm_cwd']" "$T/wd" "--cwd in jlist"
 pid=$(jl "by('where')[0]['pid']")
-wait_for 5 test -s "$T/my.pid"
-[ "$(cat "$T/my.pid")" = "$pid" ] || fail "-p my.pid holds '$(cat "$T/my.pid")', app pid is $pid"
-jl_is "by('where')[0]['pm2_env']['pm_pid_path']" "$(pwd -P)/my.pid" "-p (relative to the caller's directory) in jlist"
+id=$(jl "by('where')[0]['pm_id']")
+# PM2's naming: my.pid becomes my-ID.pid, whatever the number of instances.
+wait_for 5 test -s "$T/my-$id.pid"
+[ "$(cat "$T/my-$id.pid")" = "$pid" ] || fail "-p my.pid: my-$id.pid holds '$(cat "$T/my-$id.pid")', app pid is $pid"
+jl_is "by('where')[0]['pm2_env']['pm_pid_path']" "$(pwd -P)/my-$id.pid" "-p (relative to the caller's directory) in jlist"
 wait_for 10 grep -qx '\[\]' "$L/where-out.log"
 [ "$(cat "$L/where-out.log")" = "$(printf '[one two]\n[three]\n[-n]\n[--bogus]\n[]')" ] || fail "app arguments: $(cat "$L/where-out.log")"
 jl_is "by('where')[0]['pm2_env']['args']" '["one two", "three", "-n", "--bogus", ""]' "args in jlist"
