@@ -529,7 +529,13 @@ static void emit_env_members(struct norm *n, struct buf *b, const struct jdoc *d
 		} else if (json_has_nul(d, val)) {
 			failf(n, what, "%s: " NUL_IN_STRING, name);
 		} else if (v->type == JSMN_OBJECT || v->type == JSMN_ARRAY) {
-			failf(n, what, "%s: expected a string, number or boolean, got %s", name, shown(d, val));
+			/* as PM2 passes it: the value as JSON text */
+			struct buf text = {0};
+			json_pretty(&text, d, val, 0, NULL, 0);
+			buf_puts(&text, "");
+			json_key(b, name);
+			json_bytes(b, text.data);
+			buf_free(&text);
 		} else {
 			json_key(b, name);
 			if (json_is_null(d, val)) {

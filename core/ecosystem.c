@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -87,15 +88,27 @@ static int eval_timeout_ms(void)
 	return v && parse_int(v, 1, 86400, &s) ? (int)s * 1000 : EVAL_TIMEOUT_S * 1000;
 }
 
-static NORETURN void exec_node(const char *node, const char *file, int result_w, int err_w)
+/* What PM2 does with a .json file: evaluate it as one JavaScript expression (comments,
+ * unquoted keys, single quotes, expressions). The text comes on fd 4. */
+static const char node_eval_json[] =
+	"const fs=require('fs');"
+	"try{const c=require('vm').runInThisContext('('+fs.readFileSync(4,'utf8')+'\\n)',"
+	"{filename:process.argv[1]});"
+	"fs.writeFileSync(3,JSON.stringify(c===undefined?null:c));process.exit(0)"
+	"}catch(e){process.stderr.write(String(e&&e.message||e).split('\\n')[0]+'\\n');process.exit(1)}";
+
+static NORETURN void exec_node(const char *node, const char *code, const char *file, int result_w,
+                               int err_w, int text_fd)
 {
 	/* Its own group, to be killed whole on a timeout; and dead with us. */
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	int r = fcntl(result_w, F_DUPFD, 10), e = fcntl(err_w, F_DUPFD, 10);
-	if (r < 0 || e < 0 || dup2(2, 1) < 0 || dup2(r, 3) < 0 || dup2(e, 2) < 0)
+	int t = text_fd >= 0 ? fcntl(text_fd, F_DUPFD, 10) : -1;
+	if (r < 0 || e < 0 || dup2(2, 1) < 0 || dup2(r, 3) < 0 || dup2(e, 2) < 0 ||
+	    (text_fd >= 0 && (t < 0 || dup2(t, 4) < 0)))
 		_exit(127);
-	execl(node, "node", "-e", node_eval, file, (char *)NULL);
+	execl(node, "node", "-e", code, file, (char *)NULL);
 	_exit(127);
 }
 
@@ -124,7 +137,10 @@ static bool collect(int result_r, int err_r, struct buf *text, struct buf *msg, 
 	return true;
 }
 
-static char *run_node(const char *file, const char *label, char *err, size_t errlen)
+/* The JSON text of what node makes of file (code node_eval) or of text (node_eval_json,
+ * handed over in a memfd), or NULL with the reason in err. */
+static char *run_node(const char *code, const char *file, const char *text, size_t textlen,
+                      const char *label, char *err, size_t errlen)
 {
 	char *node = decl_which("node");
 	if (!node) {
@@ -132,21 +148,29 @@ static char *run_node(const char *file, const char *label, char *err, size_t err
 		      "(install nodejs, or write the apps as ecosystem.json)", label);
 		return NULL;
 	}
-	int res[2], errp[2];
+	int res[2] = {-1, -1}, errp[2] = {-1, -1}, text_fd = -1;
+	if (text) {
+		text_fd = memfd_create("tend-ecosystem", MFD_CLOEXEC);
+		if (text_fd < 0 || !write_all(text_fd, text, textlen) || lseek(text_fd, 0, SEEK_SET) != 0) {
+			failf(err, errlen, "memfd: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	if (pipe2(res, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		free(node);
 		failf(err, errlen, "pipe: %s", strerror(errno));
-		return NULL;
+		goto fail;
 	}
 	pid_t pid = fork();
 	if (pid == 0)
-		exec_node(node, file, res[1], errp[1]);
+		exec_node(node, code, file, res[1], errp[1], text_fd);
 	free(node);
+	if (text_fd >= 0)
+		close(text_fd);
 	close(res[1]);
 	close(errp[1]);
-	struct buf text = {0}, msg = {0};
+	struct buf out = {0}, msg = {0};
 	int timeout = eval_timeout_ms();
-	bool finished = pid > 0 && collect(res[0], errp[0], &text, &msg, mono_ms() + timeout);
+	bool finished = pid > 0 && collect(res[0], errp[0], &out, &msg, mono_ms() + timeout);
 	close(res[0]);
 	close(errp[0]);
 	if (pid > 0 && !finished)
@@ -154,7 +178,7 @@ static char *run_node(const char *file, const char *label, char *err, size_t err
 	int status = 0;
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !text.len) {
+	if (!finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !out.len) {
 		char *nl = msg.data ? strchr(msg.data, '\n') : NULL;
 		if (nl)
 			*nl = 0;
@@ -166,13 +190,20 @@ static char *run_node(const char *file, const char *label, char *err, size_t err
 			      msg.data && *msg.data ? msg.data : pid < 0 ? strerror(errno)
 			      : WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "it exited before the config was read"
 			      : "node failed");
-		buf_free(&text);
+		buf_free(&out);
 		buf_free(&msg);
 		return NULL;
 	}
 	buf_free(&msg);
-	buf_puts(&text, "");
-	return text.data;
+	buf_puts(&out, "");
+	return out.data;
+fail:
+	free(node);
+	int fds[] = {text_fd, res[0], res[1], errp[0], errp[1]};
+	for (size_t i = 0; i < ARRAY_LEN(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return NULL;
 }
 
 /* "name: command" lines (foreman, honcho, Heroku) → {"apps":[{name, script}]}. */
@@ -242,11 +273,20 @@ static bool find_apps(struct eco *e, char *err, size_t errlen)
 			for (int i = 0, k = 1; i < d->tok[0].size; i++, k = json_next(d, k + 1)) {
 				if (json_eq(d, k, "apps") || json_eq(d, k, "pm2") || json_eq(d, k, "deploy"))
 					continue;
+				/* PM2 reads what it knows and drops the rest: a warning, as for app keys */
 				char *key = json_dup(d, k);
-				failf(err, errlen, "%s: %s: unknown top-level key (expected apps, pm2 or deploy)",
-				      e->label, key ? key : "?");
+				const char *strict = getenv("TEND_STRICT");
+				bool refuse = strict && !strcmp(strict, "1");
+				if (refuse)
+					failf(err, errlen, "%s: %s: unknown top-level key (expected apps, pm2 or deploy)",
+					      e->label, key ? key : "?");
+				else if (json_eq(d, k, "static"))
+					warn("%s: static: pm2 serve's key, not served by tend: ignored", e->label);
+				else
+					warn("%s: %s: unknown top-level key, ignored", e->label, key ? key : "?");
 				free(key);
-				return false;
+				if (refuse)
+					return false;
 			}
 			if (d->tok[apps].type == JSMN_OBJECT) {
 				e->apps = xmalloc(sizeof *e->apps);
@@ -276,6 +316,37 @@ static bool find_apps(struct eco *e, char *err, size_t errlen)
 	return true;
 }
 
+/* JSON, comments and trailing commas allowed. Failing that, what PM2 makes of a .json
+ * file: a JavaScript expression, evaluated by node (with a warning, since no other
+ * tool reads such a file as JSON). Where node cannot make sense of it either, the
+ * message is JSON's: it says where. */
+static bool parse(struct eco *e, size_t len, char *err, size_t errlen)
+{
+	char *copy = xstrndup(e->text, len);
+	char why[160];
+	bool ok = jsonc_clean(e->text, len, why, sizeof why);
+	if (ok && !(ok = json_parse(&e->doc, e->text, len)))
+		snprintf(why, sizeof why, "%s", e->doc.err);
+	char ignored[256];
+	char *js = ok ? NULL : run_node(node_eval_json, e->label, copy, len, e->label, ignored, sizeof ignored);
+	free(copy);
+	if (ok)
+		return true;
+	if (!js || !json_parse(&e->doc, js, strlen(js))) {
+		free(js);
+		return failf(err, errlen, "%s:%s", e->label, why);
+	}
+	static char *warned;   /* the same file is often read twice by one command */
+	if (!warned || strcmp(warned, e->label)) {
+		warn("%s:%s: not JSON; read as JavaScript, as PM2 does", e->label, why);
+		free(warned);
+		warned = xstrdup(e->label);
+	}
+	free(e->text);
+	e->text = js;
+	return true;
+}
+
 bool eco_load(const char *arg, struct eco *e, char *err, size_t errlen)
 {
 	memset(e, 0, sizeof *e);
@@ -297,7 +368,7 @@ bool eco_load(const char *arg, struct eco *e, char *err, size_t errlen)
 	size_t len = 0;
 	char *raw = NULL;
 	if (is_js_config(arg)) {
-		raw = run_node(arg, e->label, err, errlen);
+		raw = run_node(node_eval, arg, NULL, 0, e->label, err, errlen);
 		if (!raw)
 			return false;
 		len = strlen(raw);
@@ -316,11 +387,8 @@ bool eco_load(const char *arg, struct eco *e, char *err, size_t errlen)
 		}
 	}
 	e->text = raw;
-	char why[160];
-	if (!jsonc_clean(e->text, len, why, sizeof why))
-		return failf(err, errlen, "%s:%s", e->label, why);
-	if (!json_parse(&e->doc, e->text, len))
-		return failf(err, errlen, "%s:%s", e->label, e->doc.err);
+	if (!parse(e, len, err, errlen))
+		return false;
 	return find_apps(e, err, errlen);
 }
 

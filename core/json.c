@@ -585,17 +585,20 @@ static int pretty(struct buf *out, const struct jdoc *d, int t, int indent, int 
 			e = json_next(d, e + 1);
 			continue;
 		}
-		buf_puts(out, written++ ? ",\n" : "\n");
+		if (written++)
+			buf_putc(out, ',');
+		if (indent)   /* 0: on one line, as JSON.stringify(value) */
+			buf_putc(out, '\n');
 		for (int k = 0; k < (level + 1) * indent; k++)
 			buf_putc(out, ' ');
 		if (object) {
 			pretty_string(out, d, e);
-			buf_puts(out, ": ");
+			buf_puts(out, indent ? ": " : ":");
 			e++;
 		}
 		e = pretty(out, d, e, indent, level + 1, NULL, 0);
 	}
-	if (written) {
+	if (written && indent) {
 		buf_putc(out, '\n');
 		for (int k = 0; k < level * indent; k++)
 			buf_putc(out, ' ');

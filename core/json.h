@@ -57,8 +57,8 @@ bool json_as_bool(const struct jdoc *d, int tok, bool *out);
 /* Copy the members of object obj (as they are written) into b, inside an object
  * being written, except the keys named in skip. */
 void json_copy_members(struct buf *b, const struct jdoc *d, int obj, const char *const *skip, int nskip);
-/* Value tok of d laid out as JSON.stringify(value, null, indent) does (members of the
- * top object named in skip left out). */
+/* Value tok of d laid out as JSON.stringify(value, null, indent) does (indent 0: on
+ * one line; members of the top object named in skip left out). */
 void json_pretty(struct buf *out, const struct jdoc *d, int tok, int indent,
                  const char *const *skip, int nskip);
 /* Bytes as a string of hex digits (state handed across exec: any bytes, NULs too), and

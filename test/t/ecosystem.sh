@@ -50,14 +50,42 @@ printf '[{"name":"a","script":"app.js","min_uptime":"soon"}]' >bad-dur.json
 bad bad-dur.json 'apps\[0\]\.min_uptime: expected a duration .*got "soon"$'
 printf '[{"name":"a","script":"app.js","autorestart":"yes"}]' >bad-bool.json
 bad bad-bool.json 'apps\[0\]\.autorestart: expected true or false, got "yes"$'
-printf '[{"name":"a","script":"app.js","env":{"A":{"deep":1}}}]' >bad-env.json
-bad bad-env.json 'apps\[0\]\.env: A: expected a string, number or boolean'
 printf '[{"name":"a","script":"app.js"},{"name":"a","script":"app.js"}]' >bad-dup.json
 run "$TEND" start bad-dup.json
 expect_rc 2
 expect_err_has 'declared twice'
 printf '{"apps":[{"name":"a","script":"app.js"}],"extra":1}' >bad-top.json
-bad bad-top.json 'bad-top\.json: extra: unknown top-level key'
+bad bad-top.json 'bad-top\.json: extra: unknown top-level key' --strict
+
+# ---- what PM2 takes that JSON does not: a .json file is a JavaScript expression to PM2 ----
+# Unquoted keys, single quotes, expressions, globals: node evaluates it, with a warning
+# that says where JSON stopped; an unknown top-level key is a warning; an object in env
+# becomes its JSON text, as PM2 passes it.
+cat >lenient.json <<'EOF'
+// not JSON, but PM2 reads it
+{
+  apps: [{
+    name: 'len',
+    script: ['app', '.js'].join(''),
+    env: { A: 1 + 1, OBJ: {a: [1, "x"]}, WHERE: process.env.HOME },
+  }],
+  extra: true,
+}
+EOF
+run "$TEND" start lenient.json -s
+expect_rc 0
+[ "$ERR" = "tend: start: lenient.json:3:3: expected a string key: not JSON; read as JavaScript, as PM2 does
+tend: start: lenient.json: extra: unknown top-level key, ignored" ] || fail "start lenient.json: $ERR"
+"$TEND" env "$("$TEND" id len)" >len-env.txt
+grep -qx 'A=2' len-env.txt && grep -qxF 'OBJ={"a":[1,"x"]}' len-env.txt && grep -qx "WHERE=$HOME" len-env.txt ||
+	fail "lenient.json env: $(grep -E '^(A|OBJ|WHERE)=' len-env.txt | tr '\n' ' ')"
+run "$TEND" stop lenient.json -s   # file targets read it the same way
+expect_rc 0
+status_is len stopped || fail "stop lenient.json"
+"$TEND" delete all -s
+# Where node cannot make sense of it either, JSON's message says where.
+printf '{apps: [{name: "x" script: "app.js"}]}' >bad-js.json
+bad bad-js.json '^tend: start: bad-js\.json:1:2: expected a string key$'
 printf '"just a string"' >bad-shape.json
 bad bad-shape.json 'bad-shape\.json: expected \{"apps": \[...\]\}'
 bad no-such-file.json '^tend: start: no-such-file\.json: No such file or directory$'
