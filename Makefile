@@ -77,7 +77,7 @@ endif
 
 $(BIN): $(OBJS) $(TLS_DEP)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(TLS_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(TLS_LIBS) -lm
 
 $(OBJDIR)/%.o: %.c | $(JSMN) $(TLS_DEP)
 	@mkdir -p $(@D)
@@ -117,7 +117,7 @@ deps: $(JSMN) $(TLS_DEP)
 $(OBJDIR)/unit/%: test/unit/%.c $(CORE_OBJS) test/unit/unit.h
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Itest/unit -o $@ $< $(CORE_OBJS) $(TLS_LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Itest/unit -o $@ $< $(CORE_OBJS) $(TLS_LIBS) -lm
 
 unit: $(UNIT_BINS)
 
@@ -137,7 +137,7 @@ demo: tend
 	@examples/demo.sh ./tend
 
 # Benchmarks run on a copy: a rebuild meanwhile must not change what is measured.
-bench bench-logs bench-cluster: tend
+bench bench-logs bench-cluster bench-soak: tend
 	@cp tend /tmp/tend-bench-bin
 	@bench/$(patsubst bench-%,%,$(patsubst bench,run,$@)).sh /tmp/tend-bench-bin
 
@@ -159,3 +159,61 @@ distclean: clean
 	rm -rf vendor/build bench/.deps bench/results
 
 -include $(OBJS:.o=.d)
+
+# ---- fuzzing ------------------------------------------------------------------------
+# Coverage-guided fuzz targets (libFuzzer) for the parsers that take outside input:
+# test/fuzz/fuzz_NAME.c, seeds in test/fuzz/corpus/NAME/, test/fuzz/NAME.dict. Built
+# with Debian's clang 14 against glibc, with ASan and UBSan, into build/fuzz/ only.
+#
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="json cron"]   each target, one after another
+#   make fuzz-smoke                                          the same, 10 s each (CI)
+#   make fuzz-build                                          the binaries only
+#
+# Each run starts from a copy of the seeds (build/fuzz/run/NAME/corpus), so the tree's
+# corpus stays as committed; a crash leaves its input in build/fuzz/run/NAME/.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+FUZZ_SRCS    := $(sort $(wildcard test/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_SRCS:test/fuzz/fuzz_%.c=%)
+FUZZ_BINS    := $(FUZZ_SRCS:test/fuzz/fuzz_%.c=$(FUZZ_DIR)/fuzz_%)
+# Only the parsers and what they call: the daemon's objects stay out.
+FUZZ_CORE    := json jsonc decl ecosystem cron logfmt target rx listener util
+FUZZ_OBJS    := $(FUZZ_CORE:%=$(FUZZ_DIR)/core/%.o)
+FUZZ_CPPFLAGS := -D_GNU_SOURCE -I. -Icore -Ivendor/build/include -Itest/fuzz
+FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer $(WARN) \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-deps
+
+fuzz-deps:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 && \
+		test -n "$$(find /usr/lib/llvm-14 -name 'libclang_rt.fuzzer-*.a' 2>/dev/null)" || \
+		vendor/deps.sh pkgs clang-14 libclang-rt-14-dev
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	@test/fuzz/run.sh -s $(FUZZ_SECONDS) -d $(FUZZ_DIR) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+# The core objects carry coverage (fuzzer-no-link); only the harness links libFuzzer.
+$(FUZZ_DIR)/core/%.o: core/%.c | $(JSMN) fuzz-deps
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+# An archive, so that a harness links only what its parser calls (target.c would
+# otherwise pull in the daemon's process table).
+$(FUZZ_DIR)/libcore.a: $(FUZZ_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h $(FUZZ_DIR)/libcore.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< \
+		$(FUZZ_DIR)/libcore.a -lm
+
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)

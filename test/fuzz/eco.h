@@ -68,8 +68,10 @@ static void eco_setup(const char *name)
 }
 
 /* What decl_normalize promised for one app that it accepted: one JSON object, strict
- * enough for the JSONC checker, with a usable name and an absolute cwd. */
-static void eco_check_app(const struct buf *out)
+ * enough for the JSONC checker, with a name app_name_problem passes and an absolute
+ * cwd. The name is the one decl_name gives (what `tend stop FILE` and --only go by),
+ * unless the app appends the environment's name to it. */
+static void eco_check_app(const struct buf *out, const char *declared)
 {
 	size_t n = out->len;
 	char *text = xstrndup(out->data ? out->data : "", n);
@@ -77,8 +79,12 @@ static void eco_check_app(const struct buf *out)
 	FUZZ_ASSERT(json_parse(&d, text, n) && d.tok[0].type == JSMN_OBJECT);
 	FUZZ_ASSERT(json_next(&d, 0) == d.ntok);
 	char *name = json_dup(&d, json_get(&d, 0, "name"));
-	FUZZ_ASSERT(name && *name && strlen(name) <= 200 && !strchr(name, '/'));
-	FUZZ_ASSERT(name[strspn(name, "0123456789")] != 0);
+	FUZZ_ASSERT(name);
+	if (declared)
+		FUZZ_ASSERT(!strcmp(name, declared));
+	/* the one rule for names (util.c), and the part of it files depend on */
+	FUZZ_ASSERT(app_name_problem(name) == NULL);
+	FUZZ_ASSERT(*name && strlen(name) <= 200 && !strchr(name, '/'));
 	char *cwd = json_dup(&d, json_get(&d, 0, "cwd"));
 	FUZZ_ASSERT(cwd && cwd[0] == '/');
 	FUZZ_ASSERT(json_is_str(&d, json_get(&d, 0, "script")));
@@ -97,7 +103,13 @@ static int eco_run(const uint8_t *data, size_t size)
 	struct eco e;
 	char err[512];
 	err[0] = 0;
-	if (!eco_load(eco_file, &e, err, sizeof err)) {
+	/* A file that is not JSON goes to node (as PM2 reads it): a process per input,
+	 * and node's parser is not ours to fuzz. With no node in PATH, eco_load gives
+	 * JSON's own message instead; the apps' interpreters are looked up afterwards. */
+	setenv("PATH", "/nonexistent", 1);
+	bool loaded = eco_load(eco_file, &e, err, sizeof err);
+	setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
+	if (!loaded) {
 		FUZZ_ASSERT(err[0] != 0);
 		/* The applets die here; freeing what was loaded so far must be safe too. */
 		eco_free(&e);
@@ -111,16 +123,38 @@ static int eco_run(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(json_parse(&over, over_text, sizeof over_text - 1));
 	for (int i = 0; i < e.napps && i < 16; i++) {
 		FUZZ_ASSERT(e.apps[i] >= 0 && e.apps[i] < e.doc.ntok);
-		free(decl_name(&e.doc, e.apps[i]));
+		char *declared = decl_name(&e.doc, e.apps[i]);
+		bool appends = json_get(&e.doc, e.apps[i], "append_env_to_name") >= 0 ||
+		               json_get(&e.doc, e.apps[i], "appendEnvToName") >= 0;
+		/* strict: the lenient path warns once per unknown key name, remembering the
+		 * names for the life of the process, which suits a command but fills stderr
+		 * and a growing list over millions of inputs. */
 		struct decl_opts o = {.where = "fuzz: apps[0]", .base_dir = e.dir,
-		                      .env_name = "production", .shell_env = true};
+		                      .env_name = "production", .shell_env = true, .strict = true};
 		struct buf out = {0};
 		char why[512];
 		why[0] = 0;
 		if (decl_normalize(&e.doc, e.apps[i], &over, 0, &o, &out, why, sizeof why))
-			eco_check_app(&out);
+			eco_check_app(&out, appends ? NULL : declared);
 		else
 			FUZZ_ASSERT(why[0] != 0);
+		buf_free(&out);
+		free(declared);
+		/* The same object as a restart's options: the members it changes. */
+		why[0] = 0;
+		if (decl_changes(&e.doc, e.apps[i], &o, &out, why, sizeof why)) {
+			struct buf obj = {0};
+			json_open(&obj, '{');
+			buf_add(&obj, out.data ? out.data : "", out.len);
+			json_close(&obj, '}');
+			struct jdoc d;
+			FUZZ_ASSERT(json_parse(&d, obj.data, obj.len) && d.tok[0].type == JSMN_OBJECT);
+			json_free(&d);
+			FUZZ_ASSERT(jsonc_clean(obj.data, obj.len, NULL, 0));
+			buf_free(&obj);
+		} else {
+			FUZZ_ASSERT(why[0] != 0);
+		}
 		buf_free(&out);
 	}
 	json_free(&over);

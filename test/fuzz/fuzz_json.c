@@ -49,11 +49,12 @@ static void read_request(const struct jdoc *d)
 	}
 }
 
-/* jsmn's strict mode still takes keys without values ({"a"}, {"a","b":1}). Whoever
- * walks such an object pair by pair (json_copy_members here; decl.c and spec.c walk
- * the same way) reads tokens past the last one jsmn wrote. ASan cannot see that read:
- * the token array is larger than its tokens, and its fill bytes make the garbage
- * token empty. So the precondition is checked here, before the walk. */
+/* jsmn's strict mode still takes keys without values ({"a"}, {"a","b":1}), which
+ * json_parse must refuse: whoever walks an object pair by pair (json_copy_members
+ * here; spec.c's env_layer walks a request's "env" the same way) would read tokens
+ * past the last one jsmn wrote. ASan cannot see that read: the token array is larger
+ * than its tokens, and its fill bytes make the garbage token empty. So the pairing is
+ * checked here, for every object json_parse accepted. */
 static bool members_paired(const struct jdoc *d, int obj)
 {
 	for (int k = 0, key = obj + 1; k < d->tok[obj].size; k++) {
@@ -169,9 +170,15 @@ static void check_string_doc(const struct buf *doc, const char *want, size_t wan
 	long len = json_unescape(doc->data + 1, n, out);
 	FUZZ_ASSERT(len >= 0 && (size_t)len == wantlen && memcmp(out, want, wantlen) == 0);
 	free(out);
-	/* json_dup gives a C string: the same bytes, up to the first NUL. */
+	/* json_dup gives a C string: the same bytes, or NULL for a string that holds a
+	 * NUL (\u0000), which json_has_nul tells. */
 	char *dup = json_dup(&d, 0);
-	FUZZ_ASSERT(dup && strlen(dup) == strnlen(want, wantlen) && memcmp(dup, want, strlen(dup)) == 0);
+	bool nul = memchr(want, 0, wantlen) != NULL;
+	FUZZ_ASSERT(json_has_nul(&d, 0) == nul);
+	if (nul)
+		FUZZ_ASSERT(dup == NULL);
+	else
+		FUZZ_ASSERT(dup && strlen(dup) == wantlen && memcmp(dup, want, wantlen) == 0);
 	free(dup);
 	json_free(&d);
 	/* The strict checker agrees that it is JSON. */
@@ -196,6 +203,19 @@ static void round_trip(const uint8_t *data, size_t size)
 	check_string_doc(&doc, s, strlen(s));
 	buf_free(&doc);
 	free(s);
+
+	/* Hex strings carry any bytes, NULs too, across the daemon's exec. */
+	json_open(&doc, '{');
+	json_khex(&doc, "fds", data, size);
+	json_close(&doc, '}');
+	struct jdoc h;
+	FUZZ_ASSERT(json_parse(&h, doc.data, doc.len));
+	struct buf bytes = {0};
+	FUZZ_ASSERT(json_hex(&h, json_get(&h, 0, "fds"), &bytes));
+	FUZZ_ASSERT(bytes.len == size && (size == 0 || memcmp(bytes.data, data, size) == 0));
+	buf_free(&bytes);
+	json_free(&h);
+	buf_free(&doc);
 
 	/* Numbers. json_as_ll reads through a double, so integers are exact to 2^53 only;
 	 * json_num is only asked for CPU percentages, and converts through long long, so
@@ -235,7 +255,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data;
 	struct jdoc d;
 	if (json_parse(&d, text, size)) {
-		FUZZ_ASSERT(d.ntok > 0 && d.tok != NULL);
+		/* one value, every object member a string key with one value */
+		FUZZ_ASSERT(d.ntok > 0 && d.tok != NULL && json_next(&d, 0) == d.ntok);
 		/* Text the strict checker passes is JSON proper: what is copied out of it must
 		 * parse again. jsmn alone also takes {"a"} or [1 2]. */
 		char *copy = xstrndup(text, size);

@@ -9,9 +9,19 @@
 #include <limits.h>
 
 /* The daemon's process table, which target.c reads (target_settle): a few apps of
- * our own stand in for proc.c here. */
+ * our own stand in for proc.c here, and its lookup by id below. */
 struct proc **procs;
 int nprocs;
+
+/* proc.c's lookup by id, over that table (target_settle asks whether a number is some
+ * instance's id). */
+struct proc *proc_find(int id)
+{
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i]->id == id)
+			return procs[i];
+	return NULL;
+}
 
 static struct spec specs[5];
 static struct proc table[5], *table_ptrs[5];
@@ -52,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct target t;
 	char err[300];
 	err[0] = 0;
-	if (!target_compile(&t, word, err, sizeof err)) {
+	if (!target_compile(&t, word, NULL, err, sizeof err)) {   /* no cwd: no script paths */
 		FUZZ_ASSERT(!strncmp(err, "bad regular expression", 22));
 		free(word);
 		free(extra);
@@ -81,8 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (t.all)
 		FUZZ_ASSERT(matched == nprocs);
-	/* A word that names an app matches it. */
-	if (!t.re)
+	/* A word that names an app matches it (unless it is a number that is some
+	 * instance's id: then it means that instance). */
+	if (!t.re && !t.by_id)
 		for (int i = 0; i < nprocs; i++)
 			if (!strcmp(word, procs[i]->spec->name))
 				FUZZ_ASSERT(target_matches(&t, procs[i]));
