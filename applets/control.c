@@ -127,7 +127,7 @@ static char **file_names(const char *file, const char *only, int *n, char ***mis
 {
 	char **names = eco_app_names(file, only, n);
 	struct jdoc d;
-	char *json = call_list(NULL, 0, false, &d);
+	char *json = call_list(NULL, 0, NULL, &d);
 	*missing = xcalloc((size_t)*n + 1, sizeof **missing);
 	*nmissing = 0;
 	int k = 0;

@@ -56,7 +56,7 @@ int describe_main(int argc, char **argv)
 	struct optstate s;
 	opt_positionals(&s, argc, argv, 1, argc);
 	struct jdoc d;
-	char *json = call_list(s.pos, s.npos, false, &d);
+	char *json = call_list(s.pos, s.npos, NULL, &d);
 	for (int i = 0, p = 1; i < d.tok[0].size; i++, p = json_next(&d, p)) {
 		int env = json_get(&d, p, "pm2_env");
 		int monit = json_get(&d, p, "monit");

@@ -1,6 +1,7 @@
 /* list, jlist, prettylist: the process table, or PM2's JSON. */
 #include "applets/applet.h"
 #include "client.h"
+#include "inspect.h"
 #include "opt.h"
 #include "table.h"
 
@@ -11,7 +12,7 @@
 //applet: l list_main list_help a list
 //applet: list list_main list_help - print the process table
 //applet: ls list_main list_help ac list
-//applet: prettylist prettylist_main prettylist_help - print every app as indented JSON
+//applet: prettylist prettylist_main prettylist_help - print every app as PM2's prettylist does
 //applet: ps list_main list_help ac list
 //applet: status list_main list_help a list
 
@@ -37,7 +38,8 @@ const char jlist_help[] =
 const char prettylist_help[] =
 	"usage: tend prettylist\n"
 	"\n"
-	"Print the same JSON as jlist, indented.\n";
+	"Print the same list as jlist, laid out as PM2 prints it (node's util.inspect:\n"
+	"single-quoted strings, bare keys, short objects on one line).\n";
 
 enum { O_SORT = 1, O_MINI, O_NO_COLOR };
 static const struct opt options[] = {
@@ -81,51 +83,19 @@ static void print_line(const char *line, size_t len, void *arg)
 	fputc('\n', stdout);
 }
 
-/* Indent JSON text (already valid: it comes from the daemon). */
+/* As PM2 prints it: node's util.inspect of the list. */
 static void pretty(const char *line, size_t len, void *arg)
 {
 	(void)arg;
-	int depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = line[i];
-		if (in_str) {
-			putchar(c);
-			if (c == '\\' && i + 1 < len)
-				putchar(line[++i]);
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		switch (c) {
-		case '"':
-			in_str = true;
-			putchar(c);
-			break;
-		case '{':
-		case '[':
-			if (i + 1 < len && (line[i + 1] == '}' || line[i + 1] == ']')) {
-				putchar(c);
-				putchar(line[++i]);
-				break;
-			}
-			printf("%c\n%*s", c, ++depth * 2, "");
-			break;
-		case '}':
-		case ']':
-			printf("\n%*s%c", --depth * 2, "", c);
-			break;
-		case ',':
-			printf(",\n%*s", depth * 2, "");
-			break;
-		case ':':
-			fputs(": ", stdout);
-			break;
-		default:
-			putchar(c);
-		}
-	}
-	putchar('\n');
+	struct jdoc d;
+	if (!json_parse(&d, line, len))
+		die("the daemon's list is not JSON: %s", d.err);
+	struct buf out = {0};
+	js_inspect(&out, &d, 0);
+	fwrite(out.data, 1, out.len, stdout);
+	fputc('\n', stdout);
+	buf_free(&out);
+	json_free(&d);
 }
 
 static int dump_json(int argc, char **argv, data_fn *print)

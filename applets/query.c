@@ -42,7 +42,7 @@ int id_main(int argc, char **argv)
 	struct optstate s;
 	opt_positionals(&s, argc, argv, 1, 1);
 	struct jdoc d;
-	char *json = call_list(NULL, 0, false, &d);
+	char *json = call_list(NULL, 0, NULL, &d);
 	for (int i = 0, p = 1; i < d.tok[0].size; i++, p = json_next(&d, p)) {
 		long long id;
 		if (json_eq(&d, json_get(&d, p, "name"), s.pos[0]) &&
@@ -60,7 +60,7 @@ int pid_main(int argc, char **argv)
 	struct optstate s;
 	opt_positionals(&s, argc, argv, 0, 1);
 	struct jdoc d;
-	char *json = call_list(s.pos, s.npos, false, &d);
+	char *json = call_list(s.pos, s.npos, NULL, &d);
 	for (int i = 0, p = 1; i < d.tok[0].size; i++, p = json_next(&d, p)) {
 		long long pid = 0;
 		json_as_ll(&d, json_get(&d, p, "pid"), &pid);
@@ -85,7 +85,7 @@ int env_main(int argc, char **argv)
 	if (!parse_int(s.pos[0], 0, 0x7fffffff, &id))
 		die_usage("expected an id, got '%s'", s.pos[0]);
 	struct jdoc d;
-	char *json = call_list(s.pos, 1, true, &d);
+	char *json = call_list(s.pos, 1, "spawn", &d);
 	int p = json_child(&d, 0, 0);
 	for (int i = 0; i < d.tok[0].size; i++, p = json_next(&d, p)) {
 		long long pid_id = -1;

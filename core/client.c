@@ -343,13 +343,16 @@ static void keep_list(const char *line, size_t len, void *arg)
 	l->json = xstrndup(line, len);
 }
 
-char *call_list(char **targets, int n, bool with_env, struct jdoc *d)
+char *call_list(char **targets, int n, const char *env, struct jdoc *d)
 {
 	struct buf req = {0};
 	req_begin(&req, "list");
 	if (n > 0)
 		req_targets(&req, targets, n);
-	json_kbool(&req, "env", with_env);
+	if (env && !strcmp(env, "spawn"))
+		json_kstr(&req, "env", "spawn");
+	else
+		json_kbool(&req, "env", env != NULL);
 	req_end(&req);
 	struct list_text l = {0};
 	struct reply rep;

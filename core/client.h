@@ -40,7 +40,8 @@ void call_or_die(const struct buf *req, data_fn *on_data, void *arg, struct repl
 
 /* The jlist array for targets (all when n == 0), parsed into d (token 0 is the
  * array). Returns the text d points into: free it after json_free(d). Dies on errors. */
-char *call_list(char **targets, int n, bool with_env, struct jdoc *d);
+/* env: NULL (none), "pm2" (jlist's), "spawn" (what the process was started with) */
+char *call_list(char **targets, int n, const char *env, struct jdoc *d);
 
 /* Start the daemon detached; true once it answers (or another one does). */
 bool daemon_spawn(void);

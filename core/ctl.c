@@ -683,15 +683,18 @@ static void cmd_list(struct request *r)
 		if (!resolve_targets(r, &ids, &n))
 			return;
 	}
+	/* "env": true (PM2's env), false (none: list is quicker), "spawn" (the real one) */
 	bool with_env = true;
-	json_as_bool(r->d, json_get(r->d, 0, "env"), &with_env);
+	int envtok = json_get(r->d, 0, "env");
+	json_as_bool(r->d, envtok, &with_env);
+	enum jl_env env = json_eq(r->d, envtok, "spawn") ? JL_SPAWN_ENV : with_env ? JL_PM2_ENV : JL_NO_ENV;
 	daemon_sample_procs();
 	struct buf b = {0};
-	buf_grow(&b, (size_t)n * (with_env ? 4096 : 1024));
+	buf_grow(&b, (size_t)n * (env != JL_NO_ENV ? 4096 : 1024));
 	json_open(&b, '[');
 	for (int i = 0; i < n; i++) {
 		const struct proc *p = ids ? proc_find(ids[i]) : procs[i];
-		proc_to_json(&b, p, with_env);
+		proc_to_json(&b, p, env);
 	}
 	json_close(&b, ']');
 	reply_line(r->c, &b);

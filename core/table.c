@@ -230,7 +230,7 @@ out:
 void table_show(FILE *f, const struct table_opts *o)
 {
 	struct jdoc d;
-	char *json = call_list(NULL, 0, false, &d);
+	char *json = call_list(NULL, 0, NULL, &d);
 	table_print(f, &d, 0, o);
 	json_free(&d);
 	free(json);

@@ -144,3 +144,58 @@ run "$PM2" delete app.js -s
 expect_rc 0
 [ "$(pm2_jl 'sorted(p["name"] for p in d)')" = '["other", "sig"]' ] || fail "delete app.js: $(pm2_jl '[p["name"] for p in d]')"
 "$PM2" delete all -s
+
+# ---- jlist as PM2's: PM2's keys and types, tend's internals left out ------------------------
+PORT_BASE=$(free_port)
+cat >inc.json <<EOF2
+{"apps":[{"name":"inc","script":"app.js","instances":2,"exec_mode":"fork","increment_var":"PORT",
+  "env":{"PORT":"$PORT_BASE","NODE_ENV":"production"}}]}
+EOF2
+"$PM2" start inc.json -s || fail "start inc.json"
+pm2_jl '1' >/dev/null
+problems=$("$PY" - "$T/.pjl" "$PORT_BASE" <<'EOF2'
+import json, sys
+d, base = json.load(open(sys.argv[1])), int(sys.argv[2])
+bad = []
+for i, p in enumerate(sorted(d, key=lambda p: p["pm_id"])):
+    e = p["pm2_env"]
+    if list(p) != ["pid", "name", "pm2_env", "pm_id", "monit"]: bad.append("top keys %r" % list(p))
+    if e["env"].get("PORT") != base + i or e.get("PORT") != base + i: bad.append("PORT %r/%r" % (e["env"].get("PORT"), e.get("PORT")))
+    if e.get("NODE_ENV") != "production": bad.append("env not copied to pm2_env")
+    if e.get("increment_var") != "PORT" or e.get("NODE_APP_INSTANCE") != i: bad.append("instance %r" % e.get("NODE_APP_INSTANCE"))
+    if e["env"].get("inc") != {}: bad.append("no app-named key in env")
+    if e["axm_options"].get("module_name") != "inc": bad.append("axm_options %r" % e["axm_options"])
+    for k in ("NOTIFY_SOCKET", "NODE_CHANNEL_FD", "pm_id", "name", "NODE_APP_INSTANCE"):
+        if k in e["env"]: bad.append("env has %s" % k)
+    if "pm_log_path" in e: bad.append("pm_log_path without -l")
+    if e["exec_interpreter"] != "node": bad.append("exec_interpreter %r" % e["exec_interpreter"])
+print("; ".join(bad))
+EOF2
+)
+[ -z "$problems" ] || fail "jlist: $problems"
+"$PM2" delete all -s
+
+# ---- prettylist is node's util.inspect of jlist, byte for byte -----------------------------
+# Values that exercise its rules: quotes of each kind, newlines, control characters, C1
+# characters, astral characters, a string over 10,000 characters, integer-like keys, 120
+# arguments (grouped in columns, "... 20 more items"), 16 numbers (right-aligned), an app
+# stopped so that nothing moves between the two listings.
+"$PY" - <<'EOF2'
+import json
+env = {"SQ": "it's", "BOTH": "say \"hi\" it's", "ALL3": "'\"`", "CTRL": "\x01\x1b\t\\", "C1": "\u0085x\u009f",
+       "NL": "line one\nline two\nline three, long enough to be split over several lines\n",
+       "ASTRAL": "\U0001F600 wide", "LONG": "x" * 10050, "7": "seven", "10": "ten", "with space": "v",
+       "SHORT": "a\nb"}
+app = {"name": "pretty", "script": "app.js", "args": [str(i * 7) for i in range(120)],
+       "stop_exit_codes": list(range(16)), "env": env}
+json.dump({"apps": [app]}, open("pretty.json", "w"))
+EOF2
+"$PM2" start pretty.json -s || fail "start pretty.json"
+"$PM2" stop pretty -s
+"$PM2" jlist >pretty-jlist.json
+"$PM2" prettylist >pretty-tend.txt
+node -e 'process.stdout.write(require("util").inspect(JSON.parse(require("fs").readFileSync(0)), false, null, false) + "\n")' \
+	<pretty-jlist.json >pretty-node.txt || fail "node's util.inspect failed"
+cmp -s pretty-tend.txt pretty-node.txt || fail "prettylist differs from util.inspect: $(diff pretty-node.txt pretty-tend.txt | head -n 8 | tr '\n' '|')"
+grep -q "^      status: 'stopped',$" pretty-tend.txt || fail "prettylist: no status line a grep would find"
+"$PM2" delete all -s
