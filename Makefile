@@ -63,7 +63,7 @@ CORE_OBJS   := $(CORE_SRCS:%.c=$(OBJDIR)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:test/unit/%.c=$(OBJDIR)/unit/%)
 JSMN        := vendor/build/include/jsmn.h
 
-.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster install install-links clean distclean FORCE
+.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster bench-soak bench-compat install install-links clean distclean FORCE
 
 all: tend
 
@@ -137,7 +137,7 @@ demo: tend
 	@examples/demo.sh ./tend
 
 # Benchmarks run on a copy: a rebuild meanwhile must not change what is measured.
-bench bench-logs bench-cluster bench-soak: tend
+bench bench-logs bench-cluster bench-soak bench-compat: tend
 	@cp tend /tmp/tend-bench-bin
 	@bench/$(patsubst bench-%,%,$(patsubst bench,run,$@)).sh /tmp/tend-bench-bin
 

@@ -345,7 +345,6 @@ static const char *closest_key(const char *name)
 	return best;
 }
 
-/* Record where every key of obj is; later layers win. */
 /* A key PM2 does not know: PM2 drops it silently; tend says so, once per key, and goes
  * on, unless asked to be strict (--strict, TEND_STRICT=1). */
 static void unknown_key(struct norm *n, const char *raw, const char *near)

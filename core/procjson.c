@@ -113,26 +113,33 @@ static void env_object(struct buf *b, const struct proc *p)
 /* The keys written into pm2_env before and after the copies of env's variables: a
  * variable of the same name is not copied (PM2's copy would overwrite them; a JSON
  * object with a key twice is worse). */
-static const char *const fixed_keys[] = {
-	"name", "namespace", "env", "merge_logs", "autostart", "autorestart", "watch",
-	"instance_var", "treekill", "username", "node_args", "pm_exec_path", "pm_cwd",
-	"exec_interpreter", "exec_mode", "instances", "pm_out_log_path", "pm_err_log_path",
-	"pm_log_path", "pm_pid_path", "increment_var", "status", "pm_uptime", "axm_actions",
-	"axm_monitor", "axm_options", "axm_dynamic", "created_at", "pm_id", "restart_time",
-	"unstable_restarts", "exit_code", "uid", "gid", "args", "time", "log_type",
-	"kill_timeout", "kill_signal", "max_restarts", "min_uptime", "restart_delay",
-	"exp_backoff_restart_delay", "prev_restart_delay", "stop_exit_codes", "exit_signal",
-	"port", "max_memory_restart", "memory_check_interval", "cron_restart",
-	"next_cron_restart", "watch_paths", "ignore_watch", "watch_delay", "restart_reason",
-	"restart_reason_at", "listen", "lb", "proxy_port", "proxy_connections",
-	"proxy_accepted", "wait_ready", "listen_timeout", "log_bytes_dropped", "last_error",
+#define K(s) {s, sizeof s - 1}
+static const struct { const char *name; size_t len; } fixed_keys[] = {
+	K("name"), K("namespace"), K("env"), K("merge_logs"), K("vizion"), K("autostart"),
+	K("autorestart"), K("watch"), K("instance_var"), K("pmx"), K("automation"), K("treekill"),
+	K("username"), K("windowsHide"), K("kill_retry_time"), K("km_link"), K("vizion_running"),
+	K("node_args"),
+	K("pm_exec_path"), K("pm_cwd"), K("exec_interpreter"), K("exec_mode"), K("instances"),
+	K("pm_out_log_path"), K("pm_err_log_path"), K("pm_log_path"), K("pm_pid_path"),
+	K("increment_var"), K("status"), K("pm_uptime"), K("axm_actions"), K("axm_monitor"),
+	K("axm_options"), K("axm_dynamic"), K("created_at"), K("pm_id"), K("restart_time"),
+	K("unstable_restarts"), K("exit_code"), K("uid"), K("gid"), K("args"), K("time"),
+	K("log_type"), K("kill_timeout"), K("kill_signal"), K("max_restarts"), K("min_uptime"),
+	K("restart_delay"), K("exp_backoff_restart_delay"), K("prev_restart_delay"),
+	K("stop_exit_codes"), K("exit_signal"), K("port"), K("max_memory_restart"),
+	K("memory_check_interval"), K("cron_restart"), K("next_cron_restart"), K("watch_paths"),
+	K("ignore_watch"), K("watch_delay"), K("restart_reason"), K("restart_reason_at"),
+	K("listen"), K("lb"), K("proxy_port"), K("proxy_connections"), K("proxy_accepted"),
+	K("wait_ready"), K("listen_timeout"), K("log_bytes_dropped"), K("last_error"),
 };
+#undef K
 
+/* Asked for every variable of every instance of a list: lengths are kept, not counted. */
 static bool fixed_key(const char *entry)
 {
 	size_t n = strcspn(entry, "=");
 	for (size_t i = 0; i < ARRAY_LEN(fixed_keys); i++)
-		if (strlen(fixed_keys[i]) == n && !strncmp(fixed_keys[i], entry, n))
+		if (fixed_keys[i].len == n && !memcmp(fixed_keys[i].name, entry, n))
 			return true;
 	return false;
 }
@@ -264,12 +271,17 @@ void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
 		spawn_env_object(b, p);
 	if (s->merge_logs || (!s->cluster && s->instances == 1))   /* PM2's fork: one set of files */
 		json_kbool(b, "merge_logs", true);
+	json_kbool(b, "vizion", false);   /* no git metadata gathered */
 	json_kbool(b, "autostart", s->autostart);
 	json_kbool(b, "autorestart", s->autorestart);
 	json_kbool(b, "watch", s->watching);
 	json_kstr(b, "instance_var", instance_var(s));
+	json_kbool(b, "pmx", false);          /* no agent injected into the app */
+	json_kbool(b, "automation", false);   /* nor PM2's hosted service */
 	json_kbool(b, "treekill", s->treekill);
 	json_kstr(b, "username", s->user);
+	json_kbool(b, "windowsHide", true);   /* PM2's defaults, meaningless on Linux */
+	json_kint(b, "kill_retry_time", 100);
 	strv(b, "node_args", s->interp_args);
 	json_kstr(b, "pm_exec_path", s->script);
 	json_kstr(b, "pm_cwd", s->cwd);
@@ -280,6 +292,8 @@ void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
 	json_kstr(b, "pm_err_log_path", p->err_path);
 	kstr_if(b, "pm_log_path", p->comb_path);
 	json_kstr(b, "pm_pid_path", p->pid_path);
+	json_kbool(b, "km_link", false);
+	json_kbool(b, "vizion_running", false);
 	kstr_if(b, "increment_var", s->increment_var);
 	json_kint(b, instance_var(s), p->instance);
 	if (env == JL_PM2_ENV)
@@ -291,7 +305,7 @@ void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
 	json_kint(b, "pm_id", p->id);
 	json_kint(b, "restart_time", p->restarts);
 	json_kint(b, "unstable_restarts", p->unstable_restarts);
-	if (p->spawn_gen && !running)
+	if (p->spawn_gen > 1 || (p->spawn_gen && !running))   /* once a run has ended */
 		json_kint(b, "exit_code", p->exit_code);
 	tend_fields(b, p);
 	json_close(b, '}');

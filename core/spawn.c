@@ -61,15 +61,20 @@ static const char *instance_var(const struct spec *s)
 
 bool proc_is_own_var(const struct spec *s, const char *entry)
 {
-	const char *own[] = {"pm_id", "name", instance_var(s), s->port ? "PORT" : NULL,
-	                     "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-	                     "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE", "TEND_LB",
-	                     "TEND_CLUSTER"};
+#define K(s) {s, sizeof s - 1}
+	static const struct { const char *name; size_t len; } fixed[] = {
+		K("pm_id"), K("name"), K("NOTIFY_SOCKET"), K("LISTEN_FDS"), K("LISTEN_PID"),
+		K("LISTEN_FDNAMES"), K("NODE_CHANNEL_FD"), K("NODE_CHANNEL_SERIALIZATION_MODE"),
+		K("TEND_LB"), K("TEND_CLUSTER"),
+	};
+#undef K
 	size_t n = strcspn(entry, "=");
-	for (size_t i = 0; i < ARRAY_LEN(own); i++)
-		if (own[i] && strlen(own[i]) == n && strncmp(entry, own[i], n) == 0)
+	for (size_t i = 0; i < ARRAY_LEN(fixed); i++)   /* every variable of a list: no strlen */
+		if (fixed[i].len == n && !memcmp(entry, fixed[i].name, n))
 			return true;
-	return false;
+	const char *ivar = instance_var(s);
+	return (s->port && n == 4 && !memcmp(entry, "PORT", 4)) ||
+	       (strlen(ivar) == n && !memcmp(entry, ivar, n));
 }
 
 /* increment_var: the variable's number plus the instance number (PORT=3000 gives
@@ -326,8 +331,7 @@ bool proc_spawn(struct proc *p)
 	p->sample_mono = 0;
 	p->cpu_pct = 0;
 	p->rss_bytes = 0;
-	p->exit_code = 0;
-	p->exit_signal = 0;
+	p->exit_signal = 0;   /* exit_code stays: PM2 shows the last run's while the next runs */
 	free(p->last_error);
 	p->last_error = NULL;
 	proc_write_pid_file(p);

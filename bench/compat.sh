@@ -1,0 +1,197 @@
+#!/bin/bash
+# Side by side with PM2: the same command sequence against PM2 (from npm, bench/.deps)
+# and against tend through a link named pm2, each in a fresh PM2_HOME with the same
+# environment and the same app files. Compares every command's exit status, and the
+# key paths and value types of `jlist` (bench/lib/keydiff.js), app by app.
+#
+#   bench/compat.sh TEND_BIN
+#
+# A difference that bench/compat.allow explains (a key tend leaves out on purpose, with
+# why) is reported as ok; any other makes the exit status 1. The table goes to stdout and
+# bench/results/compat.md; each tool's output per step to bench/results/compat-TOOL.log.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib/common.sh"
+bench_args "$@"
+[ -z "$ONLY" ] || { echo "bench: compat.sh compares both tools; no --only" >&2; exit 2; }
+
+DEPS=$ROOT/bench/.deps
+PM2_BIN=$DEPS/node_modules/.bin/pm2
+RESULTS=$ROOT/bench/results
+NODE=$(command -v node) || { echo "bench: compat.sh needs node" >&2; exit 1; }
+SAY_TAG=compat
+unset TEND_PID_FILE_PATH TEND_LOG_FILE_PATH PM2_PID_FILE_PATH PM2_LOG_FILE_PATH TEND_HOME
+
+bench_workdir compat
+trap 'cleanup' EXIT
+trap 'exit 130' INT TERM
+H= TOOL= LOG=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -n "$H" ] && stop_tool
+	reap 10
+	if [ -n "${BENCH_KEEP:-}" ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
+	exit "$rc"
+}
+
+install_pm2
+[ -x "$PM2_BIN" ] || { say "no PM2 to compare with"; exit 1; }
+
+# ---- the apps, the same files for both -------------------------------------------------
+A=$WORK/apps
+mkdir -p "$A"
+PORT_BASE=$(( 20000 + RANDOM % 20000 ))
+cat >"$A/app.js" <<'EOF'
+const t = setInterval(() => {}, 60000);
+process.on('SIGUSR2', () => console.log('usr2'));
+process.on('SIGINT', () => { clearInterval(t); process.exit(0); });
+EOF
+cat >"$A/http.js" <<'EOF'
+require('http').createServer((q, s) => s.end('ok ' + process.pid + '\n'))
+	.listen(Number(process.env.PORT) || 0);
+process.on('SIGINT', () => process.exit(0));
+EOF
+cat >"$A/worker.sh" <<'EOF'
+#!/bin/bash
+trap 'exit 0' INT TERM
+while :; do sleep 1; done
+EOF
+cat >"$A/worker.py" <<'EOF'
+import signal, sys, time
+signal.signal(signal.SIGINT, lambda *a: sys.exit(0))
+while True:
+    time.sleep(1)
+EOF
+chmod +x "$A/worker.sh"
+cat >"$A/eco.json" <<EOF
+{"apps": [
+ {"name": "api", "script": "http.js", "instances": 2, "exec_mode": "cluster",
+  "increment_var": "PORT", "env": {"PORT": $((PORT_BASE + 10)), "NODE_ENV": "development"},
+  "env_production": {"NODE_ENV": "production"}},
+ {"name": "job", "script": "worker.sh", "cron_restart": "0 3 * * *", "max_memory_restart": "200M",
+  "env": {"CONF": "a=1"}},
+ {"name": "py", "script": "worker.py", "interpreter": "python3", "args": ["--x", "1"]}
+]}
+EOF
+
+# ---- the sequence -------------------------------------------------------------------------
+# Each line: a label (what the row says), then the arguments. "@wait N" polls jlist until
+# N apps are online; "@jlist NAME" keeps jlist's output for the comparison.
+STEPS=$(cat <<EOF
+start app.js --name web
+start worker.sh --name worker
+start http.js -i 2 --name clu
+start eco.json --env production
+@wait 8
+@jlist running
+prettylist
+describe web
+pid web
+id web
+sendSignal SIGUSR2 web extra-word
+stop web
+restart web
+reload clu
+scale clu 3
+@wait 9
+stop nosuch
+restart nosuch
+delete nosuch
+describe nosuch
+start missing.js
+stop app.js
+restart app.js
+save
+delete all
+stop all
+restart all
+resurrect
+@wait 9
+@jlist resurrected
+delete all
+EOF
+)
+
+declare -A RC      # RC[tool:step number]
+stop_tool() {
+	# shellcheck disable=SC2046
+	track $(cat "$H"/pm2.pid "$H"/pids/*.pid 2>/dev/null) $(descendants "$(cat "$H/pm2.pid" 2>/dev/null)" 2>/dev/null)
+	pm2 kill >/dev/null 2>&1
+	reap 10
+	H=
+}
+
+pm2() { # pm2 ARGS...: the tool under test, in $H, in the apps folder, fixed environment
+	(cd "$A" && env -i PATH="$WORK/bin-$TOOL:/usr/local/bin:/usr/bin:/bin" HOME="$WORK/user" \
+		LANG=C.UTF-8 PM2_HOME="$H" timeout -k 5 60 pm2 "$@" </dev/null)
+}
+
+wait_online() { # wait_online N: up to 60 s
+	local deadline=$(( $(now_us) + 60 * 1000000 )) got=
+	while :; do
+		got=$(pm2 jlist 2>/dev/null | "$NODE" "$ROOT/bench/lib/jlist.js" count 2>/dev/null)
+		[ "${got%% *}" = "$1" ] && return 0
+		[ "$(now_us)" -ge "$deadline" ] && { echo "== waited for $1 online, saw '$got'" >>"$LOG"; return 1; }
+		sleep 0.2
+	done
+}
+
+run_tool() { # run_tool pm2|tend
+	TOOL=$1 LOG=$RESULTS/compat-$1.log
+	: >"$LOG"
+	mkdir -p "$WORK/bin-$TOOL" "$WORK/user"
+	if [ "$TOOL" = tend ]; then ln -sf "$TEND_BIN" "$WORK/bin-$TOOL/pm2"; else ln -sf "$PM2_BIN" "$WORK/bin-$TOOL/pm2"; fi
+	H=$WORK/home-$TOOL
+	mkdir -p "$H"
+	say "$TOOL: $(echo "$STEPS" | wc -l) steps"
+	local n=0 line rc
+	while IFS= read -r line; do
+		n=$((n + 1))
+		case $line in
+		'@wait '*) wait_online "${line#@wait }"; rc=$? ;;
+		'@jlist '*) pm2 jlist >"$WORK/jlist-$TOOL-${line#@jlist }" 2>>"$LOG"; rc=$? ;;
+		*)
+			# shellcheck disable=SC2086
+			pm2 $line >>"$LOG" 2>&1
+			rc=$?
+			;;
+		esac
+		echo "== step $n: $line: exit $rc" >>"$LOG"
+		RC[$TOOL:$n]=$rc
+	done <<<"$STEPS"
+	stop_tool
+}
+
+run_tool pm2
+run_tool tend
+
+# ---- the report -----------------------------------------------------------------------------
+out=$RESULTS/compat.md
+status=0
+{
+	echo "Measured by \`$ARGV_STR\` (PM2 $("$NODE" -p "require('$DEPS/node_modules/pm2/package.json').version"), tend $("$TEND_BIN" --version 2>/dev/null | head -n 1), $(date -u '+%F'))."
+	echo
+	echo "| step | PM2 exit | tend exit | |"
+	echo "|---|---:|---:|---|"
+	n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		a=${RC[pm2:$n]} b=${RC[tend:$n]} mark=same
+		if [ "$a" != "$b" ]; then mark=DIFFERENT; status=1; fi
+		echo "| \`$line\` | $a | $b | $mark |"
+	done <<<"$STEPS"
+	for s in running resurrected; do
+		echo
+		echo "jlist key paths and types, $s apps (\`bench/lib/keydiff.js\`):"
+		echo
+		echo '```'
+		"$NODE" "$ROOT/bench/lib/keydiff.js" "$WORK/jlist-pm2-$s" "$WORK/jlist-tend-$s" \
+			"$ROOT/bench/compat.allow" 2>&1 || status=1
+		echo '```'
+	done
+	echo
+	if [ "$status" = 0 ]; then echo "No unexplained difference."; else echo "Unexplained differences: see DIFF and DIFFERENT above."; fi
+} >"$out"
+cat "$out"
+grep -q '^No unexplained difference' "$out"
