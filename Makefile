@@ -55,7 +55,8 @@ TLS_DEP  := $(MBEDTLS)/library/libmbedtls.a
 endif
 
 APPLET_SRCS := $(sort $(wildcard applets/*.c))
-CORE_SRCS   := $(sort $(wildcard core/*.c))
+CORE_SRCS   := $(sort $(wildcard core/*/*.c))
+CORE_HDRS   := $(sort $(wildcard core/*/*.h))
 UNIT_SRCS   := $(sort $(wildcard test/unit/*.c))
 SRCS        := main.c $(APPLET_SRCS) $(CORE_SRCS)
 OBJS        := $(SRCS:%.c=$(OBJDIR)/%.o)
@@ -75,7 +76,7 @@ else
 tend: $(BIN)
 endif
 
-$(BIN): $(OBJS) $(TLS_DEP)
+$(BIN): $(OBJS) $(TLS_DEP) $(OBJDIR)/layers.ok
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(TLS_LIBS) -lm
 
@@ -83,6 +84,12 @@ $(OBJDIR)/%.o: %.c | $(JSMN) $(TLS_DEP)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# core/ is three layers: lib/ (depends on nothing above it), daemon/ and client/ (each
+# on lib/ only); applets use client/ and lib/, and daemon/daemon.h to run the daemon.
+$(OBJDIR)/layers.ok: $(SRCS) $(CORE_HDRS) scripts/check-layers.sh
+	@mkdir -p $(@D)
+	@scripts/check-layers.sh $(SRCS) $(CORE_HDRS) && touch $@
 
 # The applet table is generated from the //applet: lines next to each applet.
 $(OBJDIR)/main.o $(APPLET_SRCS:%.c=$(OBJDIR)/%.o): $(OBJDIR)/applets.h
@@ -92,18 +99,18 @@ $(OBJDIR)/applets.h: $(APPLET_SRCS) scripts/mkapplets.sh
 	@scripts/mkapplets.sh $(APPLET_SRCS) >$@.new
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
-# The node preload (core/node-preload.js) is embedded as a C string.
-$(OBJDIR)/core/ready.o: $(OBJDIR)/node_preload.h
-$(OBJDIR)/node_preload.h: core/node-preload.js
+# The node preload (core/daemon/node-preload.js) is embedded as a C string.
+$(OBJDIR)/core/daemon/ready.o: $(OBJDIR)/node_preload.h
+$(OBJDIR)/node_preload.h: core/daemon/node-preload.js
 	@mkdir -p $(@D)
 	@sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.new && mv $@.new $@
 
 # The build id changes only when a source changes; client and daemon compare it.
-$(OBJDIR)/core/version.o: $(OBJDIR)/buildid.h
-$(OBJDIR)/buildid.h: $(SRCS) $(wildcard core/*.h core/*.js) FORCE
+$(OBJDIR)/core/lib/version.o: $(OBJDIR)/buildid.h
+$(OBJDIR)/buildid.h: $(SRCS) $(CORE_HDRS) $(wildcard core/*/*.js) FORCE
 	@mkdir -p $(@D)
 	@printf '#define TEND_BUILD_ID "%s"\n' \
-		"$$(cat $(SRCS) $(wildcard core/*.h core/*.js) | sha256sum | cut -c1-12)" >$@.new
+		"$$(cat $(SRCS) $(CORE_HDRS) $(wildcard core/*/*.js) | sha256sum | cut -c1-12)" >$@.new
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
 $(JSMN):
@@ -178,7 +185,8 @@ FUZZ_SRCS    := $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(FUZZ_SRCS:test/fuzz/fuzz_%.c=%)
 FUZZ_BINS    := $(FUZZ_SRCS:test/fuzz/fuzz_%.c=$(FUZZ_DIR)/fuzz_%)
 # Only the parsers and what they call: the daemon's objects stay out.
-FUZZ_CORE    := json jsonc decl ecosystem cron logfmt target rx listener util
+FUZZ_CORE    := lib/json lib/jsonc client/decl client/ecosystem lib/cron lib/logfmt daemon/target \
+                lib/rx daemon/listener lib/util
 FUZZ_OBJS    := $(FUZZ_CORE:%=$(FUZZ_DIR)/core/%.o)
 FUZZ_CPPFLAGS := -D_GNU_SOURCE -I. -Icore -Ivendor/build/include -Itest/fuzz
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer $(WARN) \

@@ -1,7 +1,7 @@
 /* tend: one binary, many applets. The applet is basename(argv[0]) (also "tend-NAME"),
  * else argv[1]. Invoked as "pm2", tend behaves as tend in PM2's home. */
-#include "util.h"
-#include "home.h"
+#include "lib/util.h"
+#include "lib/home.h"
 #include "applets/applet.h"
 
 #include <errno.h>

@@ -2,12 +2,12 @@
  * A declaration file as the target means the apps it declares; restart and reload
  * through a file take the file's declarations anew. */
 #include "applets/applet.h"
-#include "appopts.h"
-#include "client.h"
-#include "decl.h"
-#include "ecosystem.h"
-#include "opt.h"
-#include "table.h"
+#include "client/appopts.h"
+#include "client/client.h"
+#include "client/decl.h"
+#include "client/ecosystem.h"
+#include "lib/opt.h"
+#include "client/table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +39,10 @@ const char stop_help[] =
 	"Stop apps: send each its kill signal (SIGINT by default) and every descendant\n"
 	"that left its process group, SIGKILL what is left after kill_timeout. Returns\n"
 	"once every process of the targets is gone. They stay in the list, stopped; a\n"
-	"stopped app is not restarted by its cron or watch.\n"
+	"stopped app is not restarted by its cron, and stops watching its files, as in\n"
+	"PM2 7 (a later restart does not watch unless --watch asks).\n"
 	"\n"
-	"      --watch      stop watching too (a later restart does not watch)\n"
+	"      --watch      (accepted, PM2's way to ask for that; it is the default)\n"
 	"      --force      SIGKILL now, also processes already stopping (no kill_timeout)\n"
 	"\n" TARGETS_HELP;
 

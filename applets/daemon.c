@@ -1,9 +1,9 @@
 /* The daemon's own applets: run it, ping it, kill it. */
 #include "applets/applet.h"
-#include "client.h"
-#include "daemon.h"
-#include "home.h"
-#include "opt.h"
+#include "client/client.h"
+#include "daemon/daemon.h"
+#include "lib/home.h"
+#include "lib/opt.h"
 
 #include <errno.h>
 #include <fcntl.h>

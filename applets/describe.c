@@ -1,8 +1,8 @@
 /* describe: everything tend knows about the instances of a target. */
 #include "applets/applet.h"
-#include "client.h"
-#include "opt.h"
-#include "table.h"
+#include "client/client.h"
+#include "lib/opt.h"
+#include "client/table.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* ecosystem (init): write a commented sample declaration file to start from, where
  * PM2 writes its own: ./ecosystem.config.js (or ecosystem.json with --json). */
 #include "applets/applet.h"
-#include "opt.h"
-#include "safefile.h"
+#include "lib/opt.h"
+#include "lib/safefile.h"
 
 #include <errno.h>
 #include <limits.h>

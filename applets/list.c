@@ -1,9 +1,9 @@
 /* list, jlist, prettylist: the process table, or PM2's JSON. */
 #include "applets/applet.h"
-#include "client.h"
-#include "inspect.h"
-#include "opt.h"
-#include "table.h"
+#include "client/client.h"
+#include "lib/inspect.h"
+#include "lib/opt.h"
+#include "client/table.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* flush and reloadLogs: the app log files as files. */
 #include "applets/applet.h"
-#include "client.h"
-#include "opt.h"
+#include "client/client.h"
+#include "lib/opt.h"
 
 #include <stdio.h>
 

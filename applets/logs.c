@@ -4,10 +4,10 @@
  * subscribed this connection; tailing up to those sizes, then printing the stream,
  * shows every line once: none missed between the two, none twice. */
 #include "applets/applet.h"
-#include "client.h"
-#include "logfmt.h"
-#include "opt.h"
-#include "table.h"
+#include "client/client.h"
+#include "lib/logfmt.h"
+#include "lib/opt.h"
+#include "client/table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -277,40 +277,6 @@ static void on_message(char *line, size_t len)
 	json_free(&d);
 }
 
-static int follow(int fd, struct buf *in)
-{
-	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = 1, .events = 0}};
-	for (;;) {
-		char *nl;
-		while ((nl = memchr(in->data, '\n', in->len))) {
-			size_t len = (size_t)(nl - in->data);
-			*nl = 0;
-			on_message(in->data, len);
-			buf_consume(in, len + 1);
-		}
-		flush_out();
-		/* stdout is polled too: a pipe whose reader has gone reports POLLERR, so
-		 * `tend logs | head` ends even while the apps are quiet. */
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			die("poll: %s", strerror(errno));
-		}
-		if (pfd[1].revents & (POLLERR | POLLHUP))
-			return EXIT_OK;
-		if (!pfd[0].revents)
-			continue;
-		buf_grow(in, 65536);
-		ssize_t n = read_retry(fd, in->data + in->len, in->cap - in->len - 1);
-		if (n < 0)
-			die("reading from the daemon: %s", strerror(errno));
-		if (n == 0)
-			die("the daemon closed the stream");
-		in->len += (size_t)n;
-		in->data[in->len] = 0;
-	}
-}
-
 /* ---- options ------------------------------------------------------------------- */
 
 /* --timestamp takes an optional format: `--timestamp web` means the app web. */
@@ -396,7 +362,7 @@ int logs_main(int argc, char **argv)
 			if (L.want[stream])
 				tail_file(&L.inst[i], stream);
 	flush_out();
-	int status = L.nostream ? EXIT_OK : follow(fd, &in);
+	int status = L.nostream ? EXIT_OK : follow_stream(fd, &in, on_message, flush_out);
 	close(fd);
 	buf_free(&in);
 	buf_free(&L.out);

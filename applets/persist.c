@@ -1,8 +1,8 @@
 /* save, resurrect, cleardump: the app list kept in $TEND_HOME/dump.json. */
 #include "applets/applet.h"
-#include "client.h"
-#include "opt.h"
-#include "table.h"
+#include "client/client.h"
+#include "lib/opt.h"
+#include "client/table.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Small questions scripts ask: id, pid, env; and sendSignal. */
 #include "applets/applet.h"
-#include "client.h"
-#include "opt.h"
+#include "client/client.h"
+#include "lib/opt.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* scale: change how many instances an app runs, leaving the running ones alone. */
 #include "applets/applet.h"
-#include "client.h"
-#include "opt.h"
-#include "table.h"
+#include "client/client.h"
+#include "lib/opt.h"
+#include "client/table.h"
 
 #include <stdio.h>
 #include <string.h>

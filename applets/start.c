@@ -4,14 +4,14 @@
  * command line's options become PM2 keys and go through the same checks as a file's,
  * over each app of the file. */
 #include "applets/applet.h"
-#include "appopts.h"
-#include "client.h"
-#include "daemon.h"
-#include "decl.h"
-#include "ecosystem.h"
-#include "opt.h"
-#include "safefile.h"
-#include "table.h"
+#include "client/appopts.h"
+#include "client/client.h"
+#include "daemon/daemon.h"
+#include "client/decl.h"
+#include "client/ecosystem.h"
+#include "lib/opt.h"
+#include "lib/safefile.h"
+#include "client/table.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -55,6 +55,9 @@ const char start_help[] =
 	"      --strict              unknown keys in a file are errors\n"
 	"  -f, --force               start another copy even if the name runs\n"
 	"  -w, --write               write the app's declaration to NAME-pm2.json here\n"
+	"      --attach              then follow the started apps' logs (as tend logs)\n"
+	"  -v, --version             print the version and exit, as pm2 -v\n"
+	"      --parallel N, --sort F  (accepted: PM2's options for other commands)\n"
 	"  -a, --update-env          (accepted: apps always get this shell's environment)\n"
 	"      --no-daemon           run the supervisor in the foreground (containers)\n"
 	"  -s, --silent              print nothing on success\n"
@@ -64,13 +67,19 @@ const char start_help[] =
 	"Exit status: 0 started, 1 failed (spawn failed, already running), 2 bad usage or a\n"
 	"bad declaration.\n";
 
-enum { O_ENV = 1, O_ONLY, O_STRICT, O_UPDATE_ENV, O_FORCE, O_WRITE, O_NO_DAEMON, O_SILENT, O_MINI, O_NO_COLOR };
+enum { O_ENV = 1, O_ONLY, O_STRICT, O_UPDATE_ENV, O_FORCE, O_WRITE, O_NO_DAEMON, O_SILENT, O_MINI,
+       O_NO_COLOR, O_ATTACH, O_VERSION, O_IGNORED };
 
 static const struct opt own_options[] = {
 	{"env", 0, OPT_REQUIRED, O_ENV},
 	{"only", 0, OPT_REQUIRED, O_ONLY},
 	{"strict", 0, OPT_NONE, O_STRICT},
 	{"update-env", 'a', OPT_NONE, O_UPDATE_ENV},
+	{"attach", 0, OPT_NONE, O_ATTACH},
+	{"version", 'v', OPT_NONE, O_VERSION},
+	/* PM2's global options that mean nothing to a start: accepted, as PM2 does */
+	{"parallel", 0, OPT_REQUIRED, O_IGNORED},
+	{"sort", 0, OPT_REQUIRED, O_IGNORED},
 	{"force", 'f', OPT_NONE, O_FORCE},
 	{"write", 'w', OPT_NONE, O_WRITE},
 	{"no-daemon", 0, OPT_NONE, O_NO_DAEMON},
@@ -87,7 +96,7 @@ struct start {
 	int ntargets;
 	const char *target;        /* the one being started */
 	const char *env_name, *only;
-	bool force, write, no_daemon, silent, mini, no_color;
+	bool force, write, no_daemon, silent, mini, no_color, update_env, attach;
 	char **args;
 	int nargs;
 	struct appopts ao;         /* the options, as PM2 keys */
@@ -99,7 +108,10 @@ static void own_option(struct start *st, int id, const char *v)
 	case O_ENV: st->env_name = v; break;
 	case O_ONLY: st->only = v; break;
 	case O_STRICT: setenv("TEND_STRICT", "1", 1); break;   /* decl.c reads it */
-	case O_UPDATE_ENV: break;   /* a start always sends the caller's environment */
+	case O_UPDATE_ENV: st->update_env = true; break;   /* a new app gets it anyway */
+	case O_ATTACH: st->attach = true; break;
+	case O_VERSION: exit(version_main(1, (char *[]){"version", NULL}));   /* as pm2 -v */
+	case O_IGNORED: break;
 	case O_FORCE: st->force = true; break;
 	case O_WRITE: st->write = true; break;
 	case O_NO_DAEMON: st->no_daemon = true; break;
@@ -109,10 +121,32 @@ static void own_option(struct start *st, int id, const char *v)
 	}
 }
 
+/* PM2's --watch takes paths after it (--watch src); tend's takes them as --watch=src.
+ * A word after --watch that is a directory is read as PM2 reads it: a script never is
+ * one, so `start --watch app.js` keeps its meaning. */
+static void watch_paths_after(int argc, char **argv)
+{
+	struct stat sb;
+	for (int i = 1; i + 1 < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return;
+		if (!strcmp(argv[i], "--watch") && argv[i + 1][0] != '-' && stat(argv[i + 1], &sb) == 0 &&
+		    S_ISDIR(sb.st_mode)) {
+			argv[i] = xasprintf("--watch=%s", argv[i + 1]);
+			memmove(argv + i + 1, argv + i + 2, (size_t)(argc - i - 1) * sizeof *argv);
+			argc--;
+		}
+	}
+}
+
 static void parse_args(struct start *st, int argc, char **argv)
 {
 	struct optstate s;
 	struct opt *options = opt_merge(own_options, appopt_table);
+	watch_paths_after(argc, argv);
+	argc = 0;
+	while (argv[argc])
+		argc++;
 	opt_init(&s, argc, argv);
 	appopts_begin(&st->ao);
 	int id;
@@ -210,6 +244,8 @@ static int start_known(const struct start *st)
 	req_begin(&req, "restart");
 	req_targets(&req, &target, 1);
 	appopts_set(&st->ao, &req);
+	if (st->update_env)
+		decl_shell_env(&req);
 	req_end(&req);
 	call(&req, true, NULL, NULL, &rep);
 	int rc = reply_status(&rep);
@@ -254,8 +290,13 @@ static int start_one(struct start *st)
 		if (rc >= 0)
 			return rc;
 	}
-	if (!is_file && (st->only || st->env_name))
-		die_usage("--only/--env: need a declaration file");
+	if (!is_file && (st->only || st->env_name)) {
+		static bool told;   /* PM2 ignores them for a script; so do we, saying so */
+		if (!told)
+			warn("%s%s: %s is no declaration file: ignored", st->env_name ? "--env" : "--only",
+			     st->env_name && st->only ? " and --only" : "", file);
+		told = true;
+	}
 	if (!is_file && strcmp(st->mode, "error") != 0)
 		die_usage("%s: expected a declaration file (*.json, *.config.js, Procfile)", file);
 	const char *mode = st->mode;
@@ -282,6 +323,31 @@ static int start_one(struct start *st)
 	return rc;
 }
 
+/* --attach: follow the logs of what was started, as PM2 does: the scripts (a script
+ * names the apps started from it) or the --name, else every app. */
+static int attach_logs(const struct start *st)
+{
+	char **argv = xcalloc((size_t)st->ntargets + 3, sizeof *argv);
+	int n = 0;
+	argv[n++] = "logs";   /* with the files' last lines: the app may have spoken already */
+	struct jdoc d;
+	char *name = NULL;
+	if (st->ao.has_name && json_parse(&d, st->ao.over.data, st->ao.over.len)) {
+		name = json_dup(&d, json_get(&d, 0, "name"));
+		json_free(&d);
+	}
+	if (name)
+		argv[n++] = name;
+	for (int i = 0; !name && i < st->ntargets; i++)
+		if (!eco_is_file(st->targets[i]))
+			argv[n++] = st->targets[i];
+	fflush(stdout);
+	int rc = logs_main(n, argv);
+	free(name);
+	free(argv);
+	return rc;
+}
+
 static int run(struct start *st)
 {
 	if (st->ntargets == 0) {
@@ -302,6 +368,8 @@ static int run(struct start *st)
 	}
 	if (rc == EXIT_OK && !st->no_daemon)
 		show_table(st);
+	if (rc == EXIT_OK && st->attach && !st->no_daemon)
+		return attach_logs(st);
 	return rc;
 }
 

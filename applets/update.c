@@ -1,7 +1,7 @@
 /* update: replace the running daemon with this build, in place, its apps running on. */
 #include "applets/applet.h"
-#include "client.h"
-#include "opt.h"
+#include "client/client.h"
+#include "lib/opt.h"
 
 #include <errno.h>
 #include <limits.h>

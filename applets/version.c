@@ -1,6 +1,6 @@
-#include "util.h"
-#include "version.h"
-#include "opt.h"
+#include "lib/util.h"
+#include "lib/version.h"
+#include "lib/opt.h"
 #include "applets/applet.h"
 
 #include <stdio.h>

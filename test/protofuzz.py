@@ -42,11 +42,11 @@ Known bugs each have a name (fixed in d963ba6 and 772181d: kept as regression pa
   known           all of the above
 and those this fuzzer found:
   big-env         an app env of 65536 variables (the documented limit): the daemon
-                  stalls for seconds (quadratic env_set in core/spec.c)
+                  stalls for seconds (quadratic env_set in core/daemon/spec.c)
   deep-nesting    arrays nested 100000 deep: jsmn closes brackets by walking up the
                   parent links, quadratic in the depth (a 4 MiB line: hours)
   unread-replies  clients that leave replies or log messages unread: once 64 MiB wait
-                  in all (OUT_GLOBAL, core/clients.c), no request of anyone runs
+                  in all (OUT_GLOBAL, core/daemon/clients.c), no request of anyone runs
   control-echo    error messages echo the request's control characters (a newline in
                   "unknown command: ..."): checked only when not avoided
   found           all of these
@@ -203,7 +203,7 @@ _SIMPLE_ESC = {0x22: b'"', 0x5C: b"\\", 0x2F: b"/", 0x62: b"\b", 0x66: b"\f", 0x
 
 
 def json_unescape(s):
-    """core/json.c json_unescape: bytes, or None where the daemon gets -1."""
+    """core/lib/json.c json_unescape: bytes, or None where the daemon gets -1."""
     if b"\\" not in s:
         return s
     out = bytearray()
@@ -259,7 +259,7 @@ def c_strtod(s):
 
 
 class Doc:
-    """A parsed line and the accessors of core/json.c over it."""
+    """A parsed line and the accessors of core/lib/json.c over it."""
 
     def __init__(self, js):
         self.js = js
@@ -329,7 +329,7 @@ class Doc:
         return out
 
     def misshapen(self):
-        """core/json.c misshapen() (since 5cacf5b): the first token of a member without a
+        """core/lib/json.c misshapen() (since 5cacf5b): the first token of a member without a
         key or a value, or of a second root; -1 if none. Predictions only: the guard
         takes what older daemons take too."""
         stack = []   # [members left, is an object]
@@ -410,7 +410,7 @@ class Doc:
 
 
 def parse_int(s, lo, hi):
-    """core/util.c parse_int (strtoll base 10, all consumed)."""
+    """core/lib/util.c parse_int (strtoll base 10, all consumed)."""
     m = re.fullmatch(rb"[ \t\n\v\f\r]*([+-]?\d+)", s or b"")
     if not m or len(m.group(1).lstrip(b"+-0")) > 19:
         return None   # (strtoll: ERANGE)

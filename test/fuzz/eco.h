@@ -6,9 +6,9 @@
 #define TEND_FUZZ_ECO_H
 
 #include "fuzz.h"
-#include "decl.h"
-#include "ecosystem.h"
-#include "jsonc.h"
+#include "client/decl.h"
+#include "client/ecosystem.h"
+#include "lib/jsonc.h"
 
 #include <fcntl.h>
 #include <limits.h>

@@ -5,7 +5,7 @@
 #ifndef TEND_FUZZ_H
 #define TEND_FUZZ_H
 
-#include "util.h"
+#include "lib/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

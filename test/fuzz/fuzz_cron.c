@@ -5,7 +5,7 @@
  * start time (seconds, folded into +-2^40 around the epoch; none: 2023-11-14) and one
  * byte choosing the time zone (fuzz.h). */
 #include "fuzz.h"
-#include "cron.h"
+#include "lib/cron.h"
 
 /* cron.c's rule for a day, restated: with either day field '*', both must match;
  * with both restricted, either will do. */

@@ -5,9 +5,9 @@
  * epoch, any int64), a byte choosing the time zone, a byte for the output buffer's
  * size, and then a log line (any bytes). */
 #include "fuzz.h"
-#include "json.h"
-#include "jsonc.h"
-#include "logfmt.h"
+#include "lib/json.h"
+#include "lib/jsonc.h"
+#include "lib/logfmt.h"
 
 /* A log line in log_type json is JSON: jsmn and the strict checker both read it. */
 static void check_json_line(const struct buf *b, size_t from)

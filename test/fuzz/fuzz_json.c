@@ -2,8 +2,8 @@
  * reads a request with, on whatever bytes a client sends down the socket; then the
  * writer, whose output for any bytes must read back as what it promised. */
 #include "fuzz.h"
-#include "json.h"
-#include "jsonc.h"
+#include "lib/json.h"
+#include "lib/jsonc.h"
 
 #include <math.h>
 

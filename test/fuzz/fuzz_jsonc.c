@@ -1,8 +1,8 @@
 /* JSONC, as people write ecosystem files: jsonc_clean checks the text strictly and
  * blanks comments and trailing commas, so that jsmn (json_parse) can read it. */
 #include "fuzz.h"
-#include "json.h"
-#include "jsonc.h"
+#include "lib/json.h"
+#include "lib/jsonc.h"
 
 /* jsonc_clean passed it, so the tokens are well formed: every object pairs a string
  * key with one value, which is what decl.c and ecosystem.c count on when they walk

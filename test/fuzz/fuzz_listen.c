@@ -4,7 +4,7 @@
  * Input: the address, optionally followed by a NUL and a byte for the size of the
  * host buffer (spec.c passes 128). */
 #include "fuzz.h"
-#include "listener.h"
+#include "daemon/listener.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

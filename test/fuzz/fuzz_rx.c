@@ -5,7 +5,7 @@
  *
  * Input: the pattern, optionally followed by a NUL and the subject (any bytes). */
 #include "fuzz.h"
-#include "rx.h"
+#include "lib/rx.h"
 
 #include <regex.h>
 

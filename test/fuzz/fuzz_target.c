@@ -4,7 +4,7 @@
  *
  * Input: the word, optionally followed by a NUL and the name of one more app. */
 #include "fuzz.h"
-#include "target.h"
+#include "daemon/target.h"
 
 #include <limits.h>
 

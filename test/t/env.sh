@@ -56,18 +56,29 @@ has envapp LAYER=edited || fail "restart env.json: LAYER is $(real_env envapp | 
 hasnt envapp ONLY_ENV || fail "restart env.json: ONLY_ENV (removed from the file) is still set"
 "$TEND" delete all -s
 
-# filter_env: true drops the caller's environment; a list drops prefixes.
+# filter_env, PM2's rules: true drops the caller's environment; a list drops the
+# variables whose names contain one of its words; a string drops that one variable.
 cat >filter.json <<'EOF'
 [{"name": "nofilter", "script": "app.sh"},
  {"name": "bare", "script": "app.sh", "filter_env": true, "env": {"KEEP": "1"}},
- {"name": "some", "script": "app.sh", "filter_env": ["SECRET_"]}]
+ {"name": "some", "script": "app.sh", "filter_env": ["SECRET_"]},
+ {"name": "one", "script": "app.sh", "filter_env": "SECRET_TOKEN"}]
 EOF
-SECRET_TOKEN=x OTHER=y "$TEND" start filter.json -s || fail "start filter.json"
+SECRET_TOKEN=x MY_SECRET_KEY=z SECRET_TOKEN2=w OTHER=y "$TEND" start filter.json -s || fail "start filter.json"
 has nofilter SECRET_TOKEN=x || fail "no filter_env: SECRET_TOKEN missing"
 hasnt bare OTHER || fail "filter_env true: OTHER inherited"
 has bare KEEP=1 || fail "filter_env true: declared env lost"
 hasnt some SECRET_TOKEN || fail "filter_env [SECRET_]: SECRET_TOKEN inherited"
+hasnt some MY_SECRET_KEY || fail "filter_env [SECRET_]: MY_SECRET_KEY (contains it) inherited"
 has some OTHER=y || fail "filter_env [SECRET_]: OTHER missing"
+hasnt one SECRET_TOKEN || fail "filter_env SECRET_TOKEN: inherited"
+has one SECRET_TOKEN2=w || fail "filter_env SECRET_TOKEN (a string: that variable only): SECRET_TOKEN2 dropped"
+"$TEND" delete all -s
+# On the command line, repeated flags add up, as PM2 collects them.
+A_ONE=1 B_TWO=2 C_THREE=3 "$TEND" start app.sh -n cli --filter-env A_ --filter-env TWO -s || fail "start --filter-env x2"
+hasnt cli A_ONE || fail "--filter-env A_: A_ONE inherited"
+hasnt cli B_TWO || fail "--filter-env TWO (the second flag): B_TWO inherited"
+has cli C_THREE=3 || fail "--filter-env: C_THREE dropped"
 "$TEND" delete all -s
 
 # instance_var, increment_var, port.

@@ -21,9 +21,11 @@ done
 # ---- sendSignal: one target, the words after it ignored; stopped instances skipped ---------
 cat >trap.sh <<'EOF'
 trap 'echo got-usr2' USR2
+echo trap-set
 while :; do sleep 0.1; done
 EOF
 "$PM2" start trap.sh -n trapper -s || fail "start trapper"
+wait_for 10 grep -q trap-set "$PM2_HOME/logs/trapper-out.log"   # bash has its handler
 run "$PM2" sendSignal SIGUSR2 trapper extra words here
 expect_rc 0
 wait_for 10 grep -q got-usr2 "$PM2_HOME/logs/trapper-out.log"
@@ -78,6 +80,36 @@ expect_rc 0
 run "$PM2" start opt --name renamed -s
 expect_rc 0
 [ "$(pm2_jl '[p["name"] for p in d]')" = '["renamed"]' ] || fail "start NAME --name: $(pm2_jl '[p["name"] for p in d]')"
+"$PM2" delete all -s
+
+# ---- start options PM2 accepts where tend used to refuse (the option table) ------------------
+# --env/--only with a script: ignored, as PM2 ignores them, with a warning.
+run "$PM2" start app.js -n envscript --env production -s
+expect_rc 0
+expect_err_line "^tend: start: --env: app.js is no declaration file: ignored$"
+# start NAME -a: the app takes this shell's environment, as restart -a does.
+FRESH=1 "$PM2" start envscript -a -s || fail "start NAME -a"
+pid=$(pm2_jl 'by("envscript")[0]["pid"]')
+tr '\0' '\n' <"/proc/$pid/environ" | grep -qx FRESH=1 || fail "start NAME -a: FRESH not in the new environment"
+# --watch DIR, with a space, as PM2 reads it; a script after --watch stays the script.
+mkdir -p wdir
+run "$PM2" start app.js -n watchdir --watch wdir -s
+expect_rc 0
+[ "$(pm2_jl 'by("watchdir")[0]["pm2_env"]["watch_paths"]')" = "[\"$T/wdir\"]" ] ||
+	fail "--watch wdir: $(pm2_jl 'by("watchdir")[0]["pm2_env"].get("watch_paths")')"
+# PM2's global options that mean nothing to a start; -v prints the version, as pm2 -v.
+run "$PM2" start other.js -n globals --parallel 2 --sort name -s
+expect_rc 0
+run "$PM2" start app.js -v
+expect_rc 0
+expect_out_has "tend "
+# --attach: the started app's output follows, as `logs` prints it.
+printf 'console.log("attached-" + process.pid); setInterval(() => {}, 1000);\n' >att.js
+"$PM2" start att.js --attach --no-color >attach.out 2>&1 &
+apid=$!
+track_pid $apid
+wait_for 15 grep -q "att *| attached-" attach.out
+kill $apid
 "$PM2" delete all -s
 
 # ---- numeric names: accepted; an id of that number wins --------------------------------------

@@ -204,6 +204,15 @@ if [ "$(id -u)" = 0 ] && nuid=$(id -u nobody 2>/dev/null); then
 	gids=$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$pid/status")
 	[ "$gids" = "$ngid $ngid $ngid $ngid" ] || fail "--uid nobody: Gid line is '$gids', expected $ngid x4"
 	jl_is "by('asnobody')[0]['pm2_env']['username']" nobody "--uid in jlist"
+	# A node app as nobody: node runs the preload, which the 0700 home keeps from
+	# nobody; it gets a copy it can read (/run/tend, root's, by build).
+	mkdir "$T/pub" && chmod 755 "$T" "$T/pub"
+	printf 'console.log("uid=" + process.getuid()); setInterval(() => {}, 1000);\n' >"$T/pub/who.js"
+	chmod 644 "$T/pub/who.js"
+	run "$TEND" start "$T/pub/who.js" -n nodenobody --uid nobody -s
+	expect_rc 0 "node app with --uid nobody"
+	wait_for 10 grep -q "^uid=$nuid$" "$TEND_HOME/logs/nodenobody-out.log"
+	jl_is "by('nodenobody')[0]['pm2_env']['status']" online "node app as nobody"
 else
 	echo "note: not root or no user nobody: --uid not tested"
 fi

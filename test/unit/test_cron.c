@@ -1,7 +1,7 @@
 /* Cron expressions: every syntax form, every error message, and next-match times,
  * in UTC and across DST changes, checked also against a second-by-second scan. */
 #include "unit.h"
-#include "cron.h"
+#include "lib/cron.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* The JSON writer and the jsmn-based reader. */
 #include "unit.h"
-#include "json.h"
+#include "lib/json.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 /* The strict JSON-with-comments checker that runs before jsmn. */
 #include "unit.h"
-#include "json.h"
-#include "jsonc.h"
+#include "lib/json.h"
+#include "lib/jsonc.h"
 
 #include <stdlib.h>
 

@@ -2,8 +2,8 @@
  * default ISO form, plain and JSON lines (read back with json_parse), 1 MB lines, and
  * a benchmark that is printed, not checked. */
 #include "unit.h"
-#include "logfmt.h"
-#include "json.h"
+#include "lib/logfmt.h"
+#include "lib/json.h"
 
 #include <stdlib.h>
 #include <time.h>

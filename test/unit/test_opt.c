@@ -1,6 +1,6 @@
 /* The option parser every applet uses. */
 #include "unit.h"
-#include "opt.h"
+#include "lib/opt.h"
 
 enum { O_NAME = 1, O_FORCE, O_INST, O_LOG, O_NOAUTO };
 static const struct opt opts[] = {

@@ -1,6 +1,6 @@
 /* Duration, size, integer and signal parsers. */
 #include "unit.h"
-#include "util.h"
+#include "lib/util.h"
 
 #include <signal.h>
 

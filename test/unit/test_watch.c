@@ -1,7 +1,7 @@
 /* The inotify file watcher, against real directories in a temp dir. */
 #include "unit.h"
-#include "util.h"
-#include "watch.h"
+#include "lib/util.h"
+#include "lib/watch.h"
 
 #include <errno.h>
 #include <fcntl.h>

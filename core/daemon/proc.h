@@ -1,0 +1,268 @@
+/* Apps and their instances, and the state machine that keeps them alive.
+ *
+ * A spec is what the user declared (script, interpreter, env, policies); every
+ * instance of an app shares one. A proc is one instance with its own pm_id, pid,
+ * counters and log files. The supervisor is the table fsm[state][event] in proc.c. */
+#ifndef TEND_PROC_H
+#define TEND_PROC_H
+
+#include "lib/cron.h"
+#include "lib/json.h"
+#include "lib/logfmt.h"
+#include "lib/util.h"
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+enum pstate {
+	ST_STOPPED,
+	ST_LAUNCHING,   /* spawned, not yet ready (readiness arrives with cluster mode) */
+	ST_ONLINE,
+	ST_STOPPING,    /* signal sent, waiting for the process tree to go */
+	ST_WAITING,     /* waiting restart: restart_delay or backoff timer running */
+	ST_ERRORED,     /* crash loop or failed spawn; stays down until started */
+	ST_NSTATES
+};
+
+enum pevent {
+	EV_START,       /* user start/restart */
+	EV_STOP,        /* user stop/delete, daemon shutdown */
+	EV_EXIT,        /* the leader was reaped */
+	EV_TIMER,       /* the proc's deadline passed */
+	EV_NEVENTS
+};
+
+enum { MAX_INSTANCES = 4096 };
+
+struct spec {
+	int refs;
+	char *name, *namespace;
+	char *script;          /* absolute path, or the command string for sh -c */
+	char *interpreter;     /* absolute path; NULL runs script directly */
+	char **interp_args;    /* NULL-terminated */
+	char **args;
+	char **env;            /* "K=V", NULL-terminated: what the app is started with */
+	char *cwd;
+	char *out_file, *err_file, *pid_file;   /* NULL: defaults under the home */
+	char *log_file;        /* out and err combined; "" = the default path; NULL = none */
+	bool merge_logs;       /* instances share one set of files */
+	bool log_lines;        /* output is written line by line (time, json, log_file) */
+	bool log_json;         /* log_type json */
+	struct datefmt *log_time;  /* timestamp format, or NULL */
+	int64_t log_max_size;  /* rotate a log file past this; 0 = the daemon's default */
+	int log_retain;        /* rotated files kept; -1 = the daemon's default */
+	char *exec_mode;       /* "fork" */
+	int instances;
+	int kill_signal;
+	int64_t kill_timeout_ms, min_uptime_ms, restart_delay_ms, exp_backoff_ms;
+	int max_restarts;
+	bool autorestart, treekill, shell;   /* shell: script is a command for sh -c */
+	int stop_exit_codes[16];
+	int n_stop_exit_codes;
+	uid_t uid;
+	gid_t gid;
+	bool has_uid, has_gid;
+	char *user;            /* name shown in list */
+	char *env_json;        /* env as JSON members, without tend's own: made once for jlist */
+	char *json;            /* the app object as received: what save writes back */
+	bool autostart;        /* false: registered stopped */
+	char *instance_var;    /* NODE_APP_INSTANCE, or the declared name */
+	char *increment_var;   /* a variable whose number grows by the instance number */
+	int port;              /* PORT, when declared (or, in cluster mode, from env PORT) */
+	/* cluster mode and readiness */
+	bool cluster;          /* exec_mode "cluster" */
+	char *listen;          /* "HOST:PORT" declared, or NULL: every address, port */
+	char *listen_host;     /* its host, or NULL: every address */
+	bool handoff;          /* instances get the daemon's listening socket as fd 3 */
+	bool proxy;            /* lb "proxy": the daemon accepts, instances get private ports */
+	struct listener *listener;  /* that socket, once bound (spec_bind) */
+	bool node;             /* run by node: an IPC channel, and the preload with a listener */
+	bool wait_ready;       /* ready once the app says so (IPC "ready", READY=1) */
+	int64_t listen_timeout_ms;  /* how long to wait for that */
+	bool shutdown_with_message; /* stop with the IPC message "shutdown", not a signal */
+	/* watchdogs */
+	int64_t max_memory;    /* bytes, of the whole process tree; 0 = no limit */
+	int64_t memory_interval_ms;
+	bool has_cron;
+	struct cron cron;
+	char *cron_text;
+	char **watch;          /* absolute paths; NULL = not watched */
+	char **ignore_watch;
+	bool watching;         /* watch is on (restart --watch toggles it) */
+	int64_t watch_delay_ms;
+	struct watcher *watcher;        /* open while watching */
+	int64_t watch_first, watch_due; /* debounce: first change, restart time */
+	unsigned poll_pass;             /* the loop's pass that polled its watcher */
+	bool watch_failed;              /* reported once */
+};
+
+/* One instance's running process tree when it is being stopped. */
+struct tree {
+	pid_t *pids;
+	int n;
+};
+
+/* The whole process tree's use, for the event stream's samples (events.c). */
+struct tree_sample {
+	pid_t pid;             /* the leader it was taken for */
+	int64_t at;            /* monotonic ms, 0: never */
+	int64_t ticks_ms;      /* CPU time of the tree then */
+	int64_t rss;
+	double cpu_pct;        /* over the interval before at */
+};
+
+struct proc {
+	int id;                /* pm_id (given out again once deleted) */
+	unsigned long serial;  /* never given out again: what a waiting request holds on to */
+	int instance;          /* NODE_APP_INSTANCE */
+	struct spec *spec;
+	enum pstate state;     /* written by proc_set_state only */
+	pid_t pid;
+	pid_t told_pid;        /* the pid the last state event named */
+	int out_fd, err_fd;    /* pipes from the running process, -1 when none */
+	int exec_fd;           /* spawned, exec not yet confirmed: its status pipe */
+	bool exec_failed;
+	int out_log, err_log;  /* open log files, -1 when none */
+	int comb_log;          /* log_file: out and err together */
+	char *out_path, *err_path, *comb_path, *pid_path;
+	char *record_path;     /* the daemon's pid record in the home (orphan.c reads them) */
+	bool pid_file_failed;  /* writing a pid file failed: reported once */
+	struct buf partial[2]; /* out, err: a line still waiting for its newline */
+	int64_t partial_at;    /* when held partial lines are written anyway */
+	int64_t log_size[3];   /* bytes in the out, err and combined files */
+	int64_t deadline;      /* monotonic ms; 0 = none: restart due, or SIGKILL due */
+	int64_t tree_poll;     /* stopping: when to look at escaped descendants again */
+	bool kill_sent;        /* stopping: SIGKILL already sent */
+	int64_t started_mono, started_wall, created_wall;
+	int restarts, unstable_restarts;
+	int64_t backoff_ms;
+	int exit_code;         /* last exit: code, or 128+signal */
+	int exit_signal;
+	unsigned spawn_gen;    /* counts spawns, for "restart done" waits */
+	bool respawn;          /* STOPPING on the way to a restart */
+	bool remove;           /* delete when stopped */
+	bool replacing;        /* STOPPING a previous daemon's process, then the first spawn */
+	char *orphan_record;   /* that process's pid record: removed once it is gone */
+	struct tree tree;      /* escaped descendants still to be reaped */
+	unsigned cg_leaf;      /* the process's cgroup (stray.c), 0 when none */
+	pid_t *strays;         /* without cgroups: orphans of the process adopted by us */
+	int nstrays;
+	int64_t leftover_until;/* a restart waits until what the last run left is gone */
+	char *last_error;      /* why the last spawn failed */
+	/* /proc samples */
+	int64_t cpu_ticks, sample_mono;
+	double cpu_pct;
+	int64_t rss_bytes;
+	struct tree_sample tree_sample;
+	int64_t log_dropped;   /* bytes lost to log write errors */
+	unsigned log_failing;  /* bit per file (out, err, combined): failing, reported once */
+	int64_t log_check_at;  /* next look for deleted or unopened log files */
+	/* watchdogs */
+	bool held;             /* stopped by the user: cron does not start it */
+	int64_t memory_at;     /* next memory check (monotonic ms), 0 = none */
+	int64_t cron_at;       /* next cron restart (monotonic ms), 0 = not armed */
+	int64_t cron_wall;     /* the same moment on the wall clock */
+	char *restart_reason;  /* why tend last restarted it on its own */
+	int64_t restart_reason_wall;
+	/* readiness (ready.c) */
+	int ipc_fd;            /* node's IPC channel, daemon's end, or -1 */
+	struct buf ipc_in;     /* a message still waiting for its newline */
+	int64_t ready_at;      /* LAUNCHING: when to stop waiting for readiness, or 0 */
+	bool listening;        /* the node preload reported the app listening */
+	int64_t main_due;      /* node: its main module has not run yet; it has by then */
+	/* proxy mode (proxy.c) */
+	int proxy_port;        /* the private port the process was given, or 0 */
+	int probe_fd;          /* LAUNCHING: a connect to that port in progress, or -1 */
+	int64_t probe_at;      /* when to try connecting to it (again), or 0 */
+	/* rolling reload (reload.c) */
+	int reload;            /* enum reload_phase */
+	bool reload_pending;   /* a reload request waits to replace this instance */
+	bool reload_failed;    /* the last replacement failed; the old process went on */
+	struct proc *retiree;  /* the old process while it is replaced */
+	struct proc *reload_of;/* in a retiree: the instance it belonged to */
+};
+
+/* The daemon's table of procs, sorted by id. */
+extern struct proc **procs;
+extern int nprocs;
+
+struct proc *proc_find(int id);
+struct proc *proc_new(struct spec *spec, int instance);  /* appended, next id */
+/* One with a given id, in its place in the table (a daemon resuming after update). */
+struct proc *proc_adopt(struct spec *spec, int id, int instance);
+void proc_free(struct proc *p);                          /* unlinks from the table */
+const char *pstate_name(enum pstate s);
+
+/* Drive the state machine. */
+void proc_event(struct proc *p, enum pevent ev);
+/* The one way a state changes: tells the event stream (from, to, reason, pid). reason
+ * NULL: the cause of the event being handled ("start", "stop", a watchdog's reason). */
+void proc_set_state(struct proc *p, enum pstate to, const char *reason);
+/* A pid was reaped with wait status; routes to its proc. */
+void proc_reaped(pid_t pid, int status);
+/* Earliest deadline over all procs, or 0. */
+int64_t procs_next_deadline(void);
+void procs_fire_timers(int64_t now);
+/* Settled: not in a transient state. */
+bool proc_settled(const struct proc *p);
+/* Free the procs marked for removal once they are down. */
+void procs_collect_removed(void);
+/* Bumped by every proc_free, so the loop knows when its poll sources went stale. */
+extern unsigned procs_freed;
+/* The environment the instance is (or would be) started with; free with free(). The
+ * strings point into the spec and into the returned block. */
+char **proc_env(const struct proc *p);
+/* Is "NAME=value" one of the variables tend sets itself (pm_id, name, ...)? */
+bool proc_is_own_var(const struct spec *s, const char *entry);
+/* tend's own variables for the instance, "K=V" each, into vars[]; returns the count. */
+enum { PROC_OWN_MAX = 13 };
+int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256]);
+/* Give the instance another declaration (restart through a file, --update-env). */
+void proc_set_spec(struct proc *p, struct spec *s);
+/* The same declaration with another instance count (scale): the instance keeps its
+ * files (a running one's log is not renamed because others came or went). */
+void proc_set_count(struct proc *p, struct spec *s);
+/* Stop a process a previous daemon left running for this instance (its tree, with
+ * the kill signal, SIGKILL after kill_timeout), then spawn if respawn. */
+void proc_replace_orphan(struct proc *p, pid_t orphan, char *record, bool respawn);
+/* Record why tend restarts an instance on its own (memory, cron, watch), and do it. */
+void proc_restart_because(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void proc_exec_status(struct proc *p);
+/* Write the instance's pid file and the daemon's pid record (spawn.c). */
+void proc_write_pid_file(struct proc *p);
+/* For reload.c: spawn p's process; begin stopping it; the stop is over once the tree
+ * is gone; free a proc that is not in the table. */
+bool proc_spawn(struct proc *p);
+void proc_begin_stop(struct proc *p);
+/* A stop under way sends SIGKILL now instead of after kill_timeout (--force). */
+void proc_kill_now(struct proc *p);
+void proc_finish_stop(struct proc *p);
+void proc_release(struct proc *p);
+/* The instance said it is ready (IPC "ready", READY=1), or listens (the preload). */
+void proc_ready(struct proc *p);
+void proc_listening(struct proc *p);
+void proc_main_ran(struct proc *p);
+
+struct spec *spec_ref(struct spec *s);
+void spec_unref(struct spec *s);
+/* Build a spec from a start request's app object (PM2's key names). NULL with err. */
+struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t errlen);
+/* The same declaration with some members replaced: keys[i] gets the JSON text
+ * values[i] (NULL removes it). NULL with err if the result does not check. */
+/* Are the files it writes outside the home (logs, pid file) in directories where no
+ * other user can plant them (see safefile.h)? False with err. */
+bool spec_check_files(const struct spec *s, char *err, size_t errlen);
+/* Bind (or share) the listening socket of an app that gets one; false with err. */
+bool spec_bind(struct spec *s, char *err, size_t errlen);
+struct spec *spec_with(const struct spec *s, const char *const *keys, const char *const *values,
+                       int n, char *err, size_t errlen);
+
+/* The fd limit apps get: the daemon raises its own, apps keep the one it started with. */
+void proc_set_child_nofile(rlim_t soft);
+rlim_t proc_child_nofile(void);
+/* Daemon-wide settings (from the daemon's environment). */
+extern int default_kill_signal;
+/* The daemon log: one timestamped line. */
+void dlog(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+#endif

@@ -1,0 +1,102 @@
+#include "daemon/subscription.h"
+#include "daemon/clients.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum {
+	PENDING_MAX = 1 << 20,   /* unsent bytes a subscriber may have before it misses */
+	GIVE_UP_MS = 60000,      /* a subscriber missing everything this long is dropped */
+};
+
+bool sub_init(struct subscription *s, struct client *c, const struct jdoc *d, int targets,
+              char *err, size_t errlen)
+{
+	*s = (struct subscription){.c = c};
+	int n = targets >= 0 ? d->tok[targets].size : 0;
+	s->targets = xcalloc((size_t)n + 1, sizeof *s->targets);
+	char *cwd = json_dup(d, json_get(d, 0, "cwd"));
+	for (int i = 0, e = targets + 1; i < n; i++, e = json_next(d, e)) {
+		char *word = json_dup(d, e);
+		if (!word)
+			snprintf(err, errlen, "targets: expected strings");
+		bool ok = word && target_compile(&s->targets[i], word, cwd, err, errlen);
+		free(word);
+		if (!ok) {
+			sub_fini(s);
+			free(cwd);
+			return false;
+		}
+		target_settle(&s->targets[i]);
+		s->ntargets++;
+	}
+	free(cwd);
+	return true;
+}
+
+void sub_fini(struct subscription *s)
+{
+	for (int i = 0; i < s->ntargets; i++)
+		target_free(&s->targets[i]);
+	free(s->targets);
+	s->targets = NULL;
+	s->ntargets = 0;
+}
+
+bool sub_matches(const struct subscription *s, const struct proc *p)
+{
+	if (s->c->closing)
+		return false;
+	if (s->ntargets == 0)
+		return true;
+	for (int i = 0; i < s->ntargets; i++)
+		if (target_matches(&s->targets[i], p))
+			return true;
+	return false;
+}
+
+bool sub_room(struct subscription *s, long long messages, const char *what)
+{
+	/* Once missing, it misses until half its backlog is gone: fewer, longer runs of
+	 * misses between notices. */
+	size_t limit = s->missing_since ? PENDING_MAX / 2 : PENDING_MAX;
+	if (client_queued(s->c) > limit) {
+		int64_t now = mono_ms();
+		if (!s->missing_since)
+			s->missing_since = now;
+		s->missed += messages;
+		if (now - s->missing_since > GIVE_UP_MS) {
+			dlog("a subscriber missed %lld %s in %d s: disconnected", s->missed, what,
+			     GIVE_UP_MS / 1000);
+			client_drop_output(s->c);
+		}
+		return false;
+	}
+	if (s->missed) {
+		char line[64];
+		int len = snprintf(line, sizeof line, "{\"missed\":%lld}\n", s->missed);
+		client_send(s->c, line, (size_t)len);
+	}
+	s->missed = 0;
+	s->missing_since = 0;
+	return true;
+}
+
+void sub_save_targets(struct buf *b, const struct subscription *s)
+{
+	json_key(b, "targets");
+	if (!s->ntargets) {
+		json_null(b);
+		return;
+	}
+	json_open(b, '[');
+	for (int i = 0; i < s->ntargets; i++)
+		json_str(b, s->targets[i].word);
+	json_close(b, ']');
+}
+
+int sub_saved_targets(const struct jdoc *d, int o)
+{
+	int t = json_get(d, o, "targets");
+	return t >= 0 && !json_is_null(d, t) ? t : -1;
+}

@@ -1,0 +1,206 @@
+/* Watchdogs: the memory limit (RSS of the instance's whole tree, checked every
+ * memory_check_interval), cron restarts, and file watching with a debounce. All
+ * run off the daemon's loop: deadlines here, readiness of inotify fds there. */
+#include "daemon/watchdog.h"
+#include "lib/home.h"
+#include "lib/procfs.h"
+#include "lib/watch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+	WATCH_MAX_WAIT_FACTOR = 10,   /* a steady stream of changes still restarts by then */
+	CRON_CLOCK_SLACK_MS = 50,
+};
+
+static bool is_up(const struct proc *p)
+{
+	return p->state == ST_ONLINE || p->state == ST_LAUNCHING || p->state == ST_WAITING;
+}
+
+/* ---- memory -------------------------------------------------------------------- */
+
+static int64_t tree_rss(pid_t leader)
+{
+	struct pstat st;
+	int64_t rss = procfs_stat(leader, &st) ? st.rss_bytes : 0;
+	pid_t *kids = NULL;
+	int n = procfs_descendants(leader, &kids);
+	for (int i = 0; i < n; i++)
+		if (procfs_stat(kids[i], &st))
+			rss += st.rss_bytes;
+	free(kids);
+	return rss;
+}
+
+static void check_memory(struct proc *p, int64_t now)
+{
+	const struct spec *s = p->spec;
+	p->memory_at = s->max_memory && p->pid > 0 ? now + s->memory_interval_ms : 0;
+	/* Not while launching: a restart then would start the wait for readiness over,
+	 * again and again, and a `start` waiting for it would never hear back. The wait
+	 * ends within listen_timeout, and the limit applies from there. */
+	if (p->state != ST_ONLINE)
+		return;
+	int64_t rss = tree_rss(p->pid);
+	if (rss <= s->max_memory)
+		return;
+	char used[32], limit[32];
+	format_bytes(used, sizeof used, rss);
+	format_bytes(limit, sizeof limit, s->max_memory);
+	p->memory_at = 0;
+	proc_restart_because(p, "memory %s over max_memory_restart %s", used, limit);
+}
+
+/* ---- cron ---------------------------------------------------------------------- */
+
+static void arm_cron(struct proc *p, int64_t now, int64_t from_wall_ms)
+{
+	time_t next = cron_next(&p->spec->cron, (time_t)(from_wall_ms / 1000));
+	if (next < 0) {
+		p->cron_at = -1;   /* never again: do not recompute on every pass */
+		return;
+	}
+	p->cron_wall = (int64_t)next * 1000;
+	int64_t wait = p->cron_wall - wall_ms();
+	p->cron_at = now + (wait > 0 ? wait : 0);
+}
+
+static void fire_cron(struct proc *p, int64_t now)
+{
+	int64_t wall = wall_ms();
+	if (wall + CRON_CLOCK_SLACK_MS < p->cron_wall) {
+		arm_cron(p, now, wall - 1000);   /* the wall clock moved back: aim again */
+		return;
+	}
+	arm_cron(p, now, p->cron_wall);
+	/* A job-style app (autorestart off) that finished runs again; one the user
+	 * stopped stays stopped. */
+	if (p->held)
+		return;
+	proc_restart_because(p, "cron_restart \"%s\"", p->spec->cron_text);
+}
+
+/* ---- watch --------------------------------------------------------------------- */
+
+static void open_watcher(struct spec *s)
+{
+	if (s->watcher || !s->watching || !s->watch)
+		return;
+	/* Changes tend makes itself must not restart the app: its home (pid files, logs)
+	 * and the instances' log files wherever they are. */
+	int n = 0;
+	for (int i = 0; i < nprocs; i++)
+		n += procs[i]->spec == s;
+	char **exclude = xcalloc((size_t)n * 2 + 2, sizeof *exclude);
+	int k = 0;
+	exclude[k++] = (char *)home_dir();
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i]->spec == s) {
+			exclude[k++] = procs[i]->out_path;
+			exclude[k++] = procs[i]->err_path;
+		}
+	s->watcher = watch_open(s->watch, s->ignore_watch, exclude, 0);
+	free(exclude);
+	if (!s->watcher) {
+		if (!s->watch_failed)
+			dlog("%s: cannot watch %s: %s", s->name, s->watch[0], strerror(errno));
+		s->watch_failed = true;
+		return;
+	}
+	s->watch_failed = false;
+	if (watch_overflowed(s->watcher))
+		dlog("%s: watching only the first %d directories", s->name, watch_count(s->watcher));
+}
+
+void watchdog_watch_event(struct spec *s, int64_t now)
+{
+	char what[256];
+	if (!s->watcher || watch_read(s->watcher, what, sizeof what) <= 0)
+		return;
+	bool any_up = false;
+	for (int i = 0; i < nprocs && !any_up; i++)
+		any_up = procs[i]->spec == s && is_up(procs[i]);
+	if (!any_up)
+		return;   /* stopped apps are not started by a file change */
+	if (!s->watch_first) {
+		s->watch_first = now;
+		dlog("%s: %s changed; restarting in %lld ms unless more changes come", s->name,
+		     *what ? what : "a watched file", (long long)s->watch_delay_ms);
+	}
+	/* Trailing debounce: a burst of writes restarts once, after it ends, but a steady
+	 * stream cannot postpone the restart for ever. */
+	int64_t latest = s->watch_first + s->watch_delay_ms * WATCH_MAX_WAIT_FACTOR;
+	s->watch_due = now + s->watch_delay_ms;
+	if (s->watch_due > latest)
+		s->watch_due = latest;
+}
+
+static void fire_watch(struct spec *s)
+{
+	s->watch_first = s->watch_due = 0;
+	spec_ref(s);   /* the restarts may swap specs around */
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i]->spec == s && is_up(procs[i]))
+			proc_restart_because(procs[i], "watched files changed");
+	spec_unref(s);
+}
+
+size_t watchdogs_poll(struct pollfd *fds, struct spec **owners, size_t max, unsigned pass)
+{
+	size_t n = 0;
+	for (int i = 0; i < nprocs && n < max; i++) {
+		struct spec *s = procs[i]->spec;
+		if (!s->watcher || s->poll_pass == pass)
+			continue;
+		s->poll_pass = pass;
+		fds[n] = (struct pollfd){.fd = watch_fd(s->watcher), .events = POLLIN};
+		owners[n++] = s;
+	}
+	return n;
+}
+
+/* ---- together ------------------------------------------------------------------ */
+
+void watchdog_spawned(struct proc *p)
+{
+	if (p->spec->max_memory)
+		p->memory_at = mono_ms() + p->spec->memory_interval_ms;
+	open_watcher(p->spec);
+}
+
+static int64_t earlier(int64_t a, int64_t b)
+{
+	return b > 0 && (a == 0 || b < a) ? b : a;
+}
+
+int64_t watchdogs_next_deadline(int64_t now)
+{
+	int64_t next = 0;
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		if (p->spec->has_cron && p->cron_at == 0)
+			arm_cron(p, now, wall_ms());
+		next = earlier(next, p->memory_at);
+		next = earlier(next, p->cron_at);
+		next = earlier(next, p->spec->watch_due);
+	}
+	return next;
+}
+
+void watchdogs_fire(int64_t now)
+{
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		if (p->memory_at > 0 && p->memory_at <= now)
+			check_memory(p, now);
+		if (p->cron_at > 0 && p->cron_at <= now)
+			fire_cron(p, now);
+		if (p->spec->watch_due > 0 && p->spec->watch_due <= now)
+			fire_watch(p->spec);
+	}
+}

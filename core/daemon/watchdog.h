@@ -1,0 +1,20 @@
+/* The daemon's watchdogs: memory limit, cron restarts, file watching. Each restarts
+ * instances on its own and says why (restart_reason, the daemon log). */
+#ifndef TEND_WATCHDOG_H
+#define TEND_WATCHDOG_H
+
+#include "daemon/proc.h"
+
+#include <poll.h>
+
+/* An instance was spawned: arm its memory check, open its app's watcher. */
+void watchdog_spawned(struct proc *p);
+/* Arm what needs arming (cron); the earliest watchdog deadline, or 0. */
+int64_t watchdogs_next_deadline(int64_t now);
+void watchdogs_fire(int64_t now);
+/* The watchers to poll: appends to fds/owners (at most max); returns how many. */
+size_t watchdogs_poll(struct pollfd *fds, struct spec **owners, size_t max, unsigned pass);
+/* A watcher is readable. */
+void watchdog_watch_event(struct spec *s, int64_t now);
+
+#endif
