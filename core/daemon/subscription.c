@@ -50,7 +50,7 @@ bool sub_matches(const struct subscription *s, const struct proc *p)
 	if (s->ntargets == 0)
 		return true;
 	for (int i = 0; i < s->ntargets; i++)
-		if (target_matches(&s->targets[i], p))
+		if (target_follows(&s->targets[i], p))
 			return true;
 	return false;
 }

@@ -94,6 +94,14 @@ int target_match(struct target *t, const struct proc *p, long *budget)
 	return matches_name(t, p, budget);
 }
 
+bool target_follows(struct target *t, const struct proc *p)
+{
+	long budget = TARGET_STEPS_MAX;
+	if (matches_name(t, p, &budget) == 1)
+		return true;
+	return !t->all && !t->re && !t->by_id && strcmp(p->spec->namespace, t->word) == 0;
+}
+
 bool target_matches(struct target *t, const struct proc *p)
 {
 	long budget = TARGET_STEPS_MAX;

@@ -34,6 +34,9 @@ void target_settle(struct target *t);
 /* 1 matches, 0 does not, -1 when *budget (regex steps) ran out. */
 int target_match(struct target *t, const struct proc *p, long *budget);
 /* The same with a budget of its own, for one instance at a time (no: out of budget). */
+/* For a subscription, which lasts: an app or script of that name, also one started
+ * later, or a namespace of that name (what the word meant when settled may change). */
+bool target_follows(struct target *t, const struct proc *p);
 bool target_matches(struct target *t, const struct proc *p);
 
 #endif

@@ -52,6 +52,13 @@ grep -q "crashy\[1\] online -> waiting restart (exited with 3; restart in 50 ms)
 grep -q "crashy\[1\] waiting restart -> online pid [0-9]* (restart delay over)" ev.txt || fail "no restart after the delay: $(cat ev.txt)"
 ! grep -q crashy evj.json || fail "events sl showed crashy"
 
+# ---- a target that names no app yet follows it once it is started ----------------------
+follow late.txt late >/dev/null
+wait_for 10 sh -c "'$TEND' save >/dev/null && grep -q 'daemon.*save' late.txt"
+"$TEND" start "sleep 1000" -n late -s || fail "start late"
+wait_for 10 grep -q "late\[[0-9]*\] stopped -> online pid [0-9]* (start)" late.txt
+"$TEND" delete late -s
+
 # ---- daemon events and deletes ---------------------------------------------------------
 run "$TEND" save
 expect_rc 0
