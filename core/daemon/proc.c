@@ -88,6 +88,7 @@ void spec_unref(struct spec *s)
 	free(s->json);
 	free(s->log_file);
 	free(s->log_time);
+	free(s->log_date_format);
 	free(s->instance_var);
 	free(s->increment_var);
 	free(s->cron_text);

@@ -49,6 +49,7 @@ struct spec {
 	bool log_lines;        /* output is written line by line (time, json, log_file) */
 	bool log_json;         /* log_type json */
 	struct datefmt *log_time;  /* timestamp format, or NULL */
+	char *log_date_format;     /* its text, as jlist shows it */
 	int64_t log_max_size;  /* rotate a log file past this; 0 = the daemon's default */
 	int log_retain;        /* rotated files kept; -1 = the daemon's default */
 	char *exec_mode;       /* "fork" */

@@ -124,7 +124,8 @@ static const struct { const char *name; size_t len; } fixed_keys[] = {
 	K("increment_var"), K("status"), K("pm_uptime"), K("axm_actions"), K("axm_monitor"),
 	K("axm_options"), K("axm_dynamic"), K("created_at"), K("pm_id"), K("restart_time"),
 	K("unstable_restarts"), K("exit_code"), K("uid"), K("gid"), K("args"), K("time"),
-	K("log_type"), K("kill_timeout"), K("kill_signal"), K("max_restarts"), K("min_uptime"),
+	K("log_type"), K("log_date_format"), K("shutdown_with_message"), K("kill_timeout"),
+	K("kill_signal"), K("max_restarts"), K("min_uptime"),
 	K("restart_delay"), K("exp_backoff_restart_delay"), K("prev_restart_delay"),
 	K("stop_exit_codes"), K("exit_signal"), K("port"), K("max_memory_restart"),
 	K("memory_check_interval"), K("cron_restart"), K("next_cron_restart"), K("watch_paths"),
@@ -217,6 +218,9 @@ static void tend_fields(struct buf *b, const struct proc *p)
 	const struct spec *s = p->spec;
 	strv(b, "args", s->args);
 	json_kbool(b, "time", s->log_time != NULL);
+	kstr_if(b, "log_date_format", s->log_date_format);
+	if (s->shutdown_with_message)
+		json_kbool(b, "shutdown_with_message", true);
 	json_kstr(b, "log_type", s->log_json ? "json" : "raw");
 	json_kint(b, "kill_timeout", s->kill_timeout_ms);
 	json_kstr(b, "kill_signal", xsig(s->kill_signal ? s->kill_signal : default_kill_signal));

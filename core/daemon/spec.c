@@ -256,8 +256,10 @@ static void get_log_options(struct reader *r, struct spec *s)
 		/* time alone: PM2's format for it (Common.js), local time, no zone */
 		if (!datefmt_compile(s->log_time, fmt ? fmt : "YYYY-MM-DDTHH:mm:ss", why, sizeof why))
 			bad(r, "log_date_format", why);
+		s->log_date_format = fmt ? fmt : xstrdup("YYYY-MM-DDTHH:mm:ss");   /* for jlist */
+	} else {
+		free(fmt);
 	}
-	free(fmt);
 	char *type = get_str(r, "log_type", false);
 	if (type && strcmp(type, "json") != 0 && strcmp(type, "raw") != 0)
 		bad(r, "log_type", "expected \"json\" or \"raw\"");

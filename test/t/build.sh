@@ -2,9 +2,7 @@
 . "$TEND_TOP/test/lib.sh"
 
 command -v file >/dev/null 2>&1 || { echo "skip: no file(1)"; exit 0; }
-case $TEND in
-*/asan*) echo "asan build: not static by design"; exit 0 ;;
-esac
+if is_asan; then echo "asan build: not static by design"; exit 0; fi
 run file -L "$TEND"
 expect_out_has "statically linked"
 expect_out_has "stripped"
