@@ -366,37 +366,80 @@ char *call_list(char **targets, int n, const char *env, struct jdoc *d)
 	return l.json;
 }
 
+/* follow_stream's loop source: the daemon's connection and our stdout. */
+static struct {
+	int fd, status;   /* status: -1 while following */
+	struct buf *in;
+	void (*on_line)(char *line, size_t len);
+	void (*flush)(void);
+} follow;
+
+static size_t follow_most(void) { return 2; }
+
+static size_t follow_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
+{
+	(void)room;
+	(void)now;
+	/* stdout is polled too: a pipe whose reader has gone reports POLLERR, so
+	 * `tend logs | head` ends even while the apps are quiet. */
+	fds[0] = (struct pollfd){.fd = follow.fd, .events = POLLIN};
+	fds[1] = (struct pollfd){.fd = 1, .events = 0};
+	tags[0] = tags[1] = NULL;
+	return 2;
+}
+
+static void follow_ready(struct pollfd *pfd, void *tag)
+{
+	(void)tag;
+	struct buf *in = follow.in;
+	if (pfd->fd == 1) {
+		if (pfd->revents & (POLLERR | POLLHUP))
+			follow.status = EXIT_OK;
+		return;
+	}
+	buf_grow(in, 65536);
+	ssize_t n = read_retry(follow.fd, in->data + in->len, in->cap - in->len - 1);
+	if (n < 0)
+		die("reading from the daemon: %s", strerror(errno));
+	if (n == 0)
+		die("the daemon closed the stream");
+	in->len += (size_t)n;
+	in->data[in->len] = 0;
+}
+
+static const struct loop_source follow_source = {
+	.name = "stream", .fill = follow_fill, .most = follow_most, .ready = follow_ready,
+};
+
+/* Every complete line read so far, then one flush. */
+static bool follow_lines(void)
+{
+	char *nl;
+	while (follow.in->len && (nl = memchr(follow.in->data, '\n', follow.in->len))) {
+		size_t len = (size_t)(nl - follow.in->data);
+		*nl = 0;
+		follow.on_line(follow.in->data, len);
+		buf_consume(follow.in, len + 1);
+	}
+	follow.flush();
+	return false;
+}
+
 int follow_stream(int fd, struct buf *in, void (*on_line)(char *line, size_t len),
                   void (*flush)(void))
 {
-	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = 1, .events = 0}};
-	for (;;) {
-		char *nl;
-		while (in->len && (nl = memchr(in->data, '\n', in->len))) {
-			size_t len = (size_t)(nl - in->data);
-			*nl = 0;
-			on_line(in->data, len);
-			buf_consume(in, len + 1);
-		}
-		flush();
-		/* stdout is polled too: a pipe whose reader has gone reports POLLERR, so
-		 * `tend logs | head` ends even while the apps are quiet. */
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+	follow.fd = fd;
+	follow.in = in;
+	follow.on_line = on_line;
+	follow.flush = flush;
+	follow.status = -1;
+	struct loop l = {0};
+	loop_add_source(&l, &follow_source);
+	loop_after_pass(&l, follow_lines);
+	follow_lines();   /* what came with the reply */
+	while (follow.status < 0)
+		if (loop_pass(&l) < 0)
 			die("poll: %s", strerror(errno));
-		}
-		if (pfd[1].revents & (POLLERR | POLLHUP))
-			return EXIT_OK;
-		if (!pfd[0].revents)
-			continue;
-		buf_grow(in, 65536);
-		ssize_t n = read_retry(fd, in->data + in->len, in->cap - in->len - 1);
-		if (n < 0)
-			die("reading from the daemon: %s", strerror(errno));
-		if (n == 0)
-			die("the daemon closed the stream");
-		in->len += (size_t)n;
-		in->data[in->len] = 0;
-	}
+	loop_free(&l);
+	return follow.status;
 }

@@ -4,6 +4,7 @@
 #define TEND_CLIENT_H
 
 #include "lib/json.h"
+#include "lib/loop.h"
 
 struct reply {
 	char *line;        /* the final line, NUL-terminated */

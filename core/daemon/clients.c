@@ -17,6 +17,7 @@ enum {
 	OUT_GLOBAL = 64 << 20,       /* unsent by all: clients behind on replies wait */
 	MAX_PENDING_OUT = 64 << 20,  /* one client not reading at all: disconnected */
 	REQUESTS_PER_PASS = 16,
+	PASS_BUDGET_MS = 20,         /* requests of all clients in one pass, then timers and I/O */
 	READS_PER_PASS = 4,
 	REFUSED_LOG_EVERY_MS = 60000,
 };
@@ -350,15 +351,35 @@ static void client_process(struct client *c)
 	compact_input(c);
 }
 
-bool clients_run(void)
+/* Requests are served client by client, from a different one each pass, until the
+ * pass's budget is spent: sixty clients with a queue of lists each cannot make a
+ * ping (or a timer) wait for all of theirs. */
+static bool serve_requests(void)
 {
-	bool more = false;
-	for (int i = nclients - 1; i >= 0; i--) {
-		struct client *c = clients[i];
+	static int first;
+	int64_t start = mono_ms();
+	int n = nclients, served = 0;
+	bool cut = false;
+	for (int k = 0; k < n && nclients == n; k++) {
+		struct client *c = clients[(first + k) % n];
 		if (c->wait.kind != WAIT_NONE)
 			ctl_check_wait(c);
+		if (cut)
+			continue;   /* past the budget: only their waits are looked at */
 		if (c->wait.kind == WAIT_NONE && in_pending(c))
 			client_process(c);
+		served = k + 1;
+		cut = mono_ms() - start >= PASS_BUDGET_MS;
+	}
+	first = n ? (first + (cut ? served : 1)) % n : 0;
+	return cut;
+}
+
+bool clients_run(void)
+{
+	bool more = serve_requests();
+	for (int i = nclients - 1; i >= 0; i--) {
+		struct client *c = clients[i];
 		if (c->fd >= 0)
 			client_flush(c);
 		bool idle = c->wait.kind == WAIT_NONE && !(in_pending(c) && next_line(c));
@@ -429,3 +450,29 @@ struct client *clients_restore(const struct jdoc *d, int arr)
 	}
 	return updater;
 }
+
+/* ---- the loop: every connection, and the control socket ------------------------- */
+
+static size_t conns_most(void) { return (size_t)nclients; }
+
+static size_t conns_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
+{
+	(void)room;
+	(void)now;
+	size_t n = 0;
+	for (int i = 0; i < nclients; i++) {
+		struct client *c = clients[i];
+		short ev = c->fd >= 0 ? client_events(c) : 0;
+		if (!ev)
+			continue;
+		fds[n] = (struct pollfd){.fd = c->fd, .events = ev};
+		tags[n++] = c;
+	}
+	return n;
+}
+
+static void conns_ready(struct pollfd *pfd, void *tag) { client_ready(tag, pfd->revents); }
+
+const struct loop_source clients_source = {
+	.name = "clients", .fill = conns_fill, .most = conns_most, .ready = conns_ready,
+};

@@ -5,6 +5,7 @@
 #ifndef TEND_CLIENTS_H
 #define TEND_CLIENTS_H
 
+#include "lib/loop.h"
 #include "daemon/ctl.h"
 #include "lib/version.h"
 
@@ -42,4 +43,5 @@ struct client *clients_restore(const struct jdoc *d, int arr);
 /* Called when a client is freed (daemon.c: an exit waiting for its reply). */
 void daemon_client_gone(struct client *c);
 
+extern const struct loop_source clients_source;
 #endif

@@ -693,7 +693,7 @@ static void cmd_signal(struct request *r)
 		if (p->pid > 0 && kill(p->pid, sig) == 0)
 			ids[sent++] = ids[i];
 	}
-	if (sent)
+	if (sent || n == 0)   /* "all" of no apps: nothing to signal, nothing wrong */
 		reply_ids(r->c, true, ids, sent, NULL, NULL);
 	else
 		reply_error(r->c, 1, "%s: not running", proc_find(ids[0])->spec->name);

@@ -317,173 +317,83 @@ static void read_environment(void)
 
 /* ---- the loop ------------------------------------------------------------------ */
 
-enum { SRC_LISTEN, SRC_SIGNAL, SRC_CLIENT, SRC_PIPE, SRC_EXEC, SRC_IPC, SRC_NOTIFY, SRC_WATCH, SRC_PROXY };
+/* ---- the loop --------------------------------------------------------------------
+ * The daemon's own fds (signals, the control socket, sd_notify datagrams); every other
+ * module brings its source (fds, timers) and the loop asks each in turn. */
 
-struct source {
-	int kind;
-	void *ptr;
+static size_t own_most(void) { return 3; }
+
+static size_t own_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
+{
+	(void)room;
+	(void)now;
+	int own[] = {signal_fd, listen_fd, ready_notify_fd};
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_LEN(own); i++)
+		if (own[i] >= 0) {
+			fds[n] = (struct pollfd){.fd = own[i], .events = POLLIN};
+			tags[n++] = NULL;
+		}
+	return n;
+}
+
+static void own_ready(struct pollfd *pfd, void *tag)
+{
+	(void)tag;
+	if (pfd->fd == signal_fd)
+		handle_signals();
+	else if (pfd->fd == listen_fd)
+		clients_accept(listen_fd);
+	else if (pfd->fd == ready_notify_fd)
+		ready_notify_read();
+}
+
+static const struct loop_source own_source = {
+	.name = "daemon", .fill = own_fill, .most = own_most, .ready = own_ready,
 };
+
+static bool collect_removed(void)
+{
+	procs_collect_removed();
+	return false;
+}
+
+/* A signal asked for the shutdown: exit once every app is down. */
+static bool exit_when_down(void)
+{
+	if (!shutting_down || exit_client)
+		return false;
+	for (int i = 0; i < nprocs; i++)
+		if (procs[i]->pid != 0 || !proc_settled(procs[i]))
+			return false;
+	for (int i = 0; i < nclients; i++)
+		if (clients[i]->wait.kind == WAIT_SHUTDOWN)
+			return false;
+	if (retirees_all_down()) {
+		release_home();
+		exit_now = true;
+	}
+	return false;
+}
 
 static void loop(void)
 {
-	struct pollfd *fds = NULL;
-	struct source *src = NULL;
-	size_t cap = 0;
-	struct spec **watched = NULL;
-	unsigned pass = 0;
-	bool clients_busy = false;
-	while (!exit_now) {
-		size_t need = 3 + (size_t)nclients + 5 * (size_t)nprocs + 3 * (size_t)nretirees +
-		              proxy_poll_max();
-		if (need > cap) {
-			cap = need * 2;
-			fds = xrealloc(fds, cap * sizeof *fds);
-			src = xrealloc(src, cap * sizeof *src);
-			watched = xrealloc(watched, cap * sizeof *watched);
-		}
-		size_t n = 0;
-		fds[n] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
-		src[n++] = (struct source){SRC_SIGNAL, NULL};
-		if (listen_fd >= 0) {
-			fds[n] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
-			src[n++] = (struct source){SRC_LISTEN, NULL};
-		}
-		if (ready_notify_fd >= 0) {
-			fds[n] = (struct pollfd){.fd = ready_notify_fd, .events = POLLIN};
-			src[n++] = (struct source){SRC_NOTIFY, NULL};
-		}
-		for (int i = 0; i < nclients; i++) {
-			struct client *c = clients[i];
-			short ev = c->fd >= 0 ? client_events(c) : 0;
-			if (!ev)
-				continue;
-			fds[n] = (struct pollfd){.fd = c->fd, .events = ev};
-			src[n++] = (struct source){SRC_CLIENT, c};
-		}
-		for (int i = 0; i < nprocs; i++) {
-			struct proc *p = procs[i];
-			if (p->out_fd >= 0) {
-				fds[n] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
-				src[n++] = (struct source){SRC_PIPE, p};
-			}
-			if (p->err_fd >= 0) {
-				fds[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
-				src[n++] = (struct source){SRC_PIPE, p};
-			}
-			if (p->exec_fd >= 0) {
-				fds[n] = (struct pollfd){.fd = p->exec_fd, .events = POLLIN};
-				src[n++] = (struct source){SRC_EXEC, p};
-			}
-			if (p->ipc_fd >= 0) {
-				fds[n] = (struct pollfd){.fd = p->ipc_fd, .events = POLLIN};
-				src[n++] = (struct source){SRC_IPC, p};
-			}
-		}
-		for (int i = 0; i < nretirees; i++) {
-			struct proc *r = retirees[i];
-			int rfds[] = {r->out_fd, r->err_fd, r->ipc_fd};
-			for (size_t k = 0; k < ARRAY_LEN(rfds); k++)
-				if (rfds[k] >= 0) {
-					fds[n] = (struct pollfd){.fd = rfds[k], .events = POLLIN};
-					src[n++] = (struct source){k == 2 ? SRC_IPC : SRC_PIPE, r};
-				}
-		}
-		size_t nw = watchdogs_poll(fds + n, watched, (size_t)nprocs, ++pass);
-		for (size_t i = 0; i < nw; i++)
-			src[n + i] = (struct source){SRC_WATCH, watched[i]};
-		n += nw;
-		int64_t now = mono_ms();
-		/* The proxy's fds come last, as one block it handles itself. */
-		size_t proxy_at = n, nproxy = proxy_poll_fill(fds + n, now);
-		for (size_t i = 0; i < nproxy; i++)
-			src[n + i] = (struct source){SRC_PROXY, NULL};
-		n += nproxy;
-		int timeout = -1;
-		int64_t next = procs_next_deadline();
-		int64_t more[] = {watchdogs_next_deadline(now), proxy_next_deadline(), stray_next_deadline(),
-		                  events_next_deadline()};
-		for (size_t i = 0; i < ARRAY_LEN(more); i++)
-			if (more[i] && (!next || more[i] < next))
-				next = more[i];
-		if (next) {
-			int64_t wait = next - mono_ms();
-			timeout = wait < 0 ? 0 : wait > 3600000 ? 3600000 : (int)wait;
-		}
-		if (clients_busy)
-			timeout = 0;   /* requests are waiting for their turn: look, do not sleep */
-		int r = poll(fds, n, timeout);
-		if (r < 0 && errno != EINTR) {
+	struct loop l = {0};
+	/* In this order: fds are dispatched and timers fired source by source. */
+	const struct loop_source *sources[] = {&own_source, &clients_source, &procs_source,
+	                                       &watchdogs_source, &proxy_source, &stray_source,
+	                                       &events_source};
+	for (size_t i = 0; i < ARRAY_LEN(sources); i++)
+		loop_add_source(&l, sources[i]);
+	loop_after_pass(&l, collect_removed);
+	loop_after_pass(&l, clients_run);   /* busy while requests wait for their turn */
+	loop_after_pass(&l, exit_when_down);
+	while (!exit_now)
+		if (loop_pass(&l) < 0) {
 			dlog("poll: %s", strerror(errno));
 			sleep(1);   /* cannot happen short of EINVAL/ENOMEM; do not spin */
 		}
-		unsigned freed = procs_freed;
-		for (size_t i = 0; r > 0 && i < n; i++) {
-			if (!fds[i].revents)
-				continue;
-			switch (src[i].kind) {
-			case SRC_SIGNAL:
-				handle_signals();
-				break;
-			case SRC_LISTEN:
-				clients_accept(listen_fd);
-				break;
-			case SRC_NOTIFY:
-				ready_notify_read();
-				break;
-			case SRC_CLIENT:
-				client_ready(src[i].ptr, fds[i].revents);
-				break;
-			case SRC_PROXY:
-				break;   /* below, all at once */
-			case SRC_WATCH:
-				/* A spec lives as long as its procs: none freed, it is still there;
-				 * else the events wait for the next pass. */
-				if (freed == procs_freed)
-					watchdog_watch_event(src[i].ptr, mono_ms());
-				break;
-			case SRC_PIPE:
-			case SRC_IPC:
-			case SRC_EXEC: {
-				/* A request earlier in this pass may have deleted the proc. */
-				struct proc *p = src[i].ptr;
-				if (freed != procs_freed && !proc_is_live(p))
-					break;
-				if (src[i].kind == SRC_EXEC && fds[i].fd == p->exec_fd)
-					proc_exec_status(p);
-				else if (src[i].kind == SRC_IPC && fds[i].fd == p->ipc_fd)
-					ready_ipc_read(p);
-				else if (fds[i].fd == p->out_fd || fds[i].fd == p->err_fd)
-					applog_drain(p, fds[i].fd);
-				break;
-			}
-			}
-		}
-		if (r > 0 && nproxy)
-			proxy_poll_handle(fds + proxy_at, nproxy);
-		procs_fire_timers(mono_ms());
-		watchdogs_fire(mono_ms());
-		proxy_fire_timers(mono_ms());
-		stray_fire(mono_ms());
-		events_fire(mono_ms());
-		procs_collect_removed();
-		clients_busy = clients_run();
-		/* A signal asked for the shutdown: exit once every app is down. */
-		if (shutting_down && !exit_client) {
-			bool down = true;
-			for (int i = 0; i < nprocs && down; i++)
-				down = procs[i]->pid == 0 && proc_settled(procs[i]);
-			bool kill_pending = false;
-			for (int i = 0; i < nclients; i++)
-				kill_pending |= clients[i]->wait.kind == WAIT_SHUTDOWN;
-			if (down && !kill_pending && retirees_all_down()) {
-				release_home();
-				exit_now = true;
-			}
-		}
-	}
-	free(fds);
-	free(src);
-	free(watched);
+	loop_free(&l);
 }
 
 /* What every daemon does before its loop, started or resumed. */

@@ -266,3 +266,13 @@ void events_restore(struct client *c, const struct jdoc *d, int arr)
 		subs->sub.missed = missed;   /* the newest subscription is first */
 	}
 }
+
+static int64_t events_deadline(int64_t now)
+{
+	(void)now;
+	return events_next_deadline();
+}
+
+const struct loop_source events_source = {
+	.name = "events", .next_deadline = events_deadline, .fire = events_fire,
+};

@@ -5,6 +5,7 @@
 #ifndef TEND_EVENTS_H
 #define TEND_EVENTS_H
 
+#include "lib/loop.h"
 #include "daemon/ctl.h"
 #include "daemon/proc.h"
 #include "lib/json.h"
@@ -32,4 +33,5 @@ void events_fire(int64_t now);
 void events_save(struct buf *b, const struct client *c);
 void events_restore(struct client *c, const struct jdoc *d, int arr);
 
+extern const struct loop_source events_source;
 #endif

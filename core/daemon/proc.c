@@ -760,3 +760,64 @@ void procs_collect_removed(void)
 		}
 	}
 }
+
+/* ---- the loop: every instance's pipes, exec status and IPC channel, and timers ---- */
+
+static unsigned freed_at_fill;   /* procs_freed when the fds were added */
+
+static size_t pipes_most(void) { return 4 * (size_t)nprocs + 3 * (size_t)nretirees; }
+
+static size_t add_fd(struct pollfd *fds, void **tags, size_t n, int fd, struct proc *p)
+{
+	if (fd < 0)
+		return n;
+	fds[n] = (struct pollfd){.fd = fd, .events = POLLIN};
+	tags[n] = p;
+	return n + 1;
+}
+
+static size_t pipes_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
+{
+	(void)room;
+	(void)now;
+	freed_at_fill = procs_freed;
+	size_t n = 0;
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		int fd[] = {p->out_fd, p->err_fd, p->exec_fd, p->ipc_fd};
+		for (size_t k = 0; k < ARRAY_LEN(fd); k++)
+			n = add_fd(fds, tags, n, fd[k], p);
+	}
+	for (int i = 0; i < nretirees; i++) {   /* a reload's old processes: no exec_fd */
+		struct proc *r = retirees[i];
+		int fd[] = {r->out_fd, r->err_fd, r->ipc_fd};
+		for (size_t k = 0; k < ARRAY_LEN(fd); k++)
+			n = add_fd(fds, tags, n, fd[k], r);
+	}
+	return n;
+}
+
+static void pipes_ready(struct pollfd *pfd, void *tag)
+{
+	struct proc *p = tag;
+	/* A request earlier in this pass may have deleted the proc, or closed the fd. */
+	if (freed_at_fill != procs_freed && !proc_is_live(p))
+		return;
+	if (pfd->fd == p->exec_fd)
+		proc_exec_status(p);
+	else if (pfd->fd == p->ipc_fd)
+		ready_ipc_read(p);
+	else if (pfd->fd == p->out_fd || pfd->fd == p->err_fd)
+		applog_drain(p, pfd->fd);
+}
+
+static int64_t procs_deadline(int64_t now)
+{
+	(void)now;
+	return procs_next_deadline();
+}
+
+const struct loop_source procs_source = {
+	.name = "procs", .fill = pipes_fill, .most = pipes_most, .ready = pipes_ready,
+	.next_deadline = procs_deadline, .fire = procs_fire_timers,
+};

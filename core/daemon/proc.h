@@ -6,6 +6,7 @@
 #ifndef TEND_PROC_H
 #define TEND_PROC_H
 
+#include "lib/loop.h"
 #include "lib/cron.h"
 #include "lib/json.h"
 #include "lib/logfmt.h"
@@ -266,4 +267,6 @@ extern int default_kill_signal;
 /* The daemon log: one timestamped line. */
 void dlog(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
+/* The loop source of every instance's fds and timers. */
+extern const struct loop_source procs_source;
 #endif

@@ -580,3 +580,25 @@ void proxy_restore(const struct jdoc *d, int arr)
 		conn_wait(c, waiting);
 	}
 }
+
+/* ---- the loop: the proxy's sockets, handled as one block, and its timers ---------- */
+
+static size_t proxy_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
+{
+	(void)room;
+	size_t n = proxy_poll_fill(fds, now);
+	for (size_t i = 0; i < n; i++)
+		tags[i] = NULL;
+	return n;
+}
+
+static int64_t proxy_deadline(int64_t now)
+{
+	(void)now;
+	return proxy_next_deadline();
+}
+
+const struct loop_source proxy_source = {
+	.name = "proxy", .fill = proxy_fill, .most = proxy_poll_max, .ready_all = proxy_poll_handle,
+	.next_deadline = proxy_deadline, .fire = proxy_fire_timers,
+};

@@ -10,6 +10,7 @@
 #ifndef TEND_PROXY_H
 #define TEND_PROXY_H
 
+#include "lib/loop.h"
 #include "daemon/proc.h"
 
 #include <poll.h>
@@ -35,4 +36,5 @@ void proxy_restore(const struct jdoc *d, int arr);
 /* The daemon exits: close every connection. */
 void proxy_teardown(void);
 
+extern const struct loop_source proxy_source;
 #endif

@@ -460,3 +460,13 @@ void stray_restore(const struct jdoc *d, int obj)
 	if (json_as_ll(d, json_get(d, obj, "next_leaf"), &v) && v > 0)
 		next_leaf = (unsigned)v;
 }
+
+static int64_t stray_deadline(int64_t now)
+{
+	(void)now;
+	return stray_next_deadline();
+}
+
+const struct loop_source stray_source = {
+	.name = "strays", .next_deadline = stray_deadline, .fire = stray_fire,
+};

@@ -11,6 +11,7 @@
 #ifndef TEND_STRAY_H
 #define TEND_STRAY_H
 
+#include "lib/loop.h"
 #include "daemon/proc.h"
 
 /* At daemon start: cgroups if they work here (logged), else orphan tracking. */
@@ -49,4 +50,5 @@ void stray_restore(const struct jdoc *d, int obj);
 /* A process the daemon reaped: no longer anyone's stray. */
 void stray_reaped(pid_t pid);
 
+extern const struct loop_source stray_source;
 #endif

@@ -204,3 +204,39 @@ void watchdogs_fire(int64_t now)
 			fire_watch(p->spec);
 	}
 }
+
+/* ---- the loop: inotify fds of watching apps, and the watchdogs' timers ------------ */
+
+static unsigned watch_pass, watch_freed;
+
+static size_t watch_most(void) { return (size_t)nprocs; }
+
+static size_t watch_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
+{
+	(void)now;
+	static struct spec **owners;
+	static size_t cap;
+	watch_freed = procs_freed;
+	if (room > cap) {
+		cap = room;
+		owners = xrealloc(owners, cap * sizeof *owners);
+	}
+	size_t n = watchdogs_poll(fds, owners, room, ++watch_pass);
+	for (size_t i = 0; i < n; i++)
+		tags[i] = owners[i];
+	return n;
+}
+
+/* A spec lives as long as its procs: none freed this pass, it is still there; else
+ * its events wait for the next pass. */
+static void watch_ready(struct pollfd *pfd, void *tag)
+{
+	(void)pfd;
+	if (watch_freed == procs_freed)
+		watchdog_watch_event(tag, mono_ms());
+}
+
+const struct loop_source watchdogs_source = {
+	.name = "watchdogs", .fill = watch_fill, .most = watch_most, .ready = watch_ready,
+	.next_deadline = watchdogs_next_deadline, .fire = watchdogs_fire,
+};

@@ -3,6 +3,7 @@
 #ifndef TEND_WATCHDOG_H
 #define TEND_WATCHDOG_H
 
+#include "lib/loop.h"
 #include "daemon/proc.h"
 
 #include <poll.h>
@@ -17,4 +18,5 @@ size_t watchdogs_poll(struct pollfd *fds, struct spec **owners, size_t max, unsi
 /* A watcher is readable. */
 void watchdog_watch_event(struct spec *s, int64_t now);
 
+extern const struct loop_source watchdogs_source;
 #endif

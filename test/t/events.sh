@@ -143,7 +143,9 @@ while [ $(( $(date +%s) - t0 )) -lt 6 ]; do
 	sleep 0.2
 done
 after=$(rss)
-[ $((after - before)) -lt 8192 ] || fail "the daemon grew from $before to $after kB for a reader that does not read"
+# (Under ASan freed memory sits in its quarantine, so RSS says nothing there.)
+is_asan || [ $((after - before)) -lt 8192 ] ||
+	fail "the daemon grew from $before to $after kB for a reader that does not read"
 wait $stuck
 grep -q '^missed$' stuck.out || fail "the slow reader was not told what it missed: $(cat stuck.out)"
 "$TEND" delete all -s

@@ -19,6 +19,9 @@ for verb in stop restart reload delete; do
 done
 
 # ---- sendSignal: one target, the words after it ignored; stopped instances skipped ---------
+# all of no apps: nothing to do (the daemon once read past an empty selection here).
+run "$PM2" sendSignal SIGWINCH all
+expect_rc 0
 cat >trap.sh <<'EOF'
 trap 'echo got-usr2' USR2
 echo trap-set
