@@ -386,6 +386,8 @@ static void signal_tree(struct proc *p, int sig)
 	}
 }
 
+struct proc_world proc_world = {.spawn = proc_spawn, .signal = signal_tree};
+
 void proc_begin_stop(struct proc *p)
 {
 	int64_t now = mono_ms();
@@ -395,7 +397,7 @@ void proc_begin_stop(struct proc *p)
 		tree_add_strays(p);
 	}
 	if (!p->spec->shutdown_with_message || !ready_ipc_send(p, "\"shutdown\""))
-		signal_tree(p, p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal);
+		proc_world.signal(p, p->spec->kill_signal ? p->spec->kill_signal : default_kill_signal);
 	proc_set_state(p, ST_STOPPING, NULL);
 	p->ready_at = 0;
 	p->deadline = now + p->spec->kill_timeout_ms;
@@ -473,7 +475,7 @@ void proc_finish_stop(struct proc *p)
 		const char *outer = cause;
 		cause = p->replacing ? "start" : "restart";
 		p->replacing = false;
-		proc_spawn(p);
+		proc_world.spawn(p);
 		cause = outer;
 	}
 }
@@ -493,7 +495,7 @@ static void act_spawn(struct proc *p)
 	}
 	p->leftover_until = 0;
 	p->deadline = 0;
-	proc_spawn(p);
+	proc_world.spawn(p);
 }
 
 static void act_start_fresh(struct proc *p)
@@ -593,7 +595,7 @@ static void act_exited(struct proc *p)
 		proc_set_state(p, ST_WAITING, why);
 	} else {
 		cause = why;
-		proc_spawn(p);
+		proc_world.spawn(p);
 		cause = NULL;
 	}
 }
@@ -620,7 +622,7 @@ static void act_kill_now(struct proc *p)
 	p->kill_sent = true;
 	if (p->spec->treekill && p->pid > 0)
 		tree_add_descendants(p, p->pid);
-	signal_tree(p, SIGKILL);
+	proc_world.signal(p, SIGKILL);
 	p->deadline = now + REKILL_MS;
 	if (p->pid == 0)
 		proc_finish_stop(p);

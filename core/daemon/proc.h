@@ -235,6 +235,14 @@ void proc_write_pid_file(struct proc *p);
 /* For reload.c: spawn p's process; begin stopping it; the stop is over once the tree
  * is gone; free a proc that is not in the table. */
 bool proc_spawn(struct proc *p);
+/* What the state machine does to the world: spawn the instance's process (spawn.c),
+ * signal its process tree. The daemon's are the real ones; the state table's unit
+ * test (test/unit/test_states.c) puts fakes here and drives every state and event. */
+struct proc_world {
+	bool (*spawn)(struct proc *p);
+	void (*signal)(struct proc *p, int sig);
+};
+extern struct proc_world proc_world;
 void proc_begin_stop(struct proc *p);
 /* A stop under way sends SIGKILL now instead of after kill_timeout (--force). */
 void proc_kill_now(struct proc *p);
