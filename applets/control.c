@@ -22,8 +22,10 @@
 //applet: stop stop_main stop_help - stop apps (their kill signal, then SIGKILL)
 
 #define TARGETS_HELP \
-	"TARGET is an id, a name, a namespace, \"all\", or /regex/ (matched against names);\n" \
-	"several may be given. A target that matches nothing is an error and nothing is done.\n" \
+	"TARGET is an id, a name, a namespace, \"all\", /regex/ (matched against names), or\n" \
+	"a script file (the apps started from it: stop app.js); several may be given. A\n" \
+	"target that matches nothing is an error and nothing is done (\"all\" of no apps:\n" \
+	"PM2's \"no process found\", exit status 1).\n" \
 	"A declaration file (*.json, *.config.js, Procfile) means the apps it declares;\n" \
 	"--only A,B selects some of them.\n" \
 	"\n" \
@@ -63,7 +65,8 @@ const char restart_help[] =
 	"\n" TARGETS_HELP "\nApp options (see tend start --help):\n" APPOPT_HELP;
 
 const char reload_help[] =
-	"usage: tend reload TARGET... [--update-env] [--parallel N]    (also: gracefulReload)\n"
+	"usage: tend reload TARGET... [--update-env] [--env NAME] [--parallel N] [APP OPTIONS]\n"
+	"       (also: gracefulReload)\n"
 	"\n"
 	"Replace each instance without downtime, one at a time (N with --parallel): start\n"
 	"the new process, wait until it is ready (see --wait-ready in start), then stop the\n"
@@ -74,6 +77,11 @@ const char reload_help[] =
 	"reloaded is refused. With a declaration file: each app takes the file's\n"
 	"declaration and is reloaded with it; the file's apps that are not running are\n"
 	"started. App options apply as with restart.\n"
+	"\n"
+	"  -a, --update-env  the new processes take this shell's environment instead of\n"
+	"                    the one the app was started with\n"
+	"      --env NAME    with a file: use its env_NAME\n"
+	"      --parallel N  replace N instances at a time (1 to 4096; default 1)\n"
 	"\n" TARGETS_HELP "\nApp options (see tend start --help):\n" APPOPT_HELP;
 
 const char delete_help[] =

@@ -27,7 +27,7 @@ extern const struct opt appopt_table[];
 	"  -l, --log [FILE]          both streams, also combined in FILE (none: the default path)\n" \
 	"      --merge-logs          instances share one set of log files\n" \
 	"      --disable-logs        write no log files\n" \
-	"      --time                prefix each line with its time (ISO-8601)\n" \
+	"      --time                prefix each line with its time (PM2's YYYY-MM-DDTHH:mm:ss)\n" \
 	"      --log-date-format F   ... in this format (dayjs tokens: YYYY-MM-DD HH:mm:ss)\n" \
 	"      --log-type json       one JSON record per line\n" \
 	"      --log-max-size SIZE   rotate a log file past SIZE (10M; $TEND_LOG_MAX_SIZE)\n" \
