@@ -263,7 +263,14 @@ bool json_parse(struct jdoc *d, const char *text, size_t len)
 		}
 		int line, col;
 		locate(text, p.pos < len ? p.pos : len, &line, &col);
+		size_t lead = 0;   /* text need not end with a NUL */
+		while (lead < len && strchr(" \t\r\n", text[lead]) && text[lead])
+			lead++;
+		/* jsmn wants a delimiter after a primitive: "42" alone ends "too early" */
+		bool bare = n == JSMN_ERROR_PART && lead < len && text[lead] &&
+		            strchr("-0123456789tfn", text[lead]);
 		const char *why = bad >= 0 ? "a key without a value, or a value without a key"
+			: bare ? "a bare value: expected an object or an array"
 			: n == 0 ? "empty document"
 			: n == JSMN_ERROR_PART ? "unexpected end of input"
 			: n == JSMN_ERROR_NOMEM ? "document too large"

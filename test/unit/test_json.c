@@ -60,6 +60,11 @@ int main(void)
 	CHECK(!json_parse(&d, part, strlen(part)));
 	CHECK(strstr(d.err, "end of input") != NULL);
 	CHECK(!json_parse(&d, "", 0));
+	/* a bare number or literal (fuzz finding 7): said as such, not "end of input";
+	 * the text has no NUL after it */
+	char bare[] = {' ', '4', '2'};
+	CHECK(!json_parse(&d, bare, sizeof bare));
+	CHECK_STR(d.err, "1:2: a bare value: expected an object or an array");
 
 	/* large documents grow the token array */
 	struct buf big = {0};
