@@ -88,16 +88,31 @@ const fs = require('fs');
 const t = setInterval(() => { if (fs.existsSync('go-ipc')) { process.send('ready'); clearInterval(t); } }, 20);
 setInterval(() => {}, 1000);
 EOF
+# The event stream says when it went online: after go-ipc was made, never before.
+online_after() { # online_after NAME FILE: NAME's launching -> online came after FILE's mtime
+	"$PY" - "$T/$1.events" "$1" "$2" <<'EOF'
+import json, os, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+on = [e for e in evs if e.get("event") == "state" and e.get("name") == sys.argv[2] and e["to"] == "online"]
+assert on, evs
+told = os.stat(sys.argv[3]).st_mtime * 1000
+assert on[0]["from"] == "launching" and on[0]["reason"] == "ready", on[0]
+assert on[0]["at"] >= told - 5, (on[0]["at"], told)   # (ms clocks; the file's may round)
+EOF
+}
+"$TEND" events --json ipc >"$T/ipc.events" 2>&1 &
+track_pid $!
+wait_for 10 sh -c "'$TEND' save >/dev/null && grep -q '\"save\"' '$T/ipc.events'"
 "$TEND" start late.js -n ipc --wait-ready --listen-timeout 20s -s &
 start_pid=$!
 track_pid $start_pid
 wait_for 5 status_is ipc launching
-sleep 0.3
-status_is ipc launching || fail "ipc became $(jget ipc 'e["status"]') before saying ready"
 alive "$start_pid" || fail "start returned before the app was ready"
 touch go-ipc
 wait_for 5 status_is ipc online
 wait "$start_pid" || fail "start of a wait_ready app failed"
+wait_for 5 grep -q '"to":"online"' "$T/ipc.events"
+online_after ipc go-ipc || fail "ipc went online before it said ready: $(cat "$T/ipc.events")"
 
 # By sd_notify, from python: READY=1 on NOTIFY_SOCKET.
 cat >notify.py <<'EOF'
@@ -108,15 +123,18 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"STATUS=warming up\nREADY=1\n", os.environ["NOTIFY_SOCKET"])
 time.sleep(1000)
 EOF
+"$TEND" events --json sdn >"$T/sdn.events" 2>&1 &
+track_pid $!
+wait_for 10 sh -c "'$TEND' save >/dev/null && grep -q '\"save\"' '$T/sdn.events'"
 "$TEND" start notify.py -n sdn --wait-ready --listen-timeout 20s -s &
 start_pid=$!
 track_pid $start_pid
 wait_for 5 status_is sdn launching
-sleep 0.3
-status_is sdn launching || fail "sdn became $(jget sdn 'e["status"]') before READY=1"
 touch go-notify
 wait_for 5 status_is sdn online
 wait "$start_pid" || fail "start of an sd_notify app failed"
+wait_for 5 grep -q '"to":"online"' "$T/sdn.events"
+online_after sdn go-notify || fail "sdn went online before READY=1: $(cat "$T/sdn.events")"
 
 # By timeout: never a word, online after listen_timeout (as PM2), and the log says so.
 run "$TEND" start 'exec sleep 1000' -n mute --wait-ready --listen-timeout 300 -s
