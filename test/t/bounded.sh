@@ -172,10 +172,11 @@ export TEND_HOME="$T/home-fg"
 "$TEND" start "$stubborn" -n stubborn -k 600000 --no-daemon >fg.out 2>&1 &
 fg=$!
 track_pid $fg
-wait_for 10 sh -c "\"$TEND\" jlist 2>/dev/null | grep -q '\"status\":\"online\"'"
+# (generous: an ASan daemon starting on a loaded machine took over 10 s in CI once)
+wait_for 60 sh -c "\"$TEND\" jlist 2>/dev/null | grep -q '\"status\":\"online\"'"
 pid=$(jget stubborn 'p["pid"]')
 kill -TERM "$fg"
-wait_for 10 grep -q "SIGTERM received\|TERM received" fg.out
+wait_for 30 grep -q "SIGTERM received\|TERM received" fg.out
 kill -TERM "$fg"
 wait_for 20 dead "$fg"
 dead "$pid" || fail "the app outlived a twice-terminated foreground daemon"
