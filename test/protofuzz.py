@@ -67,7 +67,7 @@ ACTIONS = {   # default weights of what a worker does next
 COMMANDS = {  # default weights of the commands requests carry
     "ping": 6, "list": 8, "start": 12, "scale": 5, "stop": 8, "restart": 6, "reload": 4,
     "delete": 8, "reset": 3, "flush": 3, "signal": 5, "logs": 3, "save": 2, "cleardump": 1,
-    "resurrect": 2, "reload_logs": 2, "unknown": 2,
+    "resurrect": 2, "reload_logs": 2, "events": 2, "unknown": 2,
 }
 WAITING = {b"start", b"stop", b"restart", b"reload", b"delete", b"resurrect", b"scale"}
 
@@ -835,7 +835,7 @@ class Conn:
             cmd = d.dup(cmds[-1]) if cmds else None
             e["cmd"] = cmd if cmd is not None else b"(no cmd)"
             e["build"] = d.get(0, b"build") >= 0 or d.get(0, b"proto") >= 0
-            if cmd == b"logs" and d.bool_of(0, b"stream", True):
+            if (cmd == b"logs" and d.bool_of(0, b"stream", True)) or cmd == b"events":
                 self.ctx["subscribed"] = True
         self.fz.stats.by_cmd[e["cmd"].decode("utf-8", "replace")[:24]] += 1
         self.pending.append(e)
@@ -1148,6 +1148,15 @@ class Gen:
         if cmd == "signal":
             sig = r.choice(SIGNALS)
             return {"cmd": "signal", "signal": sig, "targets": self.targets()}, False
+        if cmd == "events":
+            o = {"cmd": "events"}
+            if r.random() < 0.5:
+                o["targets"] = self.targets()
+            if r.random() < 0.5:
+                o["samples"] = r.choice([100, 250, 1000, 0, 50, -1, 3600001, "1000", 1.5, None])
+                if o["samples"] not in (100, 250, 1000, 0):
+                    return o, False   # refused, code 2
+            return o, not self.bad
         if cmd == "logs":
             o = {"cmd": "logs", "stream": False}
             if r.random() < 0.6:
@@ -1445,9 +1454,13 @@ class Fuzzer:
             elif e is None or e["cmd"] not in (b"list",):
                 st.anomaly("data line not JSON", "c%d: %s after %s" % (conn.id, short(line), e and short(e["line"])))
             v = None
-        if line.startswith(b'{"log":') or line.startswith(b'{"missed":'):
+        if line.startswith(b'{"log":') or line.startswith(b'{"missed":') or line.startswith(b'{"event":'):
             st.add("stream messages")
-            if isinstance(v, dict) and "log" in v:
+            if isinstance(v, dict) and "event" in v:
+                if not (v["event"] in ("state", "exit", "delete", "daemon", "sample") and
+                        isinstance(v.get("at"), int) and (v["event"] == "daemon" or isinstance(v.get("id"), int))):
+                    st.anomaly("bad event", "c%d: %s" % (conn.id, short(line)))
+            elif isinstance(v, dict) and "log" in v:
                 m = v["log"]
                 if not (isinstance(m, dict) and isinstance(m.get("id"), int) and m.get("stream") in ("out", "err")
                         and isinstance(m.get("data"), str) and m["data"].endswith("\n")):
@@ -1686,7 +1699,12 @@ class Fuzzer:
             elif how < 0.8:
                 c.shutdown()
                 try:
-                    line = c.read_line(time.monotonic() + 5)   # EOF expected, nothing else
+                    # EOF expected, nothing else (but what a subscription of the whole
+                    # request before it streams)
+                    deadline = time.monotonic() + 5
+                    line = c.read_line(deadline)
+                    while line.startswith((b'{"event":', b'{"log":', b'{"missed":')):
+                        line = c.read_line(deadline)
                     if not line.startswith(b'{"ok":false,"error":"the daemon is out of file descriptors') and \
                             not line.startswith(b'{"ok":false,"error":"too many connections'):
                         self.stats.anomaly("reply to a half request", "c%d: %s after %s" % (c.id, short(line),
