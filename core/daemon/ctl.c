@@ -385,14 +385,21 @@ static int changes(const struct request *r, const struct spec *s, bool stop, cha
 	} else if (json_as_bool(r->d, json_get(r->d, 0, "watch"), &watch) && watch) {
 		keys[k] = xstrdup("watching");
 		vals[k++] = xstrdup(s->watching ? "false" : "true");
-		if (!s->watch) {   /* --watch on an app without paths watches its cwd */
+		/* --watch on an app without paths watches its cwd, or (declared without one
+		 * over the protocol) its script's directory; a command line without either
+		 * has nothing to watch. */
+		char *dir = s->cwd ? xstrdup(s->cwd) : NULL;
+		if (!dir && s->script && !s->shell && s->script[0] == '/')
+			dir = xstrndup(s->script, (size_t)(strrchr(s->script, '/') - s->script) + 1);
+		if (!s->watch && dir) {
 			struct buf b = {0};
 			json_open(&b, '[');
-			json_str(&b, s->cwd);
+			json_str(&b, dir);
 			json_close(&b, ']');
 			keys[k] = xstrdup("watch");
 			vals[k++] = b.data;
 		}
+		free(dir);
 	}
 	return k;
 }

@@ -115,3 +115,14 @@ sleep 1
 "$TEND" save >/dev/null || fail "save"
 "$PY" -c 'import json,sys; a=json.load(open(sys.argv[1]))["apps"][0]; assert a["watching"] is False, a.get("watching")' "$TEND_HOME/dump.json" ||
 	fail "the dump does not keep watching off"
+
+# restart "watch": true of an app declared over the protocol without a cwd (the protocol
+# fuzzer's find): it watches the script's directory, not a null path.
+sock() { printf '%s\n' "$1" | "$PY" "$TEND_TOP/test/sock.py" "$TEND_HOME/tend.sock"; }
+mkdir -p "$T/nocwd" && printf 'while :; do sleep 1; done\n' >"$T/nocwd/loop.sh"
+out=$(sock "{\"cmd\":\"start\",\"apps\":[{\"name\":\"nocwd\",\"script\":\"$T/nocwd/loop.sh\",\"exec_interpreter\":\"/bin/sh\"}]}")
+case $out in *'"ok":true'*) ;; *) fail "start without cwd: $out" ;; esac
+out=$(sock '{"cmd":"restart","targets":["nocwd"],"watch":true}')
+case $out in *'"ok":true'*) ;; *) fail "restart watch:true without cwd: $out" ;; esac
+[ "$(jget nocwd 'e["watch_paths"]')" = "['$T/nocwd/']" ] || fail "watch paths: $(jget nocwd 'e.get("watch_paths")')"
+"$TEND" delete nocwd -s
