@@ -124,12 +124,12 @@ static void own_option(struct start *st, int id, const char *v)
 /* PM2's --watch takes paths after it (--watch src); tend's takes them as --watch=src.
  * A word after --watch that is a directory is read as PM2 reads it: a script never is
  * one, so `start --watch app.js` keeps its meaning. */
-static void watch_paths_after(int argc, char **argv)
+static int watch_paths_after(int argc, char **argv)
 {
 	struct stat sb;
 	for (int i = 1; i + 1 < argc; i++) {
 		if (!strcmp(argv[i], "--"))
-			return;
+			break;
 		if (!strcmp(argv[i], "--watch") && argv[i + 1][0] != '-' && stat(argv[i + 1], &sb) == 0 &&
 		    S_ISDIR(sb.st_mode)) {
 			argv[i] = xasprintf("--watch=%s", argv[i + 1]);
@@ -137,16 +137,14 @@ static void watch_paths_after(int argc, char **argv)
 			argc--;
 		}
 	}
+	return argc;
 }
 
 static void parse_args(struct start *st, int argc, char **argv)
 {
 	struct optstate s;
 	struct opt *options = opt_merge(own_options, appopt_table);
-	watch_paths_after(argc, argv);
-	argc = 0;
-	while (argv[argc])
-		argc++;
+	argc = watch_paths_after(argc, argv);
 	opt_init(&s, argc, argv);
 	appopts_begin(&st->ao);
 	int id;

@@ -83,9 +83,8 @@ void dlog(const char *fmt, ...)
 	if (m < 0)
 		m = 0;
 	size_t end = n + ((size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2);
-	for (; n < end; n++)   /* one line per message: paths and errors come from requests */
-		if ((unsigned char)line[n] < 0x20 || line[n] == 0x7f)
-			line[n] = '?';
+	blank_controls(line + n, end - n);   /* paths and errors come from requests */
+	n = end;
 	line[n++] = '\n';
 	if (!write_all(log_fd, line, n) || !log_rotates)
 		return;   /* a failed log write is not worth dying for */

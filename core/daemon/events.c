@@ -164,22 +164,9 @@ static void sample_tree(struct proc *p, int64_t now)
 		*t = (struct tree_sample){0};
 		return;
 	}
-	long tck = procfs_clk_tck();
-	struct pstat st;
-	int64_t ticks = 0, rss = 0;
-	if (procfs_stat(p->pid, &st)) {
-		ticks = st.cpu_ticks;
-		rss = st.rss_bytes;
-	}
-	pid_t *kids = NULL;
-	int n = procfs_descendants(p->pid, &kids);
-	for (int i = 0; i < n; i++)
-		if (procfs_stat(kids[i], &st)) {
-			ticks += st.cpu_ticks;
-			rss += st.rss_bytes;
-		}
-	free(kids);
-	int64_t ms = ticks * 1000 / tck;
+	int64_t ticks, rss;
+	procfs_tree(p->pid, &ticks, &rss);
+	int64_t ms = ticks * 1000 / procfs_clk_tck();
 	/* A child that ended between samples takes its time with it: never below 0. */
 	if (t->at && t->pid == p->pid && now > t->at)
 		t->cpu_pct = ms > t->ticks_ms ? 100.0 * (double)(ms - t->ticks_ms) / (double)(now - t->at) : 0;
@@ -267,12 +254,6 @@ void events_restore(struct client *c, const struct jdoc *d, int arr)
 	}
 }
 
-static int64_t events_deadline(int64_t now)
-{
-	(void)now;
-	return events_next_deadline();
-}
-
 const struct loop_source events_source = {
-	.name = "events", .next_deadline = events_deadline, .fire = events_fire,
+	.name = "events", .next_deadline = events_next_deadline, .fire = events_fire,
 };

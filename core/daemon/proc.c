@@ -813,13 +813,7 @@ static void pipes_ready(struct pollfd *pfd, void *tag)
 		applog_drain(p, pfd->fd);
 }
 
-static int64_t procs_deadline(int64_t now)
-{
-	(void)now;
-	return procs_next_deadline();
-}
-
 const struct loop_source procs_source = {
 	.name = "procs", .fill = pipes_fill, .most = pipes_most, .ready = pipes_ready,
-	.next_deadline = procs_deadline, .fire = procs_fire_timers,
+	.next_deadline = procs_next_deadline, .fire = procs_fire_timers,
 };

@@ -592,13 +592,7 @@ static size_t proxy_fill(struct pollfd *fds, void **tags, size_t room, int64_t n
 	return n;
 }
 
-static int64_t proxy_deadline(int64_t now)
-{
-	(void)now;
-	return proxy_next_deadline();
-}
-
 const struct loop_source proxy_source = {
 	.name = "proxy", .fill = proxy_fill, .most = proxy_poll_max, .ready_all = proxy_poll_handle,
-	.next_deadline = proxy_deadline, .fire = proxy_fire_timers,
+	.next_deadline = proxy_next_deadline, .fire = proxy_fire_timers,
 };

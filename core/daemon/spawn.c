@@ -259,11 +259,7 @@ static void set_error(struct proc *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* Paths come from requests: a control character in one must not reach a reply,
-	 * a terminal or tend.log as such (a forged line). */
-	for (char *c = msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	blank_controls(msg, strlen(msg));   /* paths come from requests; replies show it */
 	free(p->last_error);
 	p->last_error = xstrdup(msg);
 	dlog("%s[%d]: %s", p->spec->name, p->id, msg);

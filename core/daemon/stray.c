@@ -461,12 +461,6 @@ void stray_restore(const struct jdoc *d, int obj)
 		next_leaf = (unsigned)v;
 }
 
-static int64_t stray_deadline(int64_t now)
-{
-	(void)now;
-	return stray_next_deadline();
-}
-
 const struct loop_source stray_source = {
-	.name = "strays", .next_deadline = stray_deadline, .fire = stray_fire,
+	.name = "strays", .next_deadline = stray_next_deadline, .fire = stray_fire,
 };

@@ -24,19 +24,6 @@ static bool is_up(const struct proc *p)
 
 /* ---- memory -------------------------------------------------------------------- */
 
-static int64_t tree_rss(pid_t leader)
-{
-	struct pstat st;
-	int64_t rss = procfs_stat(leader, &st) ? st.rss_bytes : 0;
-	pid_t *kids = NULL;
-	int n = procfs_descendants(leader, &kids);
-	for (int i = 0; i < n; i++)
-		if (procfs_stat(kids[i], &st))
-			rss += st.rss_bytes;
-	free(kids);
-	return rss;
-}
-
 static void check_memory(struct proc *p, int64_t now)
 {
 	const struct spec *s = p->spec;
@@ -46,7 +33,8 @@ static void check_memory(struct proc *p, int64_t now)
 	 * ends within listen_timeout, and the limit applies from there. */
 	if (p->state != ST_ONLINE)
 		return;
-	int64_t rss = tree_rss(p->pid);
+	int64_t ticks, rss;
+	procfs_tree(p->pid, &ticks, &rss);
 	if (rss <= s->max_memory)
 		return;
 	char used[32], limit[32];
@@ -236,7 +224,9 @@ static void watch_ready(struct pollfd *pfd, void *tag)
 		watchdog_watch_event(tag, mono_ms());
 }
 
+static int64_t watch_deadline(void) { return watchdogs_next_deadline(mono_ms()); }
+
 const struct loop_source watchdogs_source = {
 	.name = "watchdogs", .fill = watch_fill, .most = watch_most, .ready = watch_ready,
-	.next_deadline = watchdogs_next_deadline, .fire = watchdogs_fire,
+	.next_deadline = watch_deadline, .fire = watchdogs_fire,
 };

@@ -22,7 +22,7 @@ int loop_timeout(const struct loop *l, int64_t now)
 		return 0;
 	int64_t next = 0;
 	for (size_t i = 0; i < l->nsources; i++) {
-		int64_t d = l->sources[i]->next_deadline ? l->sources[i]->next_deadline(now) : 0;
+		int64_t d = l->sources[i]->next_deadline ? l->sources[i]->next_deadline() : 0;
 		if (d && (!next || d < next))
 			next = d;
 	}

@@ -28,7 +28,7 @@ struct loop_source {
 	/* The source's whole batch at once, after the single ready calls, for sources
 	 * that handle their fds together (n: how many it added this pass). */
 	void (*ready_all)(struct pollfd *fds, size_t n);
-	int64_t (*next_deadline)(int64_t now);   /* 0: none */
+	int64_t (*next_deadline)(void);   /* monotonic ms; 0: none */
 	void (*fire)(int64_t now);
 };
 

@@ -158,6 +158,24 @@ int procfs_descendants(pid_t root, pid_t **out)
 	return n;
 }
 
+void procfs_tree(pid_t root, int64_t *cpu_ticks, int64_t *rss_bytes)
+{
+	struct pstat st;
+	*cpu_ticks = *rss_bytes = 0;
+	if (procfs_stat(root, &st)) {
+		*cpu_ticks = st.cpu_ticks;
+		*rss_bytes = st.rss_bytes;
+	}
+	pid_t *kids = NULL;
+	int n = procfs_descendants(root, &kids);
+	for (int i = 0; i < n; i++)
+		if (procfs_stat(kids[i], &st)) {
+			*cpu_ticks += st.cpu_ticks;
+			*rss_bytes += st.rss_bytes;
+		}
+	free(kids);
+}
+
 int procfs_children(pid_t pid, pid_t **out)
 {
 	int n = 0;

@@ -18,6 +18,8 @@ bool procfs_stat(pid_t pid, struct pstat *st);
 /* Every descendant of root (not root itself), appended to *out (realloc'd).
  * Returns the count, or -1 if /proc cannot be read. */
 int procfs_descendants(pid_t root, pid_t **out);
+/* The sums over root and every descendant: CPU ticks (utime + stime) and RSS. */
+void procfs_tree(pid_t root, int64_t *cpu_ticks, int64_t *rss_bytes);
 /* The direct children of pid (every thread's); -1 if /proc cannot tell. */
 int procfs_children(pid_t pid, pid_t **out);
 long procfs_clk_tck(void);

@@ -15,6 +15,13 @@
 
 const char *applet_name = "tend";
 
+void blank_controls(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = '?';
+}
+
 void vwarn(const char *fmt, va_list ap)
 {
 	/* One write, so concurrent writers to a shared stderr never interleave. */
@@ -26,11 +33,7 @@ void vwarn(const char *fmt, va_list ap)
 	if (m < 0)
 		m = 0;
 	size_t len = (size_t)n + ((size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2);
-	/* One line, and nothing a terminal would act on: a message may quote what a
-	 * request, a file or another program said (a newline, an escape sequence). */
-	for (size_t i = (size_t)n; i < len; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = '?';
+	blank_controls(line + n, len - (size_t)n);
 	line[len++] = '\n';
 	write_all(2, line, len);
 }

@@ -22,6 +22,10 @@ extern const char *applet_name;
 /* Short-lived commands: print "tend: APPLET: message" and exit. */
 NORETURN void die(const char *fmt, ...) PRINTF_LIKE(1, 2);        /* exit 1 */
 NORETURN void die_usage(const char *fmt, ...) PRINTF_LIKE(1, 2);  /* exit 2 */
+/* One line, and nothing a terminal would act on: a message may quote what a request,
+ * a file or another program said (a newline, an escape sequence): each control
+ * character of s[0..n) becomes '?'. */
+void blank_controls(char *s, size_t n);
 void warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void vwarn(const char *fmt, va_list ap);
 
