@@ -134,9 +134,6 @@ static void close_files(struct proc *p)
 void applog_close(struct proc *p)
 {
 	close_files(p);
-	buf_free(&p->partial[0]);
-	buf_free(&p->partial[1]);
-	p->partial_at = 0;
 }
 
 void applog_flush(struct proc *p)
@@ -152,7 +149,7 @@ void applog_flush(struct proc *p)
 void applog_reopen(struct proc *p)
 {
 	close_files(p);
-	if (p->pid > 0)
+	if (p->run.pid > 0)
 		applog_open(p);
 }
 
@@ -346,9 +343,9 @@ static void write_lines(struct proc *p, int stream, const char *data, size_t n)
 		buf_free(&out);   /* a huge burst does not keep its buffer */
 }
 
-static void take_lines(struct proc *p, int stream, const char *chunk, size_t n)
+static void take_lines(struct proc *p, struct process *pr, int stream, const char *chunk, size_t n)
 {
-	struct buf *part = &p->partial[stream];
+	struct buf *part = &pr->partial[stream];
 	const char *last = memrchr(chunk, '\n', n);
 	if (!last) {
 		buf_add(part, chunk, n);
@@ -367,39 +364,39 @@ static void take_lines(struct proc *p, int stream, const char *chunk, size_t n)
 		}
 		buf_add(part, last + 1, n - head - 1);
 	}
-	if (p->partial[0].len || p->partial[1].len) {
-		if (!p->partial_at)
-			p->partial_at = mono_ms() + PARTIAL_HOLD_MS;
+	if (pr->partial[0].len || pr->partial[1].len) {
+		if (!pr->partial_at)
+			pr->partial_at = mono_ms() + PARTIAL_HOLD_MS;
 	} else {
-		p->partial_at = 0;
+		pr->partial_at = 0;
 	}
 }
 
-void applog_flush_partial(struct proc *p)
+void applog_flush_partial(struct proc *p, struct process *pr)
 {
 	for (int stream = 0; stream < 2; stream++) {
-		struct buf *part = &p->partial[stream];
+		struct buf *part = &pr->partial[stream];
 		if (part->len)
 			write_lines(p, stream, part->data, part->len);
 		buf_free(part);
 	}
-	p->partial_at = 0;
+	pr->partial_at = 0;
 }
 
-void applog_drain_exited(struct proc *p)
+void applog_drain_exited(struct proc *p, struct process *pr)
 {
-	if (p->out_fd >= 0)
-		applog_drain(p, p->out_fd);
-	if (p->err_fd >= 0)
-		applog_drain(p, p->err_fd);
-	applog_flush_partial(p);
+	if (pr->out_fd >= 0)
+		applog_drain(p, pr, pr->out_fd);
+	if (pr->err_fd >= 0)
+		applog_drain(p, pr, pr->err_fd);
+	applog_flush_partial(p, pr);
 }
 
-void applog_drain(struct proc *p, int fd)
+void applog_drain(struct proc *p, struct process *pr, int fd)
 {
 	static char chunk[65536];
-	int stream = fd == p->out_fd ? 0 : 1;
-	int *pipe_fd = stream ? &p->err_fd : &p->out_fd;
+	int stream = fd == pr->out_fd ? 0 : 1;
+	int *pipe_fd = stream ? &pr->err_fd : &pr->out_fd;
 	for (int round = 0; round < READS_PER_WAKE; round++) {
 		ssize_t n = read_retry(fd, chunk, sizeof chunk);
 		if (n < 0 && errno == EAGAIN)
@@ -411,7 +408,7 @@ void applog_drain(struct proc *p, int fd)
 		if (!p->spec->log_lines)
 			write_log(p, stream, chunk, (size_t)n);
 		if (p->spec->log_lines || logstream_subscribers)
-			take_lines(p, stream, chunk, (size_t)n);
+			take_lines(p, pr, stream, chunk, (size_t)n);
 		if ((size_t)n < sizeof chunk)
 			return;
 	}

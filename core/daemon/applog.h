@@ -23,12 +23,12 @@ void applog_close(struct proc *p);
 /* Truncate the instance's log files (tend flush). */
 void applog_flush(struct proc *p);
 /* An output pipe is readable (fd is p->out_fd or p->err_fd). */
-void applog_drain(struct proc *p, int fd);
+void applog_drain(struct proc *p, struct process *pr, int fd);
 /* The process exited: what it wrote last is still in the pipes; read it all and write
  * out held partial lines. */
-void applog_drain_exited(struct proc *p);
+void applog_drain_exited(struct proc *p, struct process *pr);
 /* Write held partial lines out as lines (their process exited, or they waited long
  * enough: p->partial_at). */
-void applog_flush_partial(struct proc *p);
+void applog_flush_partial(struct proc *p, struct process *pr);
 
 #endif

@@ -21,7 +21,7 @@ static int count_named(const char *name, bool *any_up)
 	int n = 0;
 	*any_up = false;
 	for (int i = 0; i < nprocs; i++)
-		if (!procs[i]->remove && strcmp(procs[i]->spec->name, name) == 0) {
+		if (procs[i]->want != WANT_GONE && strcmp(procs[i]->spec->name, name) == 0) {
 			n++;
 			*any_up |= is_up(procs[i]);
 		}
@@ -47,7 +47,7 @@ static bool instance_declared_stopped(const struct jdoc *d, int app, int k)
 static bool instance_used(const char *name, int k)
 {
 	for (int i = 0; i < nprocs; i++)
-		if (!procs[i]->remove && procs[i]->instance == k && !strcmp(procs[i]->spec->name, name))
+		if (procs[i]->want != WANT_GONE && procs[i]->instance == k && !strcmp(procs[i]->spec->name, name))
 			return true;
 	return false;
 }
@@ -65,11 +65,10 @@ static void add_instances(struct spec *s, int count, bool copy, bool run, int **
 		struct proc *p = proc_new(s, k);
 		char *record = NULL;
 		pid_t orphan = orphan_take(s->name, p->record_path, &record);
-		p->held = !run || (d && instance_declared_stopped(d, app, k));
+		bool up = run && !(d && instance_declared_stopped(d, app, k));
 		if (orphan > 0)
-			proc_replace_orphan(p, orphan, record, !p->held);
-		else if (!p->held)
-			proc_event(p, EV_START);
+			proc_replace_orphan(p, orphan, record);
+		proc_event(p, up ? EV_START : EV_STOP);   /* while replacing: what comes after */
 		ctl_add_id(ids, n, p->id);
 	}
 }
@@ -81,16 +80,16 @@ static void redeclare(struct spec *s, bool run, bool rolling, int **ids, int *n)
 	int have = 0;
 	for (int i = 0; i < nprocs; i++) {
 		struct proc *p = procs[i];
-		if (p->remove || strcmp(p->spec->name, s->name) != 0)
+		if (p->want == WANT_GONE || strcmp(p->spec->name, s->name) != 0)
 			continue;   /* instances being deleted go on going */
 		if (p->instance >= s->instances) {
-			p->remove = true;   /* scaled down: the highest instances go */
-			proc_event(p, EV_STOP);
+			proc_event(p, EV_DELETE);   /* scaled down: the highest instances go */
 			continue;
 		}
 		have++;
 		proc_set_spec(p, s);
-		p->held = !run;
+		if (!run)
+			p->want = WANT_DOWN;   /* declared stopped: it runs on until stopped */
 		if (run && rolling) {
 			reload_request(p);
 		} else if (run) {
@@ -106,7 +105,7 @@ static void redeclare(struct spec *s, bool run, bool rolling, int **ids, int *n)
 static struct proc *oldest_instance(const char *name)
 {
 	for (int i = 0; i < nprocs; i++)
-		if (!procs[i]->remove && !strcmp(procs[i]->spec->name, name))
+		if (procs[i]->want != WANT_GONE && !strcmp(procs[i]->spec->name, name))
 			return procs[i];   /* the table is sorted by id */
 	return NULL;
 }
@@ -129,8 +128,7 @@ static void scale_to(struct client *c, struct spec *s, int have, int want)
 	int *ids = NULL, n = 0;
 	bool shrinking = want < have;
 	for (struct proc *p; have > want && (p = oldest_instance(ns->name)); have--) {
-		p->remove = true;
-		proc_event(p, EV_STOP);
+		proc_event(p, EV_DELETE);
 		ctl_add_id(&ids, &n, p->id);
 	}
 	if (have < want)
@@ -262,7 +260,7 @@ void cmd_scale(struct request *r)
 	struct proc *first = NULL;
 	int have = 0, want;
 	for (int i = 0; name && i < nprocs; i++)
-		if (!procs[i]->remove && !strcmp(procs[i]->spec->name, name)) {
+		if (procs[i]->want != WANT_GONE && !strcmp(procs[i]->spec->name, name)) {
 			first = first ? first : procs[i];
 			have++;
 		}

@@ -221,12 +221,12 @@ static bool target_done(const struct wait *w, int i)
 	bool respawned = p->spawn_gen != w->gens[i];
 	switch (w->kind) {
 	case WAIT_STOPPED:
-		return (p->pid == 0 && proc_settled(p) && p->state != ST_WAITING) ||
+		return (p->run.pid == 0 && proc_settled(p) && p->state != ST_WAITING) ||
 		       (respawned && proc_settled(p));
 	case WAIT_GONE:
 		return false;
 	case WAIT_RESTARTED:
-		return proc_settled(p) && (respawned || p->held || p->remove);
+		return proc_settled(p) && (respawned || p->want != WANT_UP);
 	case WAIT_SPAWNED:
 		return proc_settled(p);
 	case WAIT_RELOADED:
@@ -248,15 +248,14 @@ static void reload_step(struct wait *w)
 	}
 	for (int i = 0; i < w->n && active < w->parallel; i++) {
 		struct proc *p = wait_target(w, i);
-		if (!p || !p->reload_pending)
-			continue;
+		if (!p || !p->reload_pending || p->old)
+			continue;   /* (an old process of an abandoned reload still stopping) */
 		p->reload_pending = false;
-		if (p->state == ST_ONLINE && p->pid > 0) {
-			if (reload_begin(p))
-				active += p->reload != RL_NONE;
+		if (p->state == ST_ONLINE && p->run.pid > 0) {
+			proc_event(p, EV_RELOAD);
+			active += p->reload != RL_NONE;
 		} else if (p->state != ST_STOPPING && p->state != ST_LAUNCHING) {
-			p->held = false;   /* not running: a reload starts it */
-			proc_event(p, EV_START);
+			proc_event(p, EV_START);   /* not running: a reload starts it */
 		}
 	}
 }
@@ -280,7 +279,7 @@ static void reply_reloaded(struct client *c)
 static bool all_down(void)
 {
 	for (int i = 0; i < nprocs; i++)
-		if (procs[i]->pid != 0 || !proc_settled(procs[i]))
+		if (procs[i]->run.pid != 0 || !proc_settled(procs[i]))
 			return false;
 	return true;
 }
@@ -480,7 +479,6 @@ static void cmd_stop(struct request *r)
 	bool force = forced(r);
 	for (int i = 0; i < n; i++) {
 		struct proc *p = proc_find(ids[i]);
-		p->held = true;
 		proc_event(p, EV_STOP);
 		if (force)
 			proc_kill_now(p);
@@ -496,8 +494,7 @@ static void cmd_delete(struct request *r)
 	bool force = forced(r);
 	for (int i = 0; i < n; i++) {
 		struct proc *p = proc_find(ids[i]);
-		p->remove = true;
-		proc_event(p, EV_STOP);
+		proc_event(p, EV_DELETE);
 		if (force)
 			proc_kill_now(p);
 	}
@@ -527,7 +524,6 @@ static void cmd_restart(struct request *r)
 	ctl_wait_on(r->c, WAIT_RESTARTED, ids, n);
 	for (int i = 0; i < n; i++) {
 		struct proc *p = proc_find(ids[i]);
-		p->held = false;
 		proc_event(p, EV_START);
 	}
 }
@@ -697,7 +693,7 @@ static void cmd_signal(struct request *r)
 	/* The running ones, as PM2 does: a stopped instance is skipped. */
 	for (int i = 0; i < n; i++) {
 		struct proc *p = proc_find(ids[i]);
-		if (p->pid > 0 && kill(p->pid, sig) == 0)
+		if (p->run.pid > 0 && kill(p->run.pid, sig) == 0)
 			ids[sent++] = ids[i];
 	}
 	if (sent || n == 0)   /* "all" of no apps: nothing to signal, nothing wrong */

@@ -135,8 +135,6 @@ void daemon_kill_now(void)
 	dlog("stopping with SIGKILL now");
 	for (int i = 0; i < nprocs; i++)
 		proc_kill_now(procs[i]);
-	for (int i = 0; i < nretirees; i++)
-		proc_kill_now(retirees[i]);
 }
 
 /* Leave the home to a successor: no socket to connect to, no pid file. */
@@ -196,27 +194,27 @@ void daemon_sample_procs(void)
 	for (int i = 0; i < nprocs; i++) {
 		struct proc *p = procs[i];
 		struct pstat st;
-		if (p->sample_mono && now - p->sample_mono < SAMPLE_EVERY_MS / 2)
+		if (p->run.sample_mono && now - p->run.sample_mono < SAMPLE_EVERY_MS / 2)
 			continue;   /* fresh enough: CPU% over a very short interval is noise */
-		if (p->pid <= 0 || !procfs_stat(p->pid, &st)) {
-			p->cpu_pct = 0;
-			p->rss_bytes = 0;
+		if (p->run.pid <= 0 || !procfs_stat(p->run.pid, &st)) {
+			p->run.cpu_pct = 0;
+			p->run.rss_bytes = 0;
 			continue;
 		}
 		int64_t ticks_ms = st.cpu_ticks * 1000 / tck;
-		if (p->sample_mono) {
-			int64_t dt = now - p->sample_mono;
-			p->cpu_pct = dt > 0 ? 100.0 * (double)(ticks_ms - p->cpu_ticks) / (double)dt : 0;
+		if (p->run.sample_mono) {
+			int64_t dt = now - p->run.sample_mono;
+			p->run.cpu_pct = dt > 0 ? 100.0 * (double)(ticks_ms - p->run.cpu_ticks) / (double)dt : 0;
 		} else {
 			/* First sample: the average since the process started, as ps shows it. */
 			int64_t age = wall_ms() - (boot + st.start_ticks * 1000 / tck);
-			p->cpu_pct = age > 0 ? 100.0 * (double)ticks_ms / (double)age : 0;
+			p->run.cpu_pct = age > 0 ? 100.0 * (double)ticks_ms / (double)age : 0;
 		}
-		if (p->cpu_pct < 0)
-			p->cpu_pct = 0;
-		p->cpu_ticks = ticks_ms;
-		p->sample_mono = now;
-		p->rss_bytes = st.rss_bytes;
+		if (p->run.cpu_pct < 0)
+			p->run.cpu_pct = 0;
+		p->run.cpu_ticks = ticks_ms;
+		p->run.sample_mono = now;
+		p->run.rss_bytes = st.rss_bytes;
 	}
 }
 
@@ -353,6 +351,7 @@ static const struct loop_source own_source = {
 
 static bool collect_removed(void)
 {
+	procs_release_gone();   /* unlinked in the pass before: no source holds them now */
 	procs_collect_removed();
 	return false;
 }
@@ -363,15 +362,13 @@ static bool exit_when_down(void)
 	if (!shutting_down || exit_client)
 		return false;
 	for (int i = 0; i < nprocs; i++)
-		if (procs[i]->pid != 0 || !proc_settled(procs[i]))
+		if (procs[i]->run.pid != 0 || !proc_settled(procs[i]) || procs[i]->old)
 			return false;
 	for (int i = 0; i < nclients; i++)
 		if (clients[i]->wait.kind == WAIT_SHUTDOWN)
 			return false;
-	if (retirees_all_down()) {
-		release_home();
-		exit_now = true;
-	}
+	release_home();
+	exit_now = true;
 	return false;
 }
 

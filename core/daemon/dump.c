@@ -27,12 +27,12 @@ enum { MAX_DUMP = 64 << 20 };
  * (or finished), it stays stopped; errored, it was meant to run and is tried again. */
 static const char *saved_status(const struct proc *p)
 {
-	if (p->held)
+	if (p->want != WANT_UP)
 		return "stopped";
 	if (p->state == ST_ERRORED)
 		return "errored";
 	if (p->state == ST_ONLINE || p->state == ST_LAUNCHING || p->state == ST_WAITING ||
-	    (p->state == ST_STOPPING && p->respawn))
+	    p->state == ST_STOPPING)
 		return "online";
 	return "stopped";
 }
@@ -51,16 +51,16 @@ static int dump_apps(struct buf *b)
 		bool seen = false, copy = false;
 		for (int j = 0; j < i && !seen; j++) {
 			seen = procs[j]->spec == s;
-			copy |= !procs[j]->remove && strcmp(procs[j]->spec->name, s->name) == 0;
+			copy |= procs[j]->want != WANT_GONE && strcmp(procs[j]->spec->name, s->name) == 0;
 		}
-		if (seen || procs[i]->remove)
+		if (seen || procs[i]->want == WANT_GONE)
 			continue;
 		/* Each instance's status, by instance number; the app's is the liveliest. */
 		const char *per[MAX_INSTANCES] = {0}, *app = "stopped";
 		int top = 0, count = 0;
 		for (int j = i; j < nprocs; j++) {
 			const struct proc *p = procs[j];
-			if (p->spec != s || p->remove || p->instance >= MAX_INSTANCES)
+			if (p->spec != s || p->want == WANT_GONE || p->instance >= MAX_INSTANCES)
 				continue;
 			count++;
 			per[p->instance] = saved_status(p);

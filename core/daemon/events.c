@@ -105,7 +105,7 @@ void events_state(const struct proc *p, enum pstate from, const char *reason)
 	json_kstr(&b, "from", pstate_name(from));
 	json_kstr(&b, "to", pstate_name(p->state));
 	json_kstr(&b, "reason", reason ? reason : "");
-	json_kint(&b, "pid", p->pid > 0 ? p->pid : 0);
+	json_kint(&b, "pid", p->run.pid > 0 ? p->run.pid : 0);
 	finish(&b);
 	publish(p, &b);
 }
@@ -157,22 +157,22 @@ void events_daemon(const char *what, const char *detail)
 /* CPU time and RSS of p's whole tree now, and CPU % over the time since the last. */
 static void sample_tree(struct proc *p, int64_t now)
 {
-	struct tree_sample *t = &p->tree_sample;
-	if (t->at && now - t->at < SAMPLE_MIN_MS && t->pid == p->pid)
+	struct tree_sample *t = &p->run.tree_sample;
+	if (t->at && now - t->at < SAMPLE_MIN_MS && t->pid == p->run.pid)
 		return;
-	if (p->pid <= 0) {
+	if (p->run.pid <= 0) {
 		*t = (struct tree_sample){0};
 		return;
 	}
 	int64_t ticks, rss;
-	procfs_tree(p->pid, &ticks, &rss);
+	procfs_tree(p->run.pid, &ticks, &rss);
 	int64_t ms = ticks * 1000 / procfs_clk_tck();
 	/* A child that ended between samples takes its time with it: never below 0. */
-	if (t->at && t->pid == p->pid && now > t->at)
+	if (t->at && t->pid == p->run.pid && now > t->at)
 		t->cpu_pct = ms > t->ticks_ms ? 100.0 * (double)(ms - t->ticks_ms) / (double)(now - t->at) : 0;
 	else
 		t->cpu_pct = 0;
-	t->pid = p->pid;
+	t->pid = p->run.pid;
 	t->at = now;
 	t->ticks_ms = ms;
 	t->rss = rss;
@@ -188,12 +188,12 @@ static void send_samples(struct eventsub *s, int64_t now)
 		sample_tree(p, now);
 		begin(&b, "sample", p);
 		json_kstr(&b, "status", pstate_name(p->state));
-		json_kint(&b, "pid", p->pid > 0 ? p->pid : 0);
+		json_kint(&b, "pid", p->run.pid > 0 ? p->run.pid : 0);
 		json_key(&b, "cpu");
-		json_num(&b, (double)(int)(p->tree_sample.cpu_pct * 10 + 0.5) / 10);
-		json_kint(&b, "memory", p->tree_sample.rss);
+		json_num(&b, (double)(int)(p->run.tree_sample.cpu_pct * 10 + 0.5) / 10);
+		json_kint(&b, "memory", p->run.tree_sample.rss);
 		json_kint(&b, "restarts", p->restarts);
-		json_kint(&b, "uptime", p->pid > 0 ? now - p->started_mono : 0);
+		json_kint(&b, "uptime", p->run.pid > 0 ? now - p->run.started_mono : 0);
 		finish(&b);
 		if (sub_room(&s->sub, 1, "events"))
 			client_send(s->sub.c, b.data, b.len);

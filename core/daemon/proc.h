@@ -26,10 +26,13 @@ enum pstate {
 };
 
 enum pevent {
-	EV_START,       /* user start/restart */
-	EV_STOP,        /* user stop/delete, daemon shutdown */
+	EV_START,       /* start or restart: wanted up */
+	EV_STOP,        /* stop, daemon shutdown: wanted down */
+	EV_DELETE,      /* delete, scale down: wanted gone */
 	EV_EXIT,        /* the leader was reaped */
-	EV_TIMER,       /* the proc's deadline passed */
+	EV_TIMER,       /* one of its deadlines passed */
+	EV_READY,       /* the process said it is ready, or listens, or its port answers */
+	EV_RELOAD,      /* replace the process, the old one serving until the new is ready */
 	EV_NEVENTS
 };
 
@@ -113,75 +116,86 @@ struct tree_sample {
 	double cpu_pct;        /* over the interval before at */
 };
 
-struct proc {
-	int id;                /* pm_id (given out again once deleted) */
-	unsigned long serial;  /* never given out again: what a waiting request holds on to */
-	int instance;          /* NODE_APP_INSTANCE */
-	struct spec *spec;
-	enum pstate state;     /* written by proc_set_state only */
+/* One process an instance runs, with its tree. An instance has one (run); a reload
+ * gives it a second for a while: the replacement runs in run, and the old process,
+ * moved to old as it was, serves until the replacement is ready and then stops. */
+struct process {
 	pid_t pid;
-	pid_t told_pid;        /* the pid the last state event named */
-	int out_fd, err_fd;    /* pipes from the running process, -1 when none */
+	int out_fd, err_fd;    /* pipes from it, -1 when none */
 	int exec_fd;           /* spawned, exec not yet confirmed: its status pipe */
 	bool exec_failed;
-	int out_log, err_log;  /* open log files, -1 when none */
-	int comb_log;          /* log_file: out and err together */
-	char *out_path, *err_path, *comb_path, *pid_path;
-	char *record_path;     /* the daemon's pid record in the home (orphan.c reads them) */
-	bool pid_file_failed;  /* writing a pid file failed: reported once */
-	struct buf partial[2]; /* out, err: a line still waiting for its newline */
-	int64_t partial_at;    /* when held partial lines are written anyway */
-	int64_t log_size[3];   /* bytes in the out, err and combined files */
-	int64_t deadline;      /* monotonic ms; 0 = none: restart due, or SIGKILL due */
-	int64_t tree_poll;     /* stopping: when to look at escaped descendants again */
-	bool kill_sent;        /* stopping: SIGKILL already sent */
-	int64_t started_mono, started_wall, created_wall;
-	int restarts, unstable_restarts;
-	int64_t backoff_ms;
-	int exit_code;         /* last exit: code, or 128+signal */
-	int exit_signal;
-	unsigned spawn_gen;    /* counts spawns, for "restart done" waits */
-	bool respawn;          /* STOPPING on the way to a restart */
-	bool remove;           /* delete when stopped */
-	bool replacing;        /* STOPPING a previous daemon's process, then the first spawn */
-	char *orphan_record;   /* that process's pid record: removed once it is gone */
-	struct tree tree;      /* escaped descendants still to be reaped */
-	unsigned cg_leaf;      /* the process's cgroup (stray.c), 0 when none */
-	pid_t *strays;         /* without cgroups: orphans of the process adopted by us */
-	int nstrays;
-	int64_t leftover_until;/* a restart waits until what the last run left is gone */
-	char *last_error;      /* why the last spawn failed */
-	/* /proc samples */
-	int64_t cpu_ticks, sample_mono;
-	double cpu_pct;
-	int64_t rss_bytes;
-	struct tree_sample tree_sample;
-	int64_t log_dropped;   /* bytes lost to log write errors */
-	unsigned log_failing;  /* bit per file (out, err, combined): failing, reported once */
-	int64_t log_check_at;  /* next look for deleted or unopened log files */
-	/* watchdogs */
-	bool held;             /* stopped by the user: cron does not start it */
-	int64_t memory_at;     /* next memory check (monotonic ms), 0 = none */
-	int64_t cron_at;       /* next cron restart (monotonic ms), 0 = not armed */
-	int64_t cron_wall;     /* the same moment on the wall clock */
-	char *restart_reason;  /* why tend last restarted it on its own */
-	int64_t restart_reason_wall;
-	/* readiness (ready.c) */
 	int ipc_fd;            /* node's IPC channel, daemon's end, or -1 */
 	struct buf ipc_in;     /* a message still waiting for its newline */
-	int64_t ready_at;      /* LAUNCHING: when to stop waiting for readiness, or 0 */
+	struct buf partial[2]; /* out, err: a line still waiting for its newline */
+	int64_t partial_at;    /* when held partial lines are written anyway */
+	int64_t started_mono, started_wall;
 	bool listening;        /* the node preload reported the app listening */
 	int64_t main_due;      /* node: its main module has not run yet; it has by then */
 	/* proxy mode (proxy.c) */
 	int proxy_port;        /* the private port the process was given, or 0 */
 	int probe_fd;          /* LAUNCHING: a connect to that port in progress, or -1 */
 	int64_t probe_at;      /* when to try connecting to it (again), or 0 */
+	/* its stop */
+	bool stopping;
+	int64_t kill_at;       /* when SIGKILL is due (again), or 0 */
+	int64_t tree_poll;     /* when to look at escaped descendants again */
+	bool kill_sent;        /* SIGKILL already sent */
+	struct tree tree;      /* escaped descendants still to be reaped */
+	unsigned cg_leaf;      /* its cgroup (stray.c), 0 when none */
+	pid_t *strays;         /* without cgroups: its orphans, adopted by us */
+	int nstrays;
+	/* /proc samples */
+	int64_t cpu_ticks, sample_mono;
+	double cpu_pct;
+	int64_t rss_bytes;
+	struct tree_sample tree_sample;
+};
+
+/* What the user wants of an instance, apart from what state it is in (s6-supervise's
+ * wantup, plus delete). Start and restart want it up, stop down, delete gone; the
+ * state machine restarts only what is wanted up. */
+enum want { WANT_UP, WANT_DOWN, WANT_GONE };
+
+struct proc {
+	int id;                /* pm_id (given out again once deleted) */
+	unsigned long serial;  /* never given out again: what a waiting request holds on to */
+	int instance;          /* NODE_APP_INSTANCE */
+	struct spec *spec;
+	enum pstate state;     /* written by the state machine only (proc.c) */
+	enum want want;        /* set by start, stop and delete events */
+	struct process run;    /* the current process (pid 0: none) */
+	struct process *old;   /* a reload's old process, until it is gone */
+	pid_t told_pid;        /* the pid the last state event named */
+	int64_t deadline;      /* WAITING: restart due; LAUNCHING: readiness given up; 0 = none */
+	int out_log, err_log;  /* open log files, -1 when none */
+	int comb_log;          /* log_file: out and err together */
+	char *out_path, *err_path, *comb_path, *pid_path;
+	char *record_path;     /* the daemon's pid record in the home (orphan.c reads them) */
+	bool pid_file_failed;  /* writing a pid file failed: reported once */
+	int64_t log_size[3];   /* bytes in the out, err and combined files */
+	int64_t created_wall;
+	int restarts, unstable_restarts;
+	int64_t backoff_ms;
+	int exit_code;         /* last exit: code, or 128+signal */
+	int exit_signal;
+	unsigned spawn_gen;    /* counts spawns, for "restart done" waits */
+	char *orphan_record;   /* a previous daemon's process being replaced: its pid record */
+	int64_t leftover_until;/* a restart waits until what the last run left is gone */
+	char *last_error;      /* why the last spawn failed */
+	bool gone;             /* unlinked from the table: freed after this loop pass */
+	int64_t log_dropped;   /* bytes lost to log write errors */
+	unsigned log_failing;  /* bit per file (out, err, combined): failing, reported once */
+	int64_t log_check_at;  /* next look for deleted or unopened log files */
+	/* watchdogs */
+	int64_t memory_at;     /* next memory check (monotonic ms), 0 = none */
+	int64_t cron_at;       /* next cron restart (monotonic ms), 0 = not armed */
+	int64_t cron_wall;     /* the same moment on the wall clock */
+	char *restart_reason;  /* why tend last restarted it on its own */
+	int64_t restart_reason_wall;
 	/* rolling reload (reload.c) */
 	int reload;            /* enum reload_phase */
 	bool reload_pending;   /* a reload request waits to replace this instance */
 	bool reload_failed;    /* the last replacement failed; the old process went on */
-	struct proc *retiree;  /* the old process while it is replaced */
-	struct proc *reload_of;/* in a retiree: the instance it belonged to */
 };
 
 /* The daemon's table of procs, sorted by id. */
@@ -195,22 +209,23 @@ struct proc *proc_adopt(struct spec *spec, int id, int instance);
 void proc_free(struct proc *p);                          /* unlinks from the table */
 const char *pstate_name(enum pstate s);
 
-/* Drive the state machine. */
+/* Drive the state machine: the only way an instance's state changes (each change is
+ * told to the event stream with its reason). Features post events; none sets a state. */
 void proc_event(struct proc *p, enum pevent ev);
-/* The one way a state changes: tells the event stream (from, to, reason, pid). reason
- * NULL: the cause of the event being handled ("start", "stop", a watchdog's reason). */
-void proc_set_state(struct proc *p, enum pstate to, const char *reason);
-/* A pid was reaped with wait status; routes to its proc. */
+/* A pid was reaped with wait status; routes to its instance. */
 void proc_reaped(pid_t pid, int status);
-/* Earliest deadline over all procs, or 0. */
+/* When something of the instance is next due (its state's deadline, its processes'
+ * stop, log and probe timers, its watchdogs), or 0; the earliest over all of them. */
+int64_t proc_next_deadline(struct proc *p, int64_t now);
 int64_t procs_next_deadline(void);
 void procs_fire_timers(int64_t now);
 /* Settled: not in a transient state. */
 bool proc_settled(const struct proc *p);
-/* Free the procs marked for removal once they are down. */
+/* Free the instances wanted gone once they are down (and their old process too). */
 void procs_collect_removed(void);
-/* Bumped by every proc_free, so the loop knows when its poll sources went stale. */
-extern unsigned procs_freed;
+/* Release the instances unlinked during this loop pass (after the pass: pointers the
+ * loop's sources hold stay valid until then; p->gone says it is no longer there). */
+void procs_release_gone(void);
 /* The environment the instance is (or would be) started with; free with free(). The
  * strings point into the spec and into the returned block. */
 char **proc_env(const struct proc *p);
@@ -225,31 +240,39 @@ void proc_set_spec(struct proc *p, struct spec *s);
  * files (a running one's log is not renamed because others came or went). */
 void proc_set_count(struct proc *p, struct spec *s);
 /* Stop a process a previous daemon left running for this instance (its tree, with
- * the kill signal, SIGKILL after kill_timeout), then spawn if respawn. */
-void proc_replace_orphan(struct proc *p, pid_t orphan, char *record, bool respawn);
+ * the kill signal, SIGKILL after kill_timeout), then spawn if it is wanted up. */
+void proc_replace_orphan(struct proc *p, pid_t orphan, char *record);
 /* Record why tend restarts an instance on its own (memory, cron, watch), and do it. */
 void proc_restart_because(struct proc *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void proc_exec_status(struct proc *p);
+/* The instance's current process and its old one during a reload, if it has it. */
+static inline int proc_processes(struct proc *p, struct process *out[2])
+{
+	out[0] = &p->run;
+	out[1] = p->old;
+	return p->old ? 2 : 1;
+}
 /* Write the instance's pid file and the daemon's pid record (spawn.c). */
 void proc_write_pid_file(struct proc *p);
-/* For reload.c: spawn p's process; begin stopping it; the stop is over once the tree
- * is gone; free a proc that is not in the table. */
-bool proc_spawn(struct proc *p);
+/* Start the instance's process (spawn.c): false with last_error if it could not.
+ * *wait: it is ready only once it says so (or listens). */
+bool proc_spawn(struct proc *p, bool *wait);
 /* What the state machine does to the world: spawn the instance's process (spawn.c),
- * signal its process tree. The daemon's are the real ones; the state table's unit
+ * signal a process tree. The daemon's are the real ones; the state table's unit
  * test (test/unit/test_states.c) puts fakes here and drives every state and event. */
 struct proc_world {
-	bool (*spawn)(struct proc *p);
-	void (*signal)(struct proc *p, int sig);
+	bool (*spawn)(struct proc *p, bool *wait);
+	void (*signal)(struct proc *p, struct process *pr, int sig);
 };
 extern struct proc_world proc_world;
-void proc_begin_stop(struct proc *p);
+/* Begin stopping one of the instance's processes; its timers and reaping go on in
+ * proc.c; it has stopped once pr->stopping is false again. */
+void proc_stop_process(struct proc *p, struct process *pr);
 /* A stop under way sends SIGKILL now instead of after kill_timeout (--force). */
 void proc_kill_now(struct proc *p);
-void proc_finish_stop(struct proc *p);
-void proc_release(struct proc *p);
-/* The instance said it is ready (IPC "ready", READY=1), or listens (the preload). */
-void proc_ready(struct proc *p);
+/* Close what a process left (fds, buffers) once it is gone. */
+void process_clear(struct process *pr);
+/* The instance listens (the preload), or a reload's replacement must. */
 void proc_listening(struct proc *p);
 void proc_main_ran(struct proc *p);
 

@@ -186,8 +186,8 @@ static void cluster_fields(struct buf *b, const struct proc *p)
 		json_kstr(b, "lb", s->proxy ? "proxy" : "fd");
 	}
 	if (l && s->proxy) {
-		if (p->pid > 0)
-			json_kint(b, "proxy_port", p->proxy_port);
+		if (p->run.pid > 0)
+			json_kint(b, "proxy_port", p->run.proxy_port);
 		json_kint(b, "proxy_connections", l->open);
 		json_kint(b, "proxy_accepted", l->total);
 	}
@@ -235,7 +235,7 @@ static void tend_fields(struct buf *b, const struct proc *p)
 	for (int i = 0; i < s->n_stop_exit_codes; i++)
 		json_int(b, s->stop_exit_codes[i]);
 	json_close(b, ']');
-	if (p->exit_signal && p->pid <= 0)
+	if (p->exit_signal && p->run.pid <= 0)
 		json_kstr(b, "exit_signal", xsig(p->exit_signal));
 	if (s->has_uid)
 		json_kint(b, "uid", s->uid);
@@ -260,9 +260,9 @@ static const char *interpreter_name(const struct spec *s)
 void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
 {
 	const struct spec *s = p->spec;
-	bool running = p->pid > 0;
+	bool running = p->run.pid > 0;
 	json_open(b, '{');
-	json_kint(b, "pid", running ? p->pid : 0);
+	json_kint(b, "pid", running ? p->run.pid : 0);
 	json_kstr(b, "name", s->name);
 
 	json_key(b, "pm2_env");
@@ -303,7 +303,7 @@ void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
 	if (env == JL_PM2_ENV)
 		env_copies(b, p);
 	json_kstr(b, "status", pstate_name(p->state));
-	json_kint(b, "pm_uptime", p->started_wall);
+	json_kint(b, "pm_uptime", p->run.started_wall);
 	axm_fields(b, s);
 	json_kint(b, "created_at", p->created_wall);
 	json_kint(b, "pm_id", p->id);
@@ -317,9 +317,9 @@ void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
 	json_kint(b, "pm_id", p->id);
 	json_key(b, "monit");
 	json_open(b, '{');
-	json_kint(b, "memory", running ? p->rss_bytes : 0);
+	json_kint(b, "memory", running ? p->run.rss_bytes : 0);
 	json_key(b, "cpu");
-	json_num(b, running ? (double)(int)(p->cpu_pct * 10 + 0.5) / 10 : 0);
+	json_num(b, running ? (double)(int)(p->run.cpu_pct * 10 + 0.5) / 10 : 0);
 	json_close(b, '}');
 	json_close(b, '}');
 }

@@ -39,7 +39,6 @@ struct conn {
 static struct conn **conns;
 static int nconns;
 static int nwaiting;         /* connections waiting for an instance */
-static int nprobing;         /* procs whose port is probed; none: no scan of procs */
 static bool conns_closed;    /* some are closed: compact the array */
 
 /* What each polled fd is, in fill order. */
@@ -83,57 +82,58 @@ int proxy_free_port(char *err, size_t errlen)
 
 void proxy_forget(struct proc *p)
 {
-	close_fd(&p->probe_fd);
-	if (p->probe_at)
-		nprobing--;
-	p->probe_at = 0;
+	close_fd(&p->run.probe_fd);
+	p->run.probe_at = 0;
 }
 
-void proxy_spawned(struct proc *p)
+void proxy_spawned(struct proc *p, bool launching)
 {
 	proxy_forget(p);
-	if (p->spec->proxy && p->state == ST_LAUNCHING && !p->spec->wait_ready) {
-		p->probe_at = mono_ms() + PROBE_EVERY_MS;
-		nprobing++;
-	}
+	if (p->spec->proxy && launching && !p->spec->wait_ready)
+		p->run.probe_at = mono_ms() + PROBE_EVERY_MS;
 }
 
 /* Is a connect to p's port through? True once it is: the app listens. */
 static bool probe_answered(struct proc *p)
 {
-	if (p->probe_fd >= 0) {
-		struct pollfd pf = {.fd = p->probe_fd, .events = POLLOUT};
+	if (p->run.probe_fd >= 0) {
+		struct pollfd pf = {.fd = p->run.probe_fd, .events = POLLOUT};
 		int err = 0;
 		socklen_t len = sizeof err;
 		if (poll(&pf, 1, 0) == 0)
 			return false;   /* still connecting: look again next time */
-		getsockopt(p->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		close_fd(&p->probe_fd);
+		getsockopt(p->run.probe_fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		close_fd(&p->run.probe_fd);
 		return err == 0;
 	}
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return false;
-	struct sockaddr_in sa = loopback(p->proxy_port);
+	struct sockaddr_in sa = loopback(p->run.proxy_port);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
 		close(fd);
 		return true;
 	}
 	if (errno == EINPROGRESS)
-		p->probe_fd = fd;
+		p->run.probe_fd = fd;
 	else
 		close(fd);
 	return false;
 }
 
+void proxy_probe(struct proc *p, int64_t now)
+{
+	if (p->state != ST_LAUNCHING || p->run.pid <= 0)
+		proxy_forget(p);
+	else if (probe_answered(p))
+		proc_event(p, EV_READY);   /* which ends the probing */
+	else
+		p->run.probe_at = now + PROBE_EVERY_MS;
+}
+
 int64_t proxy_next_deadline(void)
 {
 	int64_t next = 0;
-	for (int i = 0; nprobing && i < nprocs; i++) {
-		int64_t d = procs[i]->probe_at;
-		if (d && (!next || d < next))
-			next = d;
-	}
 	for (int i = 0; i < nlisteners; i++) {
 		int64_t d = listeners[i]->paused_until;
 		if (d && (!next || d < next))
@@ -149,18 +149,6 @@ int64_t proxy_next_deadline(void)
 
 void proxy_fire_timers(int64_t now)
 {
-	for (int i = 0; nprobing && i < nprocs; i++) {
-		struct proc *p = procs[i];
-		if (!p->probe_at || p->probe_at > now)
-			continue;
-		if (p->state != ST_LAUNCHING || p->pid <= 0) {
-			proxy_forget(p);
-		} else if (probe_answered(p)) {
-			proc_ready(p);   /* which ends the probing */
-		} else {
-			p->probe_at = now + PROBE_EVERY_MS;
-		}
-	}
 	for (int i = 0; i < nlisteners; i++)
 		if (listeners[i]->paused_until && listeners[i]->paused_until <= now)
 			listeners[i]->paused_until = 0;
@@ -168,36 +156,33 @@ void proxy_fire_timers(int64_t now)
 
 /* ---- choosing a process ---------------------------------------------------------- */
 
-static bool serves(const struct proc *p, const struct listener *l)
-{
-	return p->spec->listener == l && p->proxy_port && p->pid > 0 && p->state == ST_ONLINE;
-}
-
-/* The instances that take connections: ready ones in the table, and old processes a
- * reload has not yet stopped. */
-static int count_serving(const struct listener *l)
+/* The ports that take connections: each ready instance's process, and an old process
+ * a reload has not yet begun to stop. k >= 0: the k-th of them (0 if none); k < 0:
+ * how many there are. */
+static int serving(const struct listener *l, int k)
 {
 	int n = 0;
-	for (int i = 0; i < nprocs; i++)
-		n += serves(procs[i], l);
-	for (int i = 0; i < nretirees; i++)
-		n += serves(retirees[i], l);
-	return n;
+	for (int i = 0; i < nprocs; i++) {
+		struct proc *p = procs[i];
+		if (p->spec->listener != l)
+			continue;
+		struct process *prs[2];
+		for (int j = 0, np = proc_processes(p, prs); j < np; j++) {
+			const struct process *pr = prs[j];
+			bool up = pr == &p->run ? p->state == ST_ONLINE : !pr->stopping;
+			if (!up || !pr->proxy_port || pr->pid <= 0)
+				continue;
+			if (n++ == k)
+				return pr->proxy_port;
+		}
+	}
+	return k < 0 ? n : 0;
 }
 
 static int next_port(struct listener *l)
 {
-	int n = count_serving(l);
-	if (n == 0)
-		return 0;
-	int k = (int)(l->next++ % (unsigned)n);
-	for (int i = 0; i < nprocs; i++)
-		if (serves(procs[i], l) && k-- == 0)
-			return procs[i]->proxy_port;
-	for (int i = 0; i < nretirees; i++)
-		if (serves(retirees[i], l) && k-- == 0)
-			return retirees[i]->proxy_port;
-	return 0;
+	int n = serving(l, -1);
+	return n ? serving(l, (int)(l->next++ % (unsigned)n)) : 0;
 }
 
 /* ---- connections ----------------------------------------------------------------- */
@@ -370,7 +355,7 @@ static void accept_conns(struct listener *l)
 {
 	/* Polled while an instance was ready, but a request earlier in this pass may have
 	 * stopped them all: then the connections wait in the backlog. */
-	if (!count_serving(l))
+	if (!serving(l, -1))
 		return;
 	for (int i = 0; i < ACCEPTS_PER_WAKE && nconns < max_conns(); i++) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -446,7 +431,7 @@ size_t proxy_poll_fill(struct pollfd *fds, int64_t now)
 	for (int i = 0; i < nlisteners; i++) {
 		struct listener *l = listeners[i];
 		/* With no instance ready, connections wait in the kernel's backlog. */
-		if (l->proxy && room && (!l->paused_until || l->paused_until <= now) && count_serving(l))
+		if (l->proxy && room && (!l->paused_until || l->paused_until <= now) && serving(l, -1))
 			add_slot(fds, &n, l->fd, POLLIN, (struct slot){l, NULL, 0});
 	}
 	for (int i = 0; i < nconns; i++) {

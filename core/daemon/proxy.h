@@ -17,8 +17,10 @@
 
 /* A free port on this host for a process to listen on; 0 with the reason in err. */
 int proxy_free_port(char *err, size_t errlen);
-/* p's process was spawned: begin probing its port. */
-void proxy_spawned(struct proc *p);
+/* p's process was spawned: begin probing its port if it is launching. */
+void proxy_spawned(struct proc *p, bool launching);
+/* Its probe timer is due (proc.c): is its port answering? */
+void proxy_probe(struct proc *p, int64_t now);
 /* p's process is gone or ready: no more probing. */
 void proxy_forget(struct proc *p);
 

@@ -117,7 +117,7 @@ static struct proc *proc_of_pid(pid_t pid)
 	bool have = procfs_stat(pid, &st);
 	for (int i = 0; i < nprocs; i++) {
 		struct proc *p = procs[i];
-		if (p->pid > 0 && (p->pid == pid || (have && st.pgid == p->pid)))
+		if (p->run.pid > 0 && (p->run.pid == pid || (have && st.pgid == p->run.pid)))
 			return p;
 	}
 	return NULL;
@@ -160,7 +160,7 @@ void ready_notify_read(void)
 		}
 		struct proc *p = cred ? proc_of_pid(cred->pid) : NULL;
 		if (p && has_line(msg, (size_t)n, "READY=1"))
-			proc_ready(p);
+			proc_event(p, EV_READY);
 	}
 }
 
@@ -181,7 +181,7 @@ static const char *errno_code(int e)
 
 /* The socket, as node's IPC sends a handle: the message names it, the fd rides along
  * (SCM_RIGHTS). Node answers NODE_HANDLE_ACK, which nobody here waits for. */
-static bool send_handle(struct proc *p, long long id, int fd)
+static bool send_handle(struct process *pr, long long id, int fd)
 {
 	char line[160];
 	int n = snprintf(line, sizeof line, "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\","
@@ -200,13 +200,13 @@ static bool send_handle(struct proc *p, long long id, int fd)
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof fd);
 	/* A hundred bytes into a channel the app reads: whole, or the app is not reading. */
-	return sendmsg(p->ipc_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == n;
+	return sendmsg(pr->ipc_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == n;
 }
 
 /* {"type":"tend:listen","id":N,"port":P,"host":H} or {..."path":"/x.sock"}: the
  * preload of a cluster app's instance calling listen(). Every instance gets the same
  * socket, which the daemon keeps open while the app exists. */
-static void listen_request(struct proc *p, const struct jdoc *d)
+static void listen_request(struct proc *p, struct process *pr, const struct jdoc *d)
 {
 	long long id = 0, port = 0;
 	char err[256] = "";
@@ -222,7 +222,7 @@ static void listen_request(struct proc *p, const struct jdoc *d)
 		snprintf(err, sizeof err, "expected a port from 1 to 65535 or a path");
 	else   /* a host name: refused there, the daemon never waits on a resolver */
 		l = listener_for_app(p->spec->name, host, (int)port, path, &err_no, err, sizeof err);
-	if (l && send_handle(p, id, l->fd)) {
+	if (l && send_handle(pr, id, l->fd)) {
 		dlog("%s[%d]: listens on %s (the app's shared socket)", p->spec->name, p->id, l->addr);
 	} else {
 		if (l)
@@ -237,7 +237,7 @@ static void listen_request(struct proc *p, const struct jdoc *d)
 		json_kstr(&b, "message", err);
 		json_close(&b, '}');
 		buf_add(&b, "", 1);
-		ready_ipc_send(p, b.data);
+		ready_ipc_send(pr, b.data);
 		buf_free(&b);
 	}
 out:
@@ -245,59 +245,63 @@ out:
 	free(path);
 }
 
-static void ipc_message(struct proc *p, const char *line, size_t len)
+/* A message from one of the instance's processes; a reload's old process is past
+ * being ready, but may still ask for its socket. */
+static void ipc_message(struct proc *p, struct process *pr, const char *line, size_t len)
 {
 	struct jdoc d;
 	if (!json_parse(&d, line, len))
 		return;   /* not ours to judge: node only sends JSON */
+	bool current = pr == &p->run;
 	if (json_eq(&d, 0, "ready")) {
-		proc_ready(p);
+		if (current)
+			proc_event(p, EV_READY);
 	} else if (d.tok[0].type == JSMN_OBJECT) {
 		int type = json_get(&d, 0, "type");
-		if (json_eq(&d, type, "tend:listening"))
+		if (json_eq(&d, type, "tend:listening") && current)
 			proc_listening(p);
-		else if (json_eq(&d, type, "tend:started"))
+		else if (json_eq(&d, type, "tend:started") && current)
 			proc_main_ran(p);
 		else if (json_eq(&d, type, "tend:listen"))
-			listen_request(p, &d);
+			listen_request(p, pr, &d);
 	}
 	json_free(&d);
 }
 
-void ready_ipc_read(struct proc *p)
+void ready_ipc_read(struct proc *p, struct process *pr)
 {
-	for (int round = 0; round < 16 && p->ipc_fd >= 0; round++) {
-		buf_grow(&p->ipc_in, 65536);
-		ssize_t n = recv(p->ipc_fd, p->ipc_in.data + p->ipc_in.len, p->ipc_in.cap - p->ipc_in.len - 1,
+	for (int round = 0; round < 16 && pr->ipc_fd >= 0; round++) {
+		buf_grow(&pr->ipc_in, 65536);
+		ssize_t n = recv(pr->ipc_fd, pr->ipc_in.data + pr->ipc_in.len, pr->ipc_in.cap - pr->ipc_in.len - 1,
 		                 MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n <= 0) {   /* the app closed its end (or exited) */
-			close(p->ipc_fd);
-			p->ipc_fd = -1;
+			close(pr->ipc_fd);
+			pr->ipc_fd = -1;
 			break;
 		}
-		p->ipc_in.len += (size_t)n;
+		pr->ipc_in.len += (size_t)n;
 		char *nl;
-		while ((nl = memchr(p->ipc_in.data, '\n', p->ipc_in.len))) {
-			ipc_message(p, p->ipc_in.data, (size_t)(nl - p->ipc_in.data));
-			buf_consume(&p->ipc_in, (size_t)(nl - p->ipc_in.data) + 1);
+		while ((nl = memchr(pr->ipc_in.data, '\n', pr->ipc_in.len))) {
+			ipc_message(p, pr, pr->ipc_in.data, (size_t)(nl - pr->ipc_in.data));
+			buf_consume(&pr->ipc_in, (size_t)(nl - pr->ipc_in.data) + 1);
 		}
-		if (p->ipc_in.len > IPC_LINE_MAX)
-			buf_reset(&p->ipc_in);   /* a message this long is not one we read */
+		if (pr->ipc_in.len > IPC_LINE_MAX)
+			buf_reset(&pr->ipc_in);   /* a message this long is not one we read */
 	}
-	if (p->ipc_in.cap > 1 << 16 && p->ipc_in.len == 0)
-		buf_free(&p->ipc_in);
+	if (pr->ipc_in.cap > 1 << 16 && pr->ipc_in.len == 0)
+		buf_free(&pr->ipc_in);
 }
 
-bool ready_ipc_send(struct proc *p, const char *json)
+bool ready_ipc_send(struct process *pr, const char *json)
 {
-	if (p->ipc_fd < 0)
+	if (pr->ipc_fd < 0)
 		return false;
 	size_t len = strlen(json);
 	char *line = xasprintf("%s\n", json);
 	/* Tiny and rare (shutdown): the socket buffer takes it whole, or it is dropped. */
-	ssize_t w = send(p->ipc_fd, line, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t w = send(pr->ipc_fd, line, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	free(line);
 	return w == (ssize_t)len + 1;
 }

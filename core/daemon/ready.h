@@ -20,8 +20,8 @@ const char *ready_preload_path(const struct spec *s);
 void ready_teardown(void);
 void ready_notify_read(void);
 /* p->ipc_fd is readable. */
-void ready_ipc_read(struct proc *p);
+void ready_ipc_read(struct proc *p, struct process *pr);
 /* Send one message (JSON text) to the instance; false if it has no channel. */
-bool ready_ipc_send(struct proc *p, const char *json);
+bool ready_ipc_send(struct process *pr, const char *json);
 
 #endif

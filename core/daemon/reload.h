@@ -3,9 +3,9 @@
  * that exits or is not ready within listen_timeout is killed, and the old process
  * stays in place: the instance is as it was, and the reload reports the failure.
  *
- * While it is being replaced, the old process lives in a "retiree": a proc outside
- * the table (no id of its own in lists), whose pipes the loop still reads and whose
- * exit the reaper still sees. */
+ * While it is being replaced, the old process is the instance's p->old: its pipes
+ * are still read, its exit still reaped, its stop timed, by proc.c. These are the
+ * state machine's steps for it (proc.c calls them; they set no state). */
 #ifndef TEND_RELOAD_H
 #define TEND_RELOAD_H
 
@@ -18,28 +18,21 @@ enum reload_phase {
 	RL_ROLLBACK,   /* the replacement failed and is being killed */
 };
 
-extern struct proc **retirees;
-extern int nretirees;
-
 /* A reload of p is asked for or going on. */
 bool reload_busy(const struct proc *p);
-/* Ask for one: the reload wait (ctl.c) begins it when its turn comes. */
+/* Ask for one: the reload wait (ctl.c) posts EV_RELOAD when its turn comes. */
 void reload_request(struct proc *p);
-/* Begin replacing p's process; false (with p->last_error) if it has none to replace
- * or the spawn failed at once. */
+/* Move p's running process aside to p->old, for a replacement to be launched. */
 bool reload_begin(struct proc *p);
-/* Hooks from the state machine. */
-void reload_ready(struct proc *p);          /* p's replacement is ready */
-bool reload_exited(struct proc *p);         /* p's process was reaped; true: handled here */
-void reload_timed_out(struct proc *p);      /* not ready within listen_timeout */
-void reload_abandon(struct proc *p);        /* a stop or delete of p: stop the old one too */
-/* A retiree's process was reaped; false if pid is none of theirs. */
-bool reload_reaped(pid_t pid, int status);
-/* Earliest deadline of the retirees; fire theirs. */
-int64_t retirees_next_deadline(void);
-void retirees_fire_timers(int64_t now);
-bool retirees_all_down(void);
-/* Is ptr a live proc or retiree (the loop's stale-pointer check)? */
-bool proc_is_live(const struct proc *ptr);
+/* The replacement is ready: stop the old one. */
+void reload_ready(struct proc *p);
+/* The replacement failed: the old process is p's again. False: there is none. */
+bool reload_roll_back(struct proc *p);
+/* The replacement was not ready within listen_timeout (the caller kills it). */
+void reload_timed_out(struct proc *p);
+/* A stop, restart or delete of p: the old process is stopped too. */
+void reload_abandon(struct proc *p);
+/* The old process is gone, all of it. */
+void reload_old_gone(struct proc *p);
 
 #endif

@@ -105,7 +105,7 @@ int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256])
 	snprintf(vars[k++], 256, "%s=%d", instance_var(s), p->instance);
 	if (s->proxy) {
 		/* The app listens on its private port; the daemon forwards the public one. */
-		snprintf(vars[k++], 256, "PORT=%d", p->proxy_port);
+		snprintf(vars[k++], 256, "PORT=%d", p->run.proxy_port);
 		snprintf(vars[k++], 256, "TEND_LB=proxy");
 	} else if (s->port) {
 		bool inc = s->increment_var && !strcmp(s->increment_var, "PORT");
@@ -118,7 +118,7 @@ int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256])
 	if (s->handoff) {
 		/* The socket is fd 3; LISTEN_PID is the process's own pid, set in the child. */
 		snprintf(vars[k++], 256, "LISTEN_FDS=1");
-		snprintf(vars[k++], 256, "LISTEN_PID=%d", (int)p->pid);
+		snprintf(vars[k++], 256, "LISTEN_PID=%d", (int)p->run.pid);
 		snprintf(vars[k++], 256, "LISTEN_FDNAMES=%s", s->name);
 	}
 	if (s->node) {
@@ -242,7 +242,7 @@ void proc_write_pid_file(struct proc *p)
 	/* Runtime state, stale after a reboot anyway: rename for atomicity, no fsync,
 	 * so starting many apps does not wait on the disk. */
 	char text[24], why[PATH_MAX + 300];
-	int len = snprintf(text, sizeof text, "%d", (int)p->pid);
+	int len = snprintf(text, sizeof text, "%d", (int)p->run.pid);
 	bool ok = safe_replace(p->record_path, text, (size_t)len, 0644, false, why, sizeof why) == 0;
 	if (ok && strcmp(p->pid_path, p->record_path) != 0)
 		ok = safe_replace(p->pid_path, text, (size_t)len, 0644, false, why, sizeof why) == 0;
@@ -265,8 +265,8 @@ static void set_error(struct proc *p, const char *fmt, ...)
 	dlog("%s[%d]: %s", p->spec->name, p->id, msg);
 }
 
-/* Fork and exec one instance. On failure the proc is errored with last_error set. */
-bool proc_spawn(struct proc *p)
+/* Fork and exec one instance's process. False with last_error set if it failed. */
+bool proc_spawn(struct proc *p, bool *wait)
 {
 	const struct spec *s = p->spec;
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1}, ipc[2] = {-1, -1};
@@ -280,7 +280,7 @@ bool proc_spawn(struct proc *p)
 		goto fail;
 	}
 	char why[160];
-	if (s->proxy && !(p->proxy_port = proxy_free_port(why, sizeof why))) {
+	if (s->proxy && !(p->run.proxy_port = proxy_free_port(why, sizeof why))) {
 		set_error(p, "%s", why);
 		goto fail;
 	}
@@ -309,29 +309,29 @@ bool proc_spawn(struct proc *p)
 	 * a record: why not). Waiting here would serialize every spawn behind the CPU
 	 * that the apps already started are using. */
 	set_nonblock(status[0], true);
-	close_fd(&p->exec_fd);
-	p->exec_fd = status[0];
-	p->exec_failed = false;
+	close_fd(&p->run.exec_fd);
+	p->run.exec_fd = status[0];
+	p->run.exec_failed = false;
 	set_nonblock(out[0], true);
 	set_nonblock(err[0], true);
-	close_fd(&p->out_fd);
-	close_fd(&p->err_fd);
-	p->out_fd = out[0];
-	p->err_fd = err[0];
-	close_fd(&p->ipc_fd);
-	buf_reset(&p->ipc_in);
-	p->ipc_fd = ipc[0];
-	if (p->ipc_fd >= 0)
-		set_nonblock(p->ipc_fd, true);
+	close_fd(&p->run.out_fd);
+	close_fd(&p->run.err_fd);
+	p->run.out_fd = out[0];
+	p->run.err_fd = err[0];
+	close_fd(&p->run.ipc_fd);
+	buf_reset(&p->run.ipc_in);
+	p->run.ipc_fd = ipc[0];
+	if (p->run.ipc_fd >= 0)
+		set_nonblock(p->run.ipc_fd, true);
 	applog_open(p);
-	p->pid = pid;
-	p->started_mono = mono_ms();
-	p->started_wall = wall_ms();
+	p->run.pid = pid;
+	p->run.started_mono = mono_ms();
+	p->run.started_wall = wall_ms();
 	p->spawn_gen++;
-	p->cpu_ticks = 0;
-	p->sample_mono = 0;
-	p->cpu_pct = 0;
-	p->rss_bytes = 0;
+	p->run.cpu_ticks = 0;
+	p->run.sample_mono = 0;
+	p->run.cpu_pct = 0;
+	p->run.rss_bytes = 0;
 	p->exit_signal = 0;   /* exit_code stays: PM2 shows the last run's while the next runs */
 	free(p->last_error);
 	p->last_error = NULL;
@@ -340,20 +340,14 @@ bool proc_spawn(struct proc *p)
 	 * reporting that the app listens on the daemon's socket, or (proxy) its private
 	 * port answering. A cluster app's replacement in a reload, when the old process
 	 * listened, also waits until the new one does. */
-	bool replaces_listener = s->node && s->cluster && p->reload == RL_LAUNCH && p->retiree &&
-	                         p->retiree->listening;
-	p->listening = false;
+	bool replaces_listener = s->node && s->cluster && p->reload == RL_LAUNCH && p->old &&
+	                         p->old->listening;
+	p->run.listening = false;
 	/* The preload says when the main module has run; ten seconds is long for that. */
-	p->main_due = s->node ? mono_ms() + 10000 : 0;
-	if (s->wait_ready || (s->node && s->handoff) || s->proxy || replaces_listener) {
-		p->ready_at = mono_ms() + s->listen_timeout_ms;
-		proc_set_state(p, ST_LAUNCHING, NULL);
-	} else {
-		p->ready_at = 0;
-		proc_set_state(p, ST_ONLINE, NULL);
-	}
+	p->run.main_due = s->node ? mono_ms() + 10000 : 0;
+	*wait = s->wait_ready || (s->node && s->handoff) || s->proxy || replaces_listener;
 	watchdog_spawned(p);
-	proxy_spawned(p);
+	proxy_spawned(p, *wait);
 	return true;
 fail:
 	close_fd(&out[0]);
@@ -364,9 +358,8 @@ fail:
 	close_fd(&status[1]);
 	close_fd(&ipc[0]);
 	close_fd(&ipc[1]);
-	p->pid = 0;
+	p->run.pid = 0;
 	p->spawn_gen++;
-	proc_set_state(p, ST_ERRORED, p->last_error ? p->last_error : "spawn failed");
 	return false;
 }
 
@@ -375,14 +368,14 @@ fail:
 void proc_exec_status(struct proc *p)
 {
 	struct exec_failure f;
-	ssize_t r = read_retry(p->exec_fd, &f, sizeof f);
+	ssize_t r = read_retry(p->run.exec_fd, &f, sizeof f);
 	if (r < 0 && errno == EAGAIN)
 		return;
-	close_fd(&p->exec_fd);
+	close_fd(&p->run.exec_fd);
 	if (r != (ssize_t)sizeof f)
 		return;
 	const struct spec *s = p->spec;
-	p->exec_failed = true;
+	p->run.exec_failed = true;
 	set_error(p, "%s %s: %s", f.stage, strcmp(f.stage, "chdir") == 0 && s->cwd ? s->cwd
 	          : s->shell ? "/bin/sh" : s->interpreter ? s->interpreter : s->script,
 	          strerror(f.err));

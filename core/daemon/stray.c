@@ -118,12 +118,12 @@ static bool probe(void)
 
 static bool leaf_in_use(unsigned leaf)
 {
-	for (int i = 0; i < nprocs; i++)
-		if (procs[i]->cg_leaf == leaf)
-			return true;
-	for (int i = 0; i < nretirees; i++)
-		if (retirees[i]->cg_leaf == leaf)
-			return true;
+	for (int i = 0; i < nprocs; i++) {
+		struct process *prs[2];
+		for (int k = 0, n = proc_processes(procs[i], prs); k < n; k++)
+			if (prs[k]->cg_leaf == leaf)
+				return true;
+	}
 	return false;
 }
 
@@ -188,9 +188,9 @@ int stray_prepare(struct proc *p)
 {
 	if (!use_cgroups)
 		return -1;
-	if (p->cg_leaf) {   /* what its previous process left behind dies now */
-		stray_signal(p, SIGKILL);
-		stray_release(p);
+	if (p->run.cg_leaf) {   /* what its previous process left behind dies now */
+		stray_signal(&p->run, SIGKILL);
+		stray_release(&p->run);
 	}
 	char path[PATH_MAX + 32];
 	unsigned leaf = next_leaf++;
@@ -206,7 +206,7 @@ int stray_prepare(struct proc *p)
 		rmdir(path);
 		return -1;
 	}
-	p->cg_leaf = leaf;
+	p->run.cg_leaf = leaf;
 	return fd;
 }
 
@@ -216,15 +216,15 @@ void stray_join(int procs_fd)
 		(void)!write(procs_fd, "0", 1);   /* failing that, it runs where the daemon does */
 }
 
-void stray_release(struct proc *p)
+void stray_release(struct process *pr)
 {
-	if (!p->cg_leaf)
+	if (!pr->cg_leaf)
 		return;
 	char path[PATH_MAX + 32];
-	leaf_path(path, sizeof path, p->cg_leaf, NULL);
+	leaf_path(path, sizeof path, pr->cg_leaf, NULL);
 	if (rmdir(path) < 0)
 		released = true;   /* members are still dying: removed later */
-	p->cg_leaf = 0;
+	pr->cg_leaf = 0;
 }
 
 int stray_orphan_members(pid_t orphan, pid_t **out)
@@ -254,23 +254,22 @@ int stray_orphan_members(pid_t orphan, pid_t **out)
 
 /* ---- orphan tracking ----------------------------------------------------------- */
 
-static void forget(struct proc *p, pid_t pid)
+static void forget(struct process *pr, pid_t pid)
 {
-	for (int i = 0; i < p->nstrays; i++)
-		if (p->strays[i] == pid) {
-			p->strays[i] = p->strays[--p->nstrays];
+	for (int i = 0; i < pr->nstrays; i++)
+		if (pr->strays[i] == pid) {
+			pr->strays[i] = pr->strays[--pr->nstrays];
 			return;
 		}
 }
 
 void stray_reaped(pid_t pid)
 {
-	for (int i = 0; i < nprocs; i++)
-		if (procs[i]->nstrays)
-			forget(procs[i], pid);
-	for (int i = 0; i < nretirees; i++)
-		if (retirees[i]->nstrays)
-			forget(retirees[i], pid);
+	for (int i = 0; i < nprocs; i++) {
+		struct process *prs[2];
+		for (int k = 0, n = proc_processes(procs[i], prs); k < n; k++)
+			forget(prs[k], pid);
+	}
 	for (int i = 0; i < nignored; i++)
 		if (ignored[i] == pid)
 			ignored[i] = ignored[--nignored];
@@ -282,12 +281,12 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void add_known(pid_t **set, int *n, const struct proc *p)
+static void add_known(pid_t **set, int *n, const struct process *pr)
 {
-	*set = xrealloc(*set, (size_t)(*n + 1 + p->nstrays) * sizeof **set);
-	(*set)[(*n)++] = p->pid;
-	for (int k = 0; k < p->nstrays; k++)
-		(*set)[(*n)++] = p->strays[k];
+	*set = xrealloc(*set, (size_t)(*n + 1 + pr->nstrays) * sizeof **set);
+	(*set)[(*n)++] = pr->pid;
+	for (int k = 0; k < pr->nstrays; k++)
+		(*set)[(*n)++] = pr->strays[k];
 }
 
 /* Every pid the daemon already accounts for, sorted: one scan is O(n log n). */
@@ -295,10 +294,11 @@ static int known_set(pid_t **set)
 {
 	int n = 0;
 	*set = NULL;
-	for (int i = 0; i < nprocs; i++)
-		add_known(set, &n, procs[i]);
-	for (int i = 0; i < nretirees; i++)
-		add_known(set, &n, retirees[i]);
+	for (int i = 0; i < nprocs; i++) {
+		struct process *prs[2];
+		for (int k = 0, np = proc_processes(procs[i], prs); k < np; k++)
+			add_known(set, &n, prs[k]);
+	}
 	*set = xrealloc(*set, (size_t)(n + nignored + 1) * sizeof **set);
 	memcpy(*set + n, ignored, (size_t)nignored * sizeof **set);
 	n += nignored;
@@ -307,8 +307,9 @@ static int known_set(pid_t **set)
 	return n;
 }
 
-/* The instance whose pm_id and name the process carries, or NULL. */
-static struct proc *owner_of(pid_t pid)
+/* The instance whose pm_id and name the process carries, or NULL; *pr: which of its
+ * processes (during a reload the old process's orphans are the old one's). */
+static struct proc *owner_of(pid_t pid, struct process **pr)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
@@ -325,10 +326,8 @@ static struct proc *owner_of(pid_t pid)
 	struct proc *p = id >= 0 && name ? proc_find((int)id) : NULL;
 	if (p && strcmp(p->spec->name, name) != 0)
 		p = NULL;
-	/* During a reload the old process's orphans belong to the retiree. */
-	for (int i = 0; p && i < nretirees; i++)
-		if (retirees[i]->id == p->id && retirees[i]->pid > 0 && p->pid <= 0)
-			p = retirees[i];
+	if (p)
+		*pr = p->old && p->old->pid > 0 && p->run.pid <= 0 ? p->old : &p->run;
 	free(env);
 	return p;
 }
@@ -343,14 +342,15 @@ void stray_scan(void)
 	for (int i = 0; i < n; i++) {
 		if (bsearch(&kids[i], set, (size_t)nknown, sizeof *set, cmp_pid))
 			continue;
-		struct proc *p = owner_of(kids[i]);
+		struct process *pr;
+		struct proc *p = owner_of(kids[i], &pr);
 		if (!p) {
 			if (nignored < IGNORED_MAX)
 				ignored[nignored++] = kids[i];
 			continue;
 		}
-		p->strays = xrealloc(p->strays, (size_t)(p->nstrays + 1) * sizeof *p->strays);
-		p->strays[p->nstrays++] = kids[i];
+		pr->strays = xrealloc(pr->strays, (size_t)(pr->nstrays + 1) * sizeof *pr->strays);
+		pr->strays[pr->nstrays++] = kids[i];
 		dlog("%s[%d]: pid %d left the app's process tree: it is stopped with the app",
 		     p->spec->name, p->id, (int)kids[i]);
 	}
@@ -362,9 +362,9 @@ void stray_scan(void)
 static bool any_running(void)
 {
 	for (int i = 0; i < nprocs; i++)
-		if (procs[i]->pid > 0 || procs[i]->nstrays)
+		if (procs[i]->run.pid > 0 || procs[i]->run.nstrays || procs[i]->old)
 			return true;
-	return nretirees > 0;
+	return false;
 }
 
 int64_t stray_next_deadline(void)
@@ -390,26 +390,26 @@ void stray_fire(int64_t now)
 
 /* ---- both ------------------------------------------------------------------------- */
 
-int stray_members(const struct proc *p, pid_t **out)
+int stray_members(const struct process *pr, pid_t **out)
 {
 	if (use_cgroups) {
-		if (!p->cg_leaf)
+		if (!pr->cg_leaf)
 			return 0;
 		char path[PATH_MAX + 32];
-		leaf_path(path, sizeof path, p->cg_leaf, "cgroup.procs");
+		leaf_path(path, sizeof path, pr->cg_leaf, "cgroup.procs");
 		return read_pids(path, out, 0);
 	}
-	if (!p->nstrays)
+	if (!pr->nstrays)
 		return 0;
-	*out = xrealloc(*out, (size_t)p->nstrays * sizeof **out);
-	memcpy(*out, p->strays, (size_t)p->nstrays * sizeof **out);
-	return p->nstrays;
+	*out = xrealloc(*out, (size_t)pr->nstrays * sizeof **out);
+	memcpy(*out, pr->strays, (size_t)pr->nstrays * sizeof **out);
+	return pr->nstrays;
 }
 
-bool stray_any(const struct proc *p)
+bool stray_any(const struct process *pr)
 {
 	pid_t *pids = NULL;
-	int n = stray_members(p, &pids);
+	int n = stray_members(pr, &pids);
 	bool any = false;
 	for (int i = 0; i < n && !any; i++) {
 		struct pstat st;
@@ -419,11 +419,11 @@ bool stray_any(const struct proc *p)
 	return any;
 }
 
-void stray_signal(struct proc *p, int sig)
+void stray_signal(struct process *pr, int sig)
 {
-	if (use_cgroups && p->cg_leaf && sig == SIGKILL) {
+	if (use_cgroups && pr->cg_leaf && sig == SIGKILL) {
 		char path[PATH_MAX + 32];
-		leaf_path(path, sizeof path, p->cg_leaf, "cgroup.kill");
+		leaf_path(path, sizeof path, pr->cg_leaf, "cgroup.kill");
 		int fd = open(path, O_WRONLY | O_CLOEXEC);
 		bool done = fd >= 0 && write(fd, "1", 1) == 1;
 		if (fd >= 0)
@@ -432,21 +432,10 @@ void stray_signal(struct proc *p, int sig)
 			return;
 	}
 	pid_t *pids = NULL;
-	int n = stray_members(p, &pids);
+	int n = stray_members(pr, &pids);
 	for (int i = 0; i < n; i++)
 		kill(pids[i], sig);
 	free(pids);
-}
-
-void stray_move(struct proc *to, struct proc *from)
-{
-	to->cg_leaf = from->cg_leaf;
-	from->cg_leaf = 0;
-	free(to->strays);
-	to->strays = from->strays;
-	to->nstrays = from->nstrays;
-	from->strays = NULL;
-	from->nstrays = 0;
 }
 
 void stray_save(struct buf *b)

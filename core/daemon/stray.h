@@ -25,19 +25,17 @@ bool stray_cgroups(void);
 int stray_prepare(struct proc *p);
 /* In the child, before exec: join the cgroup. */
 void stray_join(int procs_fd);
-/* The processes of p's current process that the leader's tree may not reach: its
+/* The processes of a process that the leader's tree may not reach: its
  * cgroup's members, or the orphans attributed to it. Appends to *out (realloc'd). */
-int stray_members(const struct proc *p, pid_t **out);
+int stray_members(const struct process *pr, pid_t **out);
 /* Signal all of them (SIGKILL through cgroup.kill, which also catches new forks). */
-void stray_signal(struct proc *p, int sig);
+void stray_signal(struct process *pr, int sig);
 /* Is any of them alive? */
-bool stray_any(const struct proc *p);
-/* p's process and everything it started are gone: let go of its cgroup. */
-void stray_release(struct proc *p);
+bool stray_any(const struct process *pr);
+/* The process and everything it started are gone: let go of its cgroup. */
+void stray_release(struct process *pr);
 /* What a previous daemon's process ran in: the members of its cgroup, if it had one. */
 int stray_orphan_members(pid_t orphan, pid_t **out);
-/* Move what belongs to a running process from one proc to another (reload). */
-void stray_move(struct proc *to, struct proc *from);
 
 /* The loop (orphan tracking): look at our children now (a child exited), and every
  * STRAY_SCAN_MS while apps run. */

@@ -54,37 +54,34 @@ bool upgrade_possible(const struct client *updater, char *why, size_t whylen)
 		return false;
 	}
 	for (int i = 0; i < nprocs; i++)
-		if (reload_busy(procs[i]) || procs[i]->retiree) {
+		if (reload_busy(procs[i])) {
 			snprintf(why, whylen, "%s[%d] is being reloaded; update once it is done",
 			         procs[i]->spec->name, procs[i]->id);
 			return false;
 		}
-	if (nretirees) {
-		snprintf(why, whylen, "a reload is finishing; try again in a moment");
-		return false;
-	}
 	return !clients_busy(updater, why, whylen);
 }
 
 /* ---- an instance: its scalar fields by table, the rest by hand -------------------- */
 
+/* Keys stay as older builds wrote them: a daemon resumes from its predecessor's state
+ * (see legacy_fields for what an older one kept otherwise). */
 #define FIELD(f) {#f, offsetof(struct proc, f), sizeof(((struct proc *)0)->f)}
+#define RUN(f) {#f, offsetof(struct proc, run.f), sizeof(((struct proc *)0)->run.f)}
 static const struct field {
 	const char *key;
 	size_t off, size;
 } fields[] = {
-	FIELD(state), FIELD(pid), FIELD(exec_failed), FIELD(partial_at), FIELD(deadline),
-	FIELD(tree_poll), FIELD(kill_sent), FIELD(started_mono), FIELD(started_wall),
-	FIELD(created_wall), FIELD(restarts), FIELD(unstable_restarts), FIELD(backoff_ms),
-	FIELD(exit_code), FIELD(exit_signal), FIELD(spawn_gen), FIELD(respawn), FIELD(remove),
-	FIELD(replacing), FIELD(cg_leaf), FIELD(leftover_until), FIELD(cpu_ticks), FIELD(sample_mono),
-	FIELD(rss_bytes), FIELD(log_dropped), FIELD(log_failing), FIELD(held),
-	FIELD(restart_reason_wall), FIELD(ready_at), FIELD(listening), FIELD(proxy_port),
-	FIELD(main_due),
-	FIELD(reload_failed),
+	FIELD(state), FIELD(want), RUN(pid), RUN(exec_failed), RUN(partial_at), FIELD(deadline),
+	RUN(kill_at), RUN(stopping), RUN(tree_poll), RUN(kill_sent), RUN(started_mono),
+	RUN(started_wall), FIELD(created_wall), FIELD(restarts), FIELD(unstable_restarts),
+	FIELD(backoff_ms), FIELD(exit_code), FIELD(exit_signal), FIELD(spawn_gen), RUN(cg_leaf),
+	FIELD(leftover_until), RUN(cpu_ticks), RUN(sample_mono), RUN(rss_bytes), FIELD(log_dropped),
+	FIELD(log_failing), FIELD(restart_reason_wall), RUN(listening), RUN(proxy_port),
+	RUN(main_due), FIELD(reload_failed),
 };
 /* The fds that go across as they are. */
-static const struct field fd_fields[] = {FIELD(out_fd), FIELD(err_fd), FIELD(exec_fd), FIELD(ipc_fd)};
+static const struct field fd_fields[] = {RUN(out_fd), RUN(err_fd), RUN(exec_fd), RUN(ipc_fd)};
 
 static long long get_field(const struct proc *p, const struct field *f)
 {
@@ -136,6 +133,35 @@ static int restore_pids(const struct jdoc *d, int arr, pid_t **out)
 	return n;
 }
 
+/* Builds before the instance/process split kept the intent in three flags, the
+ * readiness deadline apart, and a stop's SIGKILL time in the deadline; the flags are
+ * written too, so that an older binary can still take over. */
+static void legacy_save(struct buf *b, const struct proc *p)
+{
+	json_kbool(b, "held", p->want == WANT_DOWN);
+	json_kbool(b, "remove", p->want == WANT_GONE);
+	json_kbool(b, "respawn", p->state == ST_STOPPING && p->want == WANT_UP);
+	json_kbool(b, "replacing", p->orphan_record != NULL);
+	json_kint(b, "ready_at", p->state == ST_LAUNCHING ? p->deadline : 0);
+}
+
+static void legacy_restore(const struct jdoc *d, int o, struct proc *p)
+{
+	bool held = false, remove = false;
+	long long ready_at = 0;
+	json_as_bool(d, json_get(d, o, "held"), &held);
+	json_as_bool(d, json_get(d, o, "remove"), &remove);
+	json_as_ll(d, json_get(d, o, "ready_at"), &ready_at);
+	p->want = remove ? WANT_GONE : held ? WANT_DOWN : WANT_UP;
+	if (p->state == ST_LAUNCHING)
+		p->deadline = ready_at;
+	if (p->state == ST_STOPPING) {
+		p->run.stopping = true;
+		p->run.kill_at = p->deadline;
+		p->deadline = 0;
+	}
+}
+
 static void save_proc(struct buf *b, const struct proc *p, int spec_index)
 {
 	json_open(b, '{');
@@ -146,14 +172,15 @@ static void save_proc(struct buf *b, const struct proc *p, int spec_index)
 		json_kint(b, fields[i].key, get_field(p, &fields[i]));
 	for (size_t i = 0; i < ARRAY_LEN(fd_fields); i++)
 		json_kint(b, fd_fields[i].key, upgrade_keep((int)get_field(p, &fd_fields[i])));
-	json_khex(b, "partial0", p->partial[0].data, p->partial[0].len);
-	json_khex(b, "partial1", p->partial[1].data, p->partial[1].len);
-	json_khex(b, "ipc_in", p->ipc_in.data, p->ipc_in.len);
+	legacy_save(b, p);
+	json_khex(b, "partial0", p->run.partial[0].data, p->run.partial[0].len);
+	json_khex(b, "partial1", p->run.partial[1].data, p->run.partial[1].len);
+	json_khex(b, "ipc_in", p->run.ipc_in.data, p->run.ipc_in.len);
 	json_kstr(b, "last_error", p->last_error);
 	json_kstr(b, "restart_reason", p->restart_reason);
 	json_kstr(b, "orphan_record", p->orphan_record);
-	save_pids(b, "tree", p->tree.pids, p->tree.n);
-	save_pids(b, "strays", p->strays, p->nstrays);
+	save_pids(b, "tree", p->run.tree.pids, p->run.tree.n);
+	save_pids(b, "strays", p->run.strays, p->run.nstrays);
 	json_close(b, '}');
 }
 
@@ -172,21 +199,23 @@ static void restore_proc(const struct jdoc *d, int o, struct spec **specs, int n
 	for (size_t i = 0; i < ARRAY_LEN(fd_fields); i++)
 		if (json_as_ll(d, json_get(d, o, fd_fields[i].key), &v))
 			set_field(p, &fd_fields[i], v);
-	json_hex(d, json_get(d, o, "partial0"), &p->partial[0]);
-	json_hex(d, json_get(d, o, "partial1"), &p->partial[1]);
-	json_hex(d, json_get(d, o, "ipc_in"), &p->ipc_in);
+	if (json_get(d, o, "want") < 0)
+		legacy_restore(d, o, p);
+	json_hex(d, json_get(d, o, "partial0"), &p->run.partial[0]);
+	json_hex(d, json_get(d, o, "partial1"), &p->run.partial[1]);
+	json_hex(d, json_get(d, o, "ipc_in"), &p->run.ipc_in);
 	p->last_error = json_dup(d, json_get(d, o, "last_error"));
 	p->restart_reason = json_dup(d, json_get(d, o, "restart_reason"));
 	p->orphan_record = json_dup(d, json_get(d, o, "orphan_record"));
-	p->tree.n = restore_pids(d, json_get(d, o, "tree"), &p->tree.pids);
-	p->nstrays = restore_pids(d, json_get(d, o, "strays"), &p->strays);
-	if ((p->partial[0].len || p->partial[1].len) && !p->partial_at)
-		p->partial_at = mono_ms();
-	if (p->pid > 0) {
+	p->run.tree.n = restore_pids(d, json_get(d, o, "tree"), &p->run.tree.pids);
+	p->run.nstrays = restore_pids(d, json_get(d, o, "strays"), &p->run.strays);
+	if ((p->run.partial[0].len || p->run.partial[1].len) && !p->run.partial_at)
+		p->run.partial_at = mono_ms();
+	if (p->run.pid > 0) {
 		applog_open(p);         /* the same files, opened anew */
 		watchdog_spawned(p);    /* its memory check and its app's watcher */
 		if (p->state == ST_LAUNCHING)
-			proxy_spawned(p);   /* probe its port again, if it is proxied */
+			proxy_spawned(p, true);   /* probe its port again, if it is proxied */
 	}
 }
 

@@ -27,14 +27,14 @@ static bool is_up(const struct proc *p)
 static void check_memory(struct proc *p, int64_t now)
 {
 	const struct spec *s = p->spec;
-	p->memory_at = s->max_memory && p->pid > 0 ? now + s->memory_interval_ms : 0;
+	p->memory_at = s->max_memory && p->run.pid > 0 ? now + s->memory_interval_ms : 0;
 	/* Not while launching: a restart then would start the wait for readiness over,
 	 * again and again, and a `start` waiting for it would never hear back. The wait
 	 * ends within listen_timeout, and the limit applies from there. */
 	if (p->state != ST_ONLINE)
 		return;
 	int64_t ticks, rss;
-	procfs_tree(p->pid, &ticks, &rss);
+	procfs_tree(p->run.pid, &ticks, &rss);
 	if (rss <= s->max_memory)
 		return;
 	char used[32], limit[32];
@@ -68,7 +68,7 @@ static void fire_cron(struct proc *p, int64_t now)
 	arm_cron(p, now, p->cron_wall);
 	/* A job-style app (autorestart off) that finished runs again; one the user
 	 * stopped stays stopped. */
-	if (p->held)
+	if (p->want != WANT_UP)
 		return;
 	proc_restart_because(p, "cron_restart \"%s\"", p->spec->cron_text);
 }
@@ -166,67 +166,55 @@ static int64_t earlier(int64_t a, int64_t b)
 	return b > 0 && (a == 0 || b < a) ? b : a;
 }
 
-int64_t watchdogs_next_deadline(int64_t now)
+int64_t watchdog_next_deadline(struct proc *p, int64_t now)
 {
-	int64_t next = 0;
-	for (int i = 0; i < nprocs; i++) {
-		struct proc *p = procs[i];
-		if (p->spec->has_cron && p->cron_at == 0)
-			arm_cron(p, now, wall_ms());
-		next = earlier(next, p->memory_at);
-		next = earlier(next, p->cron_at);
-		next = earlier(next, p->spec->watch_due);
-	}
-	return next;
+	if (p->spec->has_cron && p->cron_at == 0)
+		arm_cron(p, now, wall_ms());
+	return earlier(earlier(p->memory_at, p->cron_at), p->spec->watch_due);
 }
 
-void watchdogs_fire(int64_t now)
+void watchdog_fire(struct proc *p, int64_t now)
 {
-	for (int i = 0; i < nprocs; i++) {
-		struct proc *p = procs[i];
-		if (p->memory_at > 0 && p->memory_at <= now)
-			check_memory(p, now);
-		if (p->cron_at > 0 && p->cron_at <= now)
-			fire_cron(p, now);
-		if (p->spec->watch_due > 0 && p->spec->watch_due <= now)
-			fire_watch(p->spec);
-	}
+	if (p->memory_at > 0 && p->memory_at <= now)
+		check_memory(p, now);
+	if (p->cron_at > 0 && p->cron_at <= now)
+		fire_cron(p, now);
+	if (p->spec->watch_due > 0 && p->spec->watch_due <= now)
+		fire_watch(p->spec);
 }
 
 /* ---- the loop: inotify fds of watching apps, and the watchdogs' timers ------------ */
 
-static unsigned watch_pass, watch_freed;
+static unsigned watch_pass;
 
 static size_t watch_most(void) { return (size_t)nprocs; }
+
+/* The specs tagged in this pass's fds, each with a reference held until the next
+ * fill: a request that redeclares an app cannot free one under its watcher's event. */
+static struct spec **owners;
+static size_t nowners, cap;
 
 static size_t watch_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
 {
 	(void)now;
-	static struct spec **owners;
-	static size_t cap;
-	watch_freed = procs_freed;
+	for (size_t i = 0; i < nowners; i++)
+		spec_unref(owners[i]);
 	if (room > cap) {
 		cap = room;
 		owners = xrealloc(owners, cap * sizeof *owners);
 	}
-	size_t n = watchdogs_poll(fds, owners, room, ++watch_pass);
-	for (size_t i = 0; i < n; i++)
-		tags[i] = owners[i];
-	return n;
+	nowners = watchdogs_poll(fds, owners, room, ++watch_pass);
+	for (size_t i = 0; i < nowners; i++)
+		tags[i] = spec_ref(owners[i]);
+	return nowners;
 }
 
-/* A spec lives as long as its procs: none freed this pass, it is still there; else
- * its events wait for the next pass. */
 static void watch_ready(struct pollfd *pfd, void *tag)
 {
 	(void)pfd;
-	if (watch_freed == procs_freed)
-		watchdog_watch_event(tag, mono_ms());
+	watchdog_watch_event(tag, mono_ms());
 }
-
-static int64_t watch_deadline(void) { return watchdogs_next_deadline(mono_ms()); }
 
 const struct loop_source watchdogs_source = {
 	.name = "watchdogs", .fill = watch_fill, .most = watch_most, .ready = watch_ready,
-	.next_deadline = watch_deadline, .fire = watchdogs_fire,
 };

@@ -10,9 +10,10 @@
 
 /* An instance was spawned: arm its memory check, open its app's watcher. */
 void watchdog_spawned(struct proc *p);
-/* Arm what needs arming (cron); the earliest watchdog deadline, or 0. */
-int64_t watchdogs_next_deadline(int64_t now);
-void watchdogs_fire(int64_t now);
+/* Arm what needs arming (cron); the instance's earliest watchdog deadline, or 0
+ * (part of proc_next_deadline); fire what is due. */
+int64_t watchdog_next_deadline(struct proc *p, int64_t now);
+void watchdog_fire(struct proc *p, int64_t now);
 /* The watchers to poll: appends to fds/owners (at most max); returns how many. */
 size_t watchdogs_poll(struct pollfd *fds, struct spec **owners, size_t max, unsigned pass);
 /* A watcher is readable. */

@@ -148,8 +148,11 @@ expect_rc 1
 
 # ---- --force: a stop does not wait for a long kill_timeout ---------------------------------
 export TEND_HOME="$T/home-force"
-stubborn="trap '' INT TERM; while :; do sleep 0.2; done"
+stubborn="trap '' INT TERM; echo trapped; while :; do sleep 0.2; done"
 "$TEND" start "$stubborn" -n stubborn -k 600000 -s || fail "start stubborn"
+# (its shell ignores the stop signal only once the trap has run: on a loaded machine
+# a stop sent before that ends it at once)
+wait_for 10 grep -q trapped "$TEND_HOME/logs/stubborn-out.log"
 "$TEND" stop stubborn -s &
 slow=$!
 track_pid $slow
@@ -163,6 +166,7 @@ grep -q "stubborn\[0\]: stop forced: SIGKILL" "$TEND_HOME/tend.log" || fail "the
 run timeout 20 "$TEND" delete stubborn --force -s
 expect_rc 0
 "$TEND" start "$stubborn" -n stubborn2 -k 600000 -s
+wait_for 10 grep -q trapped "$TEND_HOME/logs/stubborn2-out.log"
 pid=$(jget stubborn2 'p["pid"]')
 run timeout 20 "$TEND" kill --force
 expect_rc 0
@@ -174,6 +178,7 @@ fg=$!
 track_pid $fg
 # (generous: an ASan daemon starting on a loaded machine took over 10 s in CI once)
 wait_for 60 sh -c "\"$TEND\" jlist 2>/dev/null | grep -q '\"status\":\"online\"'"
+wait_for 10 grep -q trapped "$TEND_HOME/logs/stubborn-out.log"
 pid=$(jget stubborn 'p["pid"]')
 kill -TERM "$fg"
 wait_for 30 grep -q "SIGTERM received\|TERM received" fg.out
