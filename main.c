@@ -3,6 +3,7 @@
 #include "lib/util.h"
 #include "lib/home.h"
 #include "applets/applet.h"
+#include "client/appopts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -108,6 +109,17 @@ static int install_links(const char *dir, bool symbolic)
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
+/* An applet's help; the app options' lines come from their table (APPOPT_HELP). */
+static void print_applet_help(const char *help, FILE *f)
+{
+	for (const char *mark; (mark = strchr(help, '\001'));) {
+		fwrite(help, 1, (size_t)(mark - help), f);
+		appopts_help(f);
+		help = mark + 1 + (mark[1] == '\n');
+	}
+	fputs(help, f);
+}
+
 static int run_applet(const struct applet *a, int argc, char **argv)
 {
 	applet_name = a->name;
@@ -120,7 +132,7 @@ static int run_applet(const struct applet *a, int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(a->help, stdout);
+			print_applet_help(a->help, stdout);
 			return EXIT_OK;
 		}
 	}

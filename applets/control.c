@@ -221,7 +221,7 @@ static int act(const char *cmd, int argc, char **argv)
 	struct optstate s;
 	struct action a = {.cmd = cmd};
 	struct appopts ao;
-	struct opt *all = opt_merge(options, appopt_table);
+	struct opt *all = opt_merge(options, appopt_table());
 	opt_init(&s, argc, argv);
 	appopts_begin(&ao);
 	bool restarting = !strcmp(cmd, "restart") || !strcmp(cmd, "reload");

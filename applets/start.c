@@ -143,7 +143,7 @@ static int watch_paths_after(int argc, char **argv)
 static void parse_args(struct start *st, int argc, char **argv)
 {
 	struct optstate s;
-	struct opt *options = opt_merge(own_options, appopt_table);
+	struct opt *options = opt_merge(own_options, appopt_table());
 	argc = watch_paths_after(argc, argv);
 	opt_init(&s, argc, argv);
 	appopts_begin(&st->ao);
@@ -205,7 +205,7 @@ static void script_request(struct buf *req, const struct start *st)
 	struct decl_opts o = {.base_dir = cwd, .env_name = st->env_name, .shell_env = true};
 	char err[512];
 	if (!decl_normalize(&ad, 0, &od, 0, &o, req, err, sizeof err))
-		die("%s", err);
+		die_usage("%s", err);   /* bad input, as in a file: exit 2 on every route */
 	json_close(req, ']');
 	req_end(req);
 	json_free(&ad);

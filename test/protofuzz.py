@@ -302,17 +302,18 @@ class Doc:
         return out
 
     def get(self, obj, key):
+        """core/lib/json.c json_get: a key given twice, the last one counts."""
         t, n = self.t, len(self.t)
         if obj < 0 or obj >= n or t[obj][0] != J_OBJ:
             return -1
-        i = obj + 1
+        i, found = obj + 1, -1
         for _ in range(t[obj][3]):
             if i + 1 >= n:
                 break
             if self.eq(i, key):
-                return i + 1
+                found = i + 1
             i = self.next(i + 1)
-        return -1
+        return found
 
     def get_all(self, obj, key):
         """Every value of key in obj, in order (json_get's walk, not stopping)."""

@@ -43,7 +43,7 @@ function sameType(a, b) {
 
 const [pm2File, tendFile, allowFile] = process.argv.slice(2);
 const allow = fs.readFileSync(allowFile, 'utf8').split('\n')
-	.filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t'));
+	.filter((l) => l && !l.startsWith('#') && !l.startsWith('exit:')).map((l) => l.split('\t'));
 function why(path) {
 	const a = allow.find(([prefix]) => path === prefix || path.startsWith(prefix));
 	return a ? a[1] : null;

@@ -2,6 +2,7 @@
 #include "lib/cron.h"
 #include "client/decl.h"
 #include "lib/json.h"
+#include "lib/schema.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -13,104 +14,126 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum {
-	A_NAME = APPOPT_FIRST, A_NAMESPACE, A_CWD, A_INSTANCES, A_FORK, A_INTERP, A_INTERP_ARGS,
-	A_UID, A_GID, A_PID, A_OUT, A_ERR, A_LOG, A_MERGE_LOGS, A_TIME, A_DATE_FORMAT, A_LOG_TYPE,
-	A_DISABLE_LOGS, A_LOG_MAX_SIZE, A_LOG_RETAIN, A_KILL_TIMEOUT, A_KILL_SIGNAL, A_MAX_RESTARTS,
-	A_MIN_UPTIME, A_RESTART_DELAY, A_BACKOFF, A_NO_AUTORESTART, A_NO_AUTOSTART, A_STOP_CODES,
-	A_NO_TREEKILL, A_MAX_MEMORY, A_CRON, A_WATCH, A_IGNORE_WATCH, A_WATCH_DELAY, A_EXT, A_PORT,
-	A_LISTEN, A_LB, A_WAIT_READY, A_LISTEN_TIMEOUT, A_SHUTDOWN_MSG, A_FILTER_ENV, A_NOOP,
-};
+/* Option ids: A_KEY + i is app_keys[i]'s option; the rest are not app keys. */
+enum { A_EXT = APPOPT_FIRST, A_NOOP, A_KEY };
 
-const struct opt appopt_table[] = {
-	{"name", 'n', OPT_REQUIRED, A_NAME},
-	{"namespace", 0, OPT_REQUIRED, A_NAMESPACE},
-	{"cwd", 0, OPT_REQUIRED, A_CWD},
-	{"instances", 'i', OPT_REQUIRED, A_INSTANCES},
-	{"fork", 'x', OPT_NONE, A_FORK},
-	{"execute-command", 0, OPT_NONE, A_FORK},
-	{"interpreter", 0, OPT_REQUIRED, A_INTERP},
-	{"interpreter-args", 0, OPT_REQUIRED, A_INTERP_ARGS},
-	{"node-args", 0, OPT_REQUIRED, A_INTERP_ARGS},
-	{"uid", 0, OPT_REQUIRED, A_UID},
-	{"user", 'u', OPT_REQUIRED, A_UID},
-	{"gid", 0, OPT_REQUIRED, A_GID},
-	{"pid", 'p', OPT_REQUIRED, A_PID},
-	{"output", 'o', OPT_REQUIRED, A_OUT},
-	{"error", 'e', OPT_REQUIRED, A_ERR},
-	{"log", 'l', OPT_OPTIONAL, A_LOG},
-	{"merge-logs", 0, OPT_NONE, A_MERGE_LOGS},
-	{"time", 0, OPT_NONE, A_TIME},
-	{"log-date-format", 0, OPT_REQUIRED, A_DATE_FORMAT},
-	{"log-type", 0, OPT_REQUIRED, A_LOG_TYPE},
-	{"disable-logs", 0, OPT_NONE, A_DISABLE_LOGS},
-	{"log-max-size", 0, OPT_REQUIRED, A_LOG_MAX_SIZE},
-	{"log-retain", 0, OPT_REQUIRED, A_LOG_RETAIN},
-	{"kill-timeout", 'k', OPT_REQUIRED, A_KILL_TIMEOUT},
-	{"kill-signal", 0, OPT_REQUIRED, A_KILL_SIGNAL},
-	{"max-restarts", 0, OPT_REQUIRED, A_MAX_RESTARTS},
-	{"min-uptime", 0, OPT_REQUIRED, A_MIN_UPTIME},
-	{"restart-delay", 0, OPT_REQUIRED, A_RESTART_DELAY},
-	{"exp-backoff-restart-delay", 0, OPT_REQUIRED, A_BACKOFF},
-	{"no-autorestart", 0, OPT_NONE, A_NO_AUTORESTART},
-	{"no-autostart", 0, OPT_NONE, A_NO_AUTOSTART},
-	{"stop-exit-codes", 0, OPT_REQUIRED, A_STOP_CODES},
-	{"no-treekill", 0, OPT_NONE, A_NO_TREEKILL},
-	{"max-memory-restart", 0, OPT_REQUIRED, A_MAX_MEMORY},
-	{"cron-restart", 'c', OPT_REQUIRED, A_CRON},
-	{"cron", 0, OPT_REQUIRED, A_CRON},
-	{"watch", 0, OPT_INLINE, A_WATCH},
-	{"ignore-watch", 0, OPT_REQUIRED, A_IGNORE_WATCH},
-	{"watch-delay", 0, OPT_REQUIRED, A_WATCH_DELAY},
-	{"ext", 0, OPT_REQUIRED, A_EXT},
-	{"port", 0, OPT_REQUIRED, A_PORT},
-	{"listen", 0, OPT_REQUIRED, A_LISTEN},
-	{"lb", 0, OPT_REQUIRED, A_LB},
-	{"wait-ready", 0, OPT_NONE, A_WAIT_READY},
-	{"listen-timeout", 0, OPT_REQUIRED, A_LISTEN_TIMEOUT},
-	{"shutdown-with-message", 0, OPT_NONE, A_SHUTDOWN_MSG},
-	{"filter-env", 0, OPT_OPTIONAL, A_FILTER_ENV},
-	/* PM2's, about its own runtime and hosted service (Keymetrics, source maps,
-	 * tracing, git metadata), or about startup: accepted, nothing to do here. */
+/* PM2's, about its own runtime and hosted service (Keymetrics, source maps, tracing,
+ * git metadata), or about startup: accepted, nothing to do here. */
+static const struct opt noop_options[] = {
 	{"no-automation", 0, OPT_NONE, A_NOOP},
 	{"no-pmx", 0, OPT_NONE, A_NOOP},
 	{"no-vizion", 0, OPT_NONE, A_NOOP},
-	{"source-map-support", 0, OPT_NONE, A_NOOP},
-	{"disable-source-map-support", 0, OPT_NONE, A_NOOP},
 	{"trace", 0, OPT_NONE, A_NOOP},
 	{"disable-trace", 0, OPT_NONE, A_NOOP},
 	{"v8", 0, OPT_NONE, A_NOOP},
 	{"event-loop-inspector", 0, OPT_NONE, A_NOOP},
 	{"deep-monitoring", 0, OPT_NONE, A_NOOP},
+	{"source-map-support", 0, OPT_NONE, A_NOOP},
+	{"disable-source-map-support", 0, OPT_NONE, A_NOOP},
 	{"hp", 0, OPT_REQUIRED, A_NOOP},
 	{"wait-ip", 0, OPT_NONE, A_NOOP},
 	{"service-name", 0, OPT_REQUIRED, A_NOOP},
-	{0},
 };
 
-
-static int64_t duration(const char *opt, const char *v)
+static int arg_kind(const char *arg)
 {
-	int64_t ms;
-	if (!parse_duration_ms(v, &ms))
-		die_usage("--%s: expected a duration (1500, 10s, 5m, 1h), got '%s'", opt, v);
-	return ms;
+	return !arg ? OPT_NONE : !strncmp(arg, "[=", 2) ? OPT_INLINE : arg[0] == '[' ? OPT_OPTIONAL
+	     : OPT_REQUIRED;
 }
 
-static long long number(const char *opt, const char *v, long long min, long long max)
+const struct opt *appopt_table(void)
+{
+	static struct opt *table;
+	if (table)
+		return table;
+	size_t n = 0, cap = ARRAY_LEN(noop_options) + 2;
+	for (size_t k = 0; k < napp_keys; k++)
+		for (const char *f = app_keys[k].flags; f && *f; f += strcspn(f, " "), f += *f == ' ')
+			cap++;
+	table = xcalloc(cap, sizeof *table);
+	for (size_t k = 0; k < napp_keys; k++) {
+		const struct app_key *key = &app_keys[k];
+		bool first = true;
+		for (const char *f = key->flags; f && *f; f += *f == ' ') {
+			size_t len = strcspn(f, " ");
+			table[n++] = (struct opt){xstrndup(f, len), first ? key->short_flag : 0,
+			                          arg_kind(key->arg), A_KEY + (int)k};
+			first = false;
+			f += len;
+		}
+	}
+	table[n++] = (struct opt){"ext", 0, OPT_REQUIRED, A_EXT};
+	for (size_t i = 0; i < ARRAY_LEN(noop_options); i++)
+		table[n++] = noop_options[i];
+	return table;
+}
+
+/* One help line per key with an option: the left column from its flags, the text from
+ * its help, its default (a number) from the table. */
+void appopts_help(FILE *f)
+{
+	for (size_t k = 0; k < napp_keys; k++) {
+		const struct app_key *key = &app_keys[k];
+		if (!key->flags)
+			continue;
+		char left[80];
+		size_t main_len = strcspn(key->flags, " ");
+		const char *arg = key->arg ? key->arg : "";
+		snprintf(left, sizeof left, "  %c%c%s--%.*s%s%s", key->short_flag ? '-' : ' ',
+		         key->short_flag ? key->short_flag : ' ', key->short_flag ? ", " : "  ",
+		         (int)main_len, key->flags, *arg && strncmp(arg, "[=", 2) != 0 ? " " : "", arg);
+		fprintf(f, "%-28s%s", left, strlen(left) < 28 ? "" : "  ");
+		for (const char *h = key->help; *h;) {
+			size_t len = strcspn(h, "\n");
+			bool last = !h[len];
+			bool numeric = key->type == KT_MS || key->type == KT_INT;
+			if (last && numeric && key->def > 0)
+				fprintf(f, "%.*s (%lld)\n", (int)len, h, key->def);
+			else
+				fprintf(f, "%.*s\n", (int)len, h);
+			h += len + !last;
+			if (!last)
+				fprintf(f, "%28s", "");
+		}
+	}
+	fputs("      --ext EXTS            (accepted with a warning: every file under the watched\n"
+	      "                            paths counts)\n"
+	      "  PM2's options about its own runtime and services are accepted and do nothing:\n ", f);
+	size_t col = 1;
+	for (size_t i = 0; i < ARRAY_LEN(noop_options); i++) {
+		const struct opt *o = &noop_options[i];
+		size_t w = strlen(o->name) + 3 + (o->arg == OPT_REQUIRED ? 4 : 0);
+		if (col + w > 80) {
+			fputs("\n ", f);
+			col = 1;
+		}
+		fprintf(f, " --%s%s", o->name, o->arg == OPT_REQUIRED ? " ARG" : "");
+		col += w;
+	}
+	fputc('\n', f);
+}
+
+/* A number of the key's kind and in its range, or a usage error (exit 2). */
+static long long number(const struct app_key *k, const char *opt, const char *v)
 {
 	long long n;
-	if (!parse_int(v, min, max, &n))
-		die_usage("--%s: expected a number from %lld to %lld, got '%s'", opt, min, max, v);
+	int64_t n64;
+	bool ok;
+	if (k->type == KT_MS)
+		ok = parse_duration_ms(v, &n64), n = n64;
+	else if (k->type == KT_BYTES)
+		ok = parse_size(v, &n64) && n64 > 0, n = n64;
+	else
+		ok = parse_int(v, LLONG_MIN, LLONG_MAX, &n);
+	const char *what = k->type == KT_MS ? "a duration (1500, 10s, 5m, 1h)"
+	                 : k->type == KT_BYTES ? "a size (1024, 10K, 200M, 1G)" : "a number";
+	if (!ok)
+		die_usage("--%s: expected %s, got '%s'", opt, what, v);
+	if (!app_key_in_range(k, n))
+		die_usage("--%s: expected %s from %lld to %lld%s, got '%s'", opt,
+		          k->type == KT_INT || k->type == KT_PORT ? "a number" : k->type == KT_MS ? "a duration"
+		          : "a size", k->min, k->max, k->type == KT_MS ? " ms" : k->type == KT_BYTES ? " bytes" : "", v);
 	return n;
-}
-
-static int64_t size_of(const char *opt, const char *v)
-{
-	int64_t size;
-	if (!parse_size(v, &size) || size <= 0)
-		die_usage("--%s: expected a size (1024, 10K, 200M, 1G), got '%s'", opt, v);
-	return size;
 }
 
 static bool all_digits(const char *s)
@@ -157,7 +180,7 @@ static void user_option(struct buf *b, bool user, const char *v)
 }
 
 /* --stop-exit-codes takes "0 3", "0,3", or codes as separate words after it. */
-static void stop_codes(struct buf *b, struct optstate *s, const char *v)
+static void stop_codes(struct buf *b, const struct app_key *k, struct optstate *s, const char *v)
 {
 	json_key(b, "stop_exit_codes");
 	json_open(b, '[');
@@ -167,11 +190,11 @@ static void stop_codes(struct buf *b, struct optstate *s, const char *v)
 		char code[16];
 		snprintf(code, sizeof code, "%.*s", (int)(n < 15 ? n : 15), p);
 		if (n)
-			json_int(b, number("stop-exit-codes", code, 0, 255)), count++;
+			json_int(b, number(k, "stop-exit-codes", code)), count++;
 		p += n + (p[n] != 0);
 	}
 	while (s->i < s->argc && all_digits(s->argv[s->i]))
-		json_int(b, number("stop-exit-codes", s->argv[s->i++], 0, 255)), count++;
+		json_int(b, number(k, "stop-exit-codes", s->argv[s->i++])), count++;
 	if (count > 16)
 		die_usage("--stop-exit-codes: at most 16 codes");
 	json_close(b, ']');
@@ -202,99 +225,83 @@ static void take_name(struct appopts *a, const char *v)
 	a->has_name = true;
 }
 
-static void take_other(struct appopts *a, struct optstate *s, int id, const char *v)
+/* Values checked here for a clear message at once; the rest by decl_changes. */
+static void take_string(struct buf *b, const struct app_key *k, const char *v)
+{
+	if (!strcmp(k->name, "log_type") && strcmp(v, "json") != 0 && strcmp(v, "raw") != 0)
+		die_usage("--log-type: expected json or raw, got '%s'", v);
+	if (!strcmp(k->name, "lb") && strcmp(v, "fd") != 0 && strcmp(v, "proxy") != 0)
+		die_usage("--lb: expected fd or proxy, got '%s'", v);
+	json_kstr(b, k->name, v);
+}
+
+static void take_key(struct appopts *a, struct optstate *s, const struct app_key *k, const char *v)
 {
 	struct buf *b = &a->over;
 	struct cron c;
 	char why[160];
-	switch (id) {
-	case A_NAMESPACE: json_kstr(b, "namespace", v); break;
-	case A_CWD: {
-		struct stat sb;
-		if (stat(v, &sb) < 0 || !S_ISDIR(sb.st_mode))
-			die("--cwd %s: not a directory", v);
-		json_kstr(b, "cwd", v);
+	char opt[40];
+	snprintf(opt, sizeof opt, "%.*s", (int)strcspn(k->flags, " "), k->flags);
+	switch (k->type) {
+	case KT_SPECIAL:
+		if (!strcmp(k->name, "name")) {
+			take_name(a, v);
+		} else if (!strcmp(k->name, "cwd")) {
+			struct stat sb;
+			if (stat(v, &sb) < 0 || !S_ISDIR(sb.st_mode))
+				die_usage("--cwd %s: not a directory", v);
+			json_kstr(b, "cwd", v);
+		} else {
+			json_kstr(b, k->name, v);   /* exec_interpreter */
+		}
 		break;
-	}
-	case A_INSTANCES:
+	case KT_STR: take_string(b, k, v); break;
+	case KT_INSTANCES:
 		if (strcmp(v, "max") != 0)
-			number("instances", v, -4096, 4096);
-		json_kstr(b, "instances", v);
+			number(k, opt, v);
+		json_kstr(b, k->name, v);
 		a->instances = true;
 		break;
-	case A_FORK: json_kstr(b, "exec_mode", "fork"); break;
-	case A_INTERP: json_kstr(b, "exec_interpreter", v); break;
-	case A_INTERP_ARGS:
-		json_key(b, "interpreter_args");
+	case KT_MODE: json_kstr(b, k->name, "fork"); break;
+	case KT_ARGS:
+		json_key(b, k->name);
 		if (!strcmp(v, "null"))
 			json_null(b);   /* PM2's way to remove them */
 		else
 			json_str(b, v);
 		break;
-	case A_UID: user_option(b, true, v); break;
-	case A_GID: user_option(b, false, v); break;
-	case A_PID: path_option(b, "pid_file", v); break;
-	case A_OUT: path_option(b, "out_file", v); break;
-	case A_ERR: path_option(b, "error_file", v); break;
-	case A_LOG:
+	case KT_ID: user_option(b, !strcmp(k->name, "uid"), v); break;
+	case KT_PATH: path_option(b, k->name, v); break;
+	case KT_LOGPATH:
 		if (v)
-			path_option(b, "log_file", v);
+			path_option(b, k->name, v);
 		else
-			json_kbool(b, "log_file", true);
+			json_kbool(b, k->name, true);
 		break;
-	case A_MERGE_LOGS: json_kbool(b, "merge_logs", true); break;
-	case A_TIME: json_kbool(b, "time", true); break;
-	case A_DATE_FORMAT: json_kstr(b, "log_date_format", v); break;
-	case A_LOG_TYPE:
-		if (strcmp(v, "json") != 0 && strcmp(v, "raw") != 0)
-			die_usage("--log-type: expected json or raw, got '%s'", v);
-		json_kstr(b, "log_type", v);
-		break;
-	case A_DISABLE_LOGS: json_kbool(b, "disable_logs", true); break;
-	case A_LOG_MAX_SIZE: json_kint(b, "log_max_size", size_of("log-max-size", v)); break;
-	case A_LOG_RETAIN: json_kint(b, "log_retain", number("log-retain", v, 0, 100000)); break;
-	case A_KILL_TIMEOUT: json_kint(b, "kill_timeout", duration("kill-timeout", v)); break;
-	case A_KILL_SIGNAL:
+	case KT_BOOL: json_kbool(b, k->name, strncmp(opt, "no-", 3) != 0); break;
+	case KT_INT:
+	case KT_MS:
+	case KT_BYTES:
+	case KT_PORT: json_kint(b, k->name, number(k, opt, v)); break;
+	case KT_SIGNAL:
 		if (signal_from_name(v) <= 0)
-			die_usage("--kill-signal: unknown signal '%s'", v);
-		json_kstr(b, "kill_signal", v);
+			die_usage("--%s: unknown signal '%s'", opt, v);
+		json_kstr(b, k->name, v);
 		break;
-	case A_MAX_RESTARTS: json_kint(b, "max_restarts", number("max-restarts", v, 0, 1 << 30)); break;
-	case A_MIN_UPTIME: json_kint(b, "min_uptime", duration("min-uptime", v)); break;
-	case A_RESTART_DELAY: json_kint(b, "restart_delay", duration("restart-delay", v)); break;
-	case A_BACKOFF: json_kint(b, "exp_backoff_restart_delay", duration("exp-backoff-restart-delay", v)); break;
-	case A_NO_AUTORESTART: json_kbool(b, "autorestart", false); break;
-	case A_NO_AUTOSTART: json_kbool(b, "autostart", false); break;
-	case A_STOP_CODES: stop_codes(b, s, v); break;
-	case A_NO_TREEKILL: json_kbool(b, "treekill", false); break;
-	case A_MAX_MEMORY: json_kint(b, "max_memory_restart", size_of("max-memory-restart", v)); break;
-	case A_CRON:
+	case KT_CODES: stop_codes(b, k, s, v); break;
+	case KT_CRON:
 		if (!cron_parse(v, &c, why, sizeof why))
-			die_usage("--cron-restart: %s", why);
-		json_kstr(b, "cron_restart", v);
+			die_usage("--%s: %s", opt, why);
+		json_kstr(b, k->name, v);
 		break;
-	case A_WATCH:
+	case KT_WATCH:
 		if (v)
-			list_of(b, "watch", v);
+			list_of(b, k->name, v);
 		else
-			json_kbool(b, "watch", true);
+			json_kbool(b, k->name, true);
 		break;
-	case A_IGNORE_WATCH: list_of(b, "ignore_watch", v); break;
-	case A_WATCH_DELAY: json_kint(b, "watch_delay", duration("watch-delay", v)); break;
-	case A_EXT:
-		warn("--ext %s: not supported: every file under the watched paths counts", v);
-		break;
-	case A_PORT: json_kint(b, "port", number("port", v, 1, 65535)); break;
-	case A_LISTEN: json_kstr(b, "listen", v); break;
-	case A_LB:
-		if (strcmp(v, "fd") != 0 && strcmp(v, "proxy") != 0)
-			die_usage("--lb: expected fd or proxy, got '%s'", v);
-		json_kstr(b, "lb", v);
-		break;
-	case A_WAIT_READY: json_kbool(b, "wait_ready", true); break;
-	case A_LISTEN_TIMEOUT: json_kint(b, "listen_timeout", duration("listen-timeout", v)); break;
-	case A_SHUTDOWN_MSG: json_kbool(b, "shutdown_with_message", true); break;
-	case A_FILTER_ENV:
+	case KT_STRS: list_of(b, k->name, v); break;
+	case KT_FILTER:
 		/* PM2 collects them; a bare --filter-env filters nothing there (its value is
 		 * the word "true"), unlike filter_env: true in a file. */
 		if (v) {
@@ -302,6 +309,8 @@ static void take_other(struct appopts *a, struct optstate *s, int id, const char
 				buf_putc(&a->filter, ',');
 			buf_puts(&a->filter, v);
 		}
+		break;
+	case KT_ACCEPTED:
 		break;
 	}
 }
@@ -312,10 +321,11 @@ bool appopts_take(struct appopts *a, struct optstate *s, int id, const char *v)
 		return false;
 	if (id == A_NOOP)
 		return true;
-	if (id == A_NAME)
-		take_name(a, v);
-	else
-		take_other(a, s, id, v);
+	if (id == A_EXT) {
+		warn("--ext %s: not supported: every file under the watched paths counts", v);
+		return true;
+	}
+	take_key(a, s, &app_keys[id - A_KEY], v);
 	a->count++;
 	return true;
 }

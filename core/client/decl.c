@@ -3,6 +3,7 @@
  * "did you mean", type checks and the output. */
 #include "client/decl.h"
 #include "lib/cron.h"
+#include "lib/schema.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,109 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum ktype {
-	K_STR,        /* string, copied */
-	K_PATH,       /* string, made absolute against the app's cwd */
-	K_LOGPATH,    /* K_PATH, but /dev/null and NULL stay, and true = default path */
-	K_ARGS,       /* array of strings, or one string split like a shell would */
-	K_INT,        /* integer (a numeric string too) */
-	K_MS,         /* duration: ms, or "10s", "5m", "1h" */
-	K_BYTES,      /* size: bytes, or "10K", "200M", "1G" */
-	K_BOOL,
-	K_INSTANCES,  /* integer or "max" */
-	K_MODE,       /* fork | cluster (| *_mode) */
-	K_WATCH,      /* true | false | path | [paths] */
-	K_STRS,       /* string or array of strings */
-	K_CODES,      /* exit code or array of them */
-	K_CRON,       /* cron expression; 0/false = none */
-	K_ID,         /* user/group: number or name */
-	K_SIGNAL,
-	K_FILTER,     /* filter_env: bool, prefix or [prefixes] */
-	K_PORT,
-	K_ACCEPTED,   /* PM2 keys that mean nothing here: accepted, not passed on */
-	K_SPECIAL,    /* handled by hand: script, name, cwd, env_NAME, ... */
-};
 
-struct key {
-	const char *name;
-	enum ktype type;
-	const char *aliases;   /* space-separated */
-};
-
-static const struct key keys[] = {
-	{"script", K_SPECIAL, "exec cmd command"},
-	{"name", K_SPECIAL, NULL},
-	{"cwd", K_SPECIAL, NULL},
-	{"namespace", K_STR, NULL},
-	{"args", K_ARGS, NULL},
-	{"exec_interpreter", K_SPECIAL, "interpreter"},
-	{"interpreter_args", K_ARGS, "node_args"},
-	{"instances", K_INSTANCES, NULL},
-	{"exec_mode", K_MODE, NULL},
-	{"env", K_SPECIAL, NULL},
-	{"filter_env", K_FILTER, NULL},
-	{"append_env_to_name", K_SPECIAL, NULL},
-	{"out_file", K_LOGPATH, "out output out_log"},
-	{"error_file", K_LOGPATH, "error err err_file err_log"},
-	{"log_file", K_LOGPATH, "log"},
-	{"merge_logs", K_BOOL, "combine_logs"},
-	{"log_date_format", K_STR, NULL},
-	{"time", K_BOOL, NULL},
-	{"log_type", K_STR, NULL},
-	{"disable_logs", K_BOOL, NULL},
-	{"log_max_size", K_BYTES, "max_size"},
-	{"log_retain", K_INT, "retain"},
-	{"pid_file", K_PATH, "pid"},
-	{"max_memory_restart", K_BYTES, NULL},
-	{"memory_check_interval", K_MS, NULL},
-	{"min_uptime", K_MS, NULL},
-	{"max_restarts", K_INT, NULL},
-	{"restart_delay", K_MS, NULL},
-	{"exp_backoff_restart_delay", K_MS, NULL},
-	{"autorestart", K_BOOL, NULL},
-	{"autostart", K_BOOL, NULL},
-	{"stop_exit_codes", K_CODES, NULL},
-	{"kill_timeout", K_MS, NULL},
-	{"kill_signal", K_SIGNAL, NULL},
-	{"listen_timeout", K_MS, NULL},
-	{"wait_ready", K_BOOL, NULL},
-	{"shutdown_with_message", K_BOOL, NULL},
-	{"cron_restart", K_CRON, "cron"},
-	{"watch", K_WATCH, NULL},
-	{"ignore_watch", K_STRS, NULL},
-	{"watch_delay", K_MS, NULL},
-	{"watch_options", K_ACCEPTED, NULL},
-	{"instance_var", K_STR, NULL},
-	{"increment_var", K_STR, NULL},
-	{"port", K_PORT, NULL},
-	{"listen", K_STR, NULL},
-	{"lb", K_STR, NULL},
-	{"uid", K_ID, "user"},
-	{"gid", K_ID, NULL},
-	{"username", K_STR, NULL},
-	{"treekill", K_BOOL, NULL},
-	{"force", K_BOOL, NULL},
-	/* PM2's, about its own runtime (source maps, tracing, Keymetrics, git metadata). */
-	{"vizion", K_ACCEPTED, NULL},
-	{"pmx", K_ACCEPTED, NULL},
-	{"automation", K_ACCEPTED, NULL},
-	{"source_map_support", K_ACCEPTED, NULL},
-	{"disable_source_map_support", K_ACCEPTED, NULL},
-	{"trace", K_ACCEPTED, NULL},
-	{"disable_trace", K_ACCEPTED, NULL},
-	{"v8", K_ACCEPTED, NULL},
-	{"event_loop_inspector", K_ACCEPTED, NULL},
-	{"deep_monitoring", K_ACCEPTED, NULL},
-	{"windowsHide", K_ACCEPTED, NULL},
-	{"kill_retry_time", K_ACCEPTED, NULL},
-	{"execute_command", K_ACCEPTED, NULL},
-	{"post_update", K_ACCEPTED, NULL},
-	{"install_url", K_ACCEPTED, NULL},
-	{"name_prefix", K_ACCEPTED, NULL},
-	{"io", K_ACCEPTED, NULL},
-	{"write", K_ACCEPTED, NULL},
-};
-enum { NKEYS = ARRAY_LEN(keys) };
 
 /* ---- small shared helpers ---------------------------------------------------- */
 
@@ -254,8 +153,8 @@ void decl_shell_env(struct buf *b)
 
 struct norm {
 	const struct decl_opts *o;
-	const struct jdoc *d[NKEYS];   /* where each key's value is (app or override) */
-	int tok[NKEYS];                /* -1 = absent */
+	const struct jdoc *d[APP_KEYS_MAX];   /* where each key's value is (app or override) */
+	int tok[APP_KEYS_MAX];                /* -1 = absent */
 	const struct jdoc *envd;       /* env_NAME, when selected */
 	int envtok;
 	char *err;
@@ -297,7 +196,7 @@ static const char *shown(const struct jdoc *d, int t)
 
 static void expected(struct norm *n, int k, const char *what)
 {
-	failf(n, keys[k].name, "expected %s, got %s", what, shown(n->d[k], n->tok[k]));
+	failf(n, app_keys[k].name, "expected %s, got %s", what, shown(n->d[k], n->tok[k]));
 }
 
 /* maxMemoryRestart → max_memory_restart */
@@ -315,36 +214,22 @@ static void snake_case(const char *in, size_t len, char *out, size_t outlen)
 	out[o] = 0;
 }
 
-static bool has_word(const char *list, const char *w)
-{
-	size_t n = strlen(w);
-	for (const char *p = list; p && *p;) {
-		size_t m = strcspn(p, " ");
-		if (m == n && !strncmp(p, w, n))
-			return true;
-		p += m + (p[m] == ' ');
-	}
-	return false;
-}
-
 static int find_key(const char *name)
 {
-	for (int i = 0; i < (int)NKEYS; i++)
-		if (!strcmp(keys[i].name, name) || has_word(keys[i].aliases, name))
-			return i;
-	return -1;
+	const struct app_key *k = app_key_spelled(name);
+	return k ? (int)(k - app_keys) : -1;
 }
 
 static const char *closest_key(const char *name)
 {
 	const char *best = NULL;
 	int bestd = 4;
-	for (size_t i = 0; i < NKEYS; i++) {
-		if (keys[i].type == K_ACCEPTED)
+	for (size_t i = 0; i < napp_keys; i++) {
+		if (app_keys[i].type == KT_ACCEPTED)
 			continue;
-		int dist = edit_distance(name, keys[i].name);
+		int dist = edit_distance(name, app_keys[i].name);
 		if (dist < bestd)
-			bestd = dist, best = keys[i].name;
+			bestd = dist, best = app_keys[i].name;
 	}
 	return best;
 }
@@ -438,7 +323,7 @@ static char *str_of(struct norm *n, int k)
 	}
 	char *s = json_dup(n->d[k], n->tok[k]);
 	if (!s && json_has_nul(n->d[k], n->tok[k]))
-		failf(n, keys[k].name, NUL_IN_STRING);
+		failf(n, app_keys[k].name, NUL_IN_STRING);
 	else if (!s)
 		expected(n, k, "a string");
 	return s;
@@ -453,14 +338,27 @@ static char *scalar_text(struct norm *n, int k)
 	return json_dup(n->d[k], n->tok[k]);
 }
 
-static bool int_of(struct norm *n, int k, long long min, long long max, long long *out)
+/* A value in the key's range (the schema's), or an error that gives the range. */
+static bool in_range(struct norm *n, int k, long long v)
+{
+	const struct app_key *key = &app_keys[k];
+	if (app_key_in_range(key, v))
+		return true;
+	char what[80];
+	snprintf(what, sizeof what, "%s from %lld to %lld", key->type == KT_MS ? "a duration in ms"
+	         : key->type == KT_BYTES ? "a size in bytes" : "a number", key->min, key->max);
+	expected(n, k, what);
+	return false;
+}
+
+static bool int_of(struct norm *n, int k, long long *out)
 {
 	char *s = scalar_text(n, k);
-	bool ok = s && parse_int(s, min, max, out);
+	bool ok = s && parse_int(s, LLONG_MIN, LLONG_MAX, out);
 	free(s);
 	if (!ok)
 		expected(n, k, "a number");
-	return ok;
+	return ok && in_range(n, k, *out);
 }
 
 static bool bool_of(struct norm *n, int k, bool *out)
@@ -479,7 +377,7 @@ static void emit_strs(struct norm *n, struct buf *b, int k, bool allow_one, cons
 {
 	const struct jdoc *d = n->d[k];
 	int t = n->tok[k];
-	json_key(b, keys[k].name);
+	json_key(b, app_keys[k].name);
 	json_open(b, '[');
 	if (allow_one && json_is_str(d, t)) {
 		char *s = json_dup(d, t);
@@ -492,7 +390,7 @@ static void emit_strs(struct norm *n, struct buf *b, int k, bool allow_one, cons
 			char *s = json_is_str(d, e) ? json_dup(d, e) : NULL;
 			if (!s) {
 				if (json_has_nul(d, e))
-					failf(n, keys[k].name, NUL_IN_STRING);
+					failf(n, app_keys[k].name, NUL_IN_STRING);
 				else
 					expected(n, k, "an array of strings");
 				break;
@@ -513,7 +411,7 @@ static void emit_args(struct norm *n, struct buf *b, int k)
 	const struct jdoc *d = n->d[k];
 	if (json_is_str(d, n->tok[k])) {
 		char *s = json_dup(d, n->tok[k]);
-		json_key(b, keys[k].name);
+		json_key(b, app_keys[k].name);
 		decl_words(b, s);
 		free(s);
 		return;
@@ -633,11 +531,11 @@ static void emit_id(struct norm *n, struct buf *b, int k, bool user, char **user
 			parse_int(s, 0, 0x7fffffff, &v);
 	}
 	if (v < 0)
-		failf(n, keys[k].name, "no such %s: %s", user ? "user" : "group", s ? s : shown(n->d[k], n->tok[k]));
+		failf(n, app_keys[k].name, "no such %s: %s", user ? "user" : "group", s ? s : shown(n->d[k], n->tok[k]));
 	else if (geteuid() != 0)
-		failf(n, keys[k].name, "only root can run apps as another user");
+		failf(n, app_keys[k].name, "only root can run apps as another user");
 	else
-		json_kint(b, keys[k].name, v);
+		json_kint(b, app_keys[k].name, v);
 	free(s);
 }
 
@@ -645,18 +543,18 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 {
 	const struct jdoc *d = n->d[k];
 	int t = n->tok[k];
-	const char *key = keys[k].name;
+	const char *key = app_keys[k].name;
 	long long v;
 	int64_t ms;
 	bool flag;
 	char *s;
-	switch (keys[k].type) {
-	case K_STR:
+	switch (app_keys[k].type) {
+	case KT_STR:
 		if ((s = str_of(n, k)))
 			json_kstr(b, key, s);
 		free(s);
 		break;
-	case K_LOGPATH:
+	case KT_LOGPATH:
 		if (d->tok[t].type == JSMN_PRIMITIVE && json_as_bool(d, t, &flag)) {
 			/* true: the default path; out and error files have one anyway. */
 			if (flag && !strcmp(key, "log_file"))
@@ -664,7 +562,7 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 			break;
 		}
 		/* fall through */
-	case K_PATH:
+	case KT_PATH:
 		if ((s = str_of(n, k))) {
 			bool keep = !strcmp(s, "/dev/null") || !strcmp(s, "NULL");
 			char *p = keep ? xstrdup(s) : absolute(s, cwd);
@@ -673,48 +571,47 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 		}
 		free(s);
 		break;
-	case K_ARGS:
+	case KT_ARGS:
 		emit_args(n, b, k);
 		break;
-	case K_INT:
-		if (int_of(n, k, 0, 1 << 30, &v))
+	case KT_INT:
+	case KT_PORT:
+		if (int_of(n, k, &v))
 			json_kint(b, key, v);
 		break;
-	case K_PORT:
-		if (int_of(n, k, 1, 65535, &v))
-			json_kint(b, key, v);
-		break;
-	case K_MS:
+	case KT_MS:
 		s = scalar_text(n, k);
-		if (s && parse_duration_ms(s, &ms))
-			json_kint(b, key, ms);
-		else
+		if (!s || !parse_duration_ms(s, &ms))
 			expected(n, k, "a duration (1500, 10s, 5m, 1h)");
-		free(s);
-		break;
-	case K_BYTES:
-		s = scalar_text(n, k);
-		if (s && parse_size(s, &ms) && ms > 0)
+		else if (in_range(n, k, ms))
 			json_kint(b, key, ms);
-		else
-			expected(n, k, "a size (1024, 10K, 200M, 1G)");
 		free(s);
 		break;
-	case K_BOOL:
+	case KT_BYTES:
+		s = scalar_text(n, k);
+		if (!s || !parse_size(s, &ms) || ms <= 0)
+			expected(n, k, "a size (1024, 10K, 200M, 1G)");
+		else if (in_range(n, k, ms))
+			json_kint(b, key, ms);
+		free(s);
+		break;
+	case KT_BOOL:
 		if (bool_of(n, k, &flag))
 			json_kbool(b, key, flag);
 		break;
-	case K_INSTANCES:
+	case KT_INSTANCES:
 		s = scalar_text(n, k);
 		if (s && !strcmp(s, "max"))
 			json_kint(b, key, decl_instances(0));
-		else if (s && parse_int(s, -4096, 4096, &v))
+		else if (s && parse_int(s, LLONG_MIN, LLONG_MAX, &v) && in_range(n, k, v))
 			json_kint(b, key, decl_instances(v));
+		else if (n->failed)
+			;   /* out of range, said so */
 		else
 			expected(n, k, "a number");   /* or "max" */
 		free(s);
 		break;
-	case K_MODE:
+	case KT_MODE:
 		s = str_of(n, k);
 		if (s && (!strcmp(s, "fork") || !strcmp(s, "fork_mode")))
 			json_kstr(b, key, "fork");
@@ -724,7 +621,7 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 			expected(n, k, "\"fork\" or \"cluster\"");
 		free(s);
 		break;
-	case K_WATCH:
+	case KT_WATCH:
 		if (d->tok[t].type == JSMN_PRIMITIVE && json_as_bool(d, t, &flag)) {
 			if (flag) {
 				json_key(b, key);
@@ -741,15 +638,15 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 			emit_strs(n, b, k, true, cwd);
 		}
 		break;
-	case K_STRS:
+	case KT_STRS:
 		emit_strs(n, b, k, true, NULL);
 		break;
-	case K_CODES:
+	case KT_CODES:
 		json_key(b, key);
 		json_open(b, '[');
 		for (int i = 0, e = d->tok[t].type == JSMN_ARRAY ? t + 1 : t,
 		         cnt = d->tok[t].type == JSMN_ARRAY ? d->tok[t].size : 1; i < cnt; i++, e = json_next(d, e)) {
-			if (!json_as_ll(d, e, &v) || v < 0 || v > 255) {
+			if (!json_as_ll(d, e, &v) || !app_key_in_range(&app_keys[k], v)) {
 				expected(n, k, "exit codes (0 to 255)");
 				break;
 			}
@@ -757,7 +654,7 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 		}
 		json_close(b, ']');
 		break;
-	case K_CRON: {
+	case KT_CRON: {
 		s = scalar_text(n, k);
 		if (!s) {
 			expected(n, k, "a cron expression");
@@ -774,19 +671,19 @@ static void emit_typed(struct norm *n, struct buf *b, int k, const char *cwd, ch
 		free(s);
 		break;
 	}
-	case K_ID:
+	case KT_ID:
 		emit_id(n, b, k, !strcmp(key, "uid"), username);
 		break;
-	case K_SIGNAL:
+	case KT_SIGNAL:
 		if ((s = str_of(n, k)) && signal_from_name(s) <= 0)
 			failf(n, key, "unknown signal %s", s);
 		else if (s)
 			json_kstr(b, key, s);
 		free(s);
 		break;
-	case K_FILTER:
-	case K_ACCEPTED:
-	case K_SPECIAL:
+	case KT_FILTER:
+	case KT_ACCEPTED:
+	case KT_SPECIAL:
 		break;
 	}
 }
@@ -829,14 +726,14 @@ bool decl_changes(const struct jdoc *od, int over, const struct decl_opts *o, st
                   char *err, size_t errlen)
 {
 	struct norm n = {.o = o, .err = err, .errlen = errlen, .envtok = -1};
-	for (size_t i = 0; i < NKEYS; i++)
+	for (size_t i = 0; i < napp_keys; i++)
 		n.tok[i] = -1;
 	collect(&n, od, over);
 	char *username = NULL;
-	for (int k = 0; k < (int)NKEYS && !n.failed; k++) {
+	for (int k = 0; k < (int)napp_keys && !n.failed; k++) {
 		if (n.tok[k] < 0)
 			continue;
-		const char *key = keys[k].name;
+		const char *key = app_keys[k].name;
 		char *s = NULL;
 		if (!strcmp(key, "name")) {
 			const char *why;
@@ -865,7 +762,7 @@ bool decl_changes(const struct jdoc *od, int over, const struct decl_opts *o, st
 		} else if (json_is_null(n.d[k], n.tok[k])) {
 			json_key(out, key);
 			json_null(out);   /* back to the default (--node-args=null) */
-		} else if (keys[k].type != K_SPECIAL && keys[k].type != K_INSTANCES && keys[k].type != K_MODE) {
+		} else if (app_keys[k].type != KT_SPECIAL && app_keys[k].type != KT_INSTANCES && app_keys[k].type != KT_MODE) {
 			emit_typed(&n, out, k, o->base_dir, &username);
 		}
 		free(s);
@@ -894,7 +791,7 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
                     const struct decl_opts *o, struct buf *out, char *err, size_t errlen)
 {
 	struct norm n = {.o = o, .err = err, .errlen = errlen, .envtok = -1};
-	for (size_t i = 0; i < NKEYS; i++)
+	for (size_t i = 0; i < napp_keys; i++)
 		n.tok[i] = -1;
 	if (obj < 0 || d->tok[obj].type != JSMN_OBJECT) {
 		failf(&n, NULL, "expected an app object, got %s", obj < 0 ? "nothing" : shown(d, obj));
@@ -954,7 +851,7 @@ bool decl_normalize(const struct jdoc *d, int obj, const struct jdoc *od, int ov
 	json_close(out, '}');
 	if (o->shell_env)
 		emit_shell_env(&n, out);
-	for (int k = 0; k < (int)NKEYS && !n.failed; k++)
+	for (int k = 0; k < (int)napp_keys && !n.failed; k++)
 		if (present(&n, k))
 			emit_typed(&n, out, k, cwd, &username);
 	/* instances without exec_mode: cluster mode for node, as PM2 decides, and for any app

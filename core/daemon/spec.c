@@ -4,6 +4,7 @@
 #include "daemon/listener.h"
 #include "daemon/proc.h"
 #include "lib/safefile.h"
+#include "lib/schema.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -58,10 +59,20 @@ static long long get_int(struct reader *r, const char *key, long long def, long 
 		return def;
 	}
 	if (v < min || v > max) {
-		bad(r, key, "out of range");
+		char why[80];
+		snprintf(why, sizeof why, "out of range (%lld to %lld)", min, max);
+		bad(r, key, why);
 		return def;
 	}
 	return v;
+}
+
+/* A number key of the app schema: its range and default are the table's. The default
+ * itself is accepted too (0 port, size or limit: none), as the protocol always did. */
+static long long get_key(struct reader *r, const char *key)
+{
+	const struct app_key *k = app_key(key);
+	return get_int(r, key, k->def, k->def < k->min ? k->def : k->min, k->max);
 }
 
 static bool get_bool(struct reader *r, const char *key, bool def)
@@ -215,8 +226,8 @@ static char **get_env(struct reader *r, const struct spec *s)
 
 static void get_watchdogs(struct reader *r, struct spec *s)
 {
-	s->max_memory = get_int(r, "max_memory_restart", 0, 0, INT64_MAX / 2);
-	s->memory_interval_ms = get_int(r, "memory_check_interval", 1000, 100, 86400000);
+	s->max_memory = get_key(r, "max_memory_restart");
+	s->memory_interval_ms = get_key(r, "memory_check_interval");
 	s->cron_text = get_str(r, "cron_restart", false);
 	if (s->cron_text) {
 		char why[160];
@@ -226,7 +237,7 @@ static void get_watchdogs(struct reader *r, struct spec *s)
 	}
 	s->watch = get_strv(r, "watch");
 	s->ignore_watch = get_strv(r, "ignore_watch");
-	s->watch_delay_ms = get_int(r, "watch_delay", 1000, 0, 3600000);
+	s->watch_delay_ms = get_key(r, "watch_delay");
 	s->watching = s->watch && get_bool(r, "watching", true);
 	for (char **w = s->watch; w && *w; w++)
 		if (**w != '/')
@@ -266,8 +277,8 @@ static void get_log_options(struct reader *r, struct spec *s)
 	s->log_json = type && !strcmp(type, "json");
 	free(type);
 	s->log_lines = s->log_time || s->log_json || s->log_file;
-	s->log_max_size = get_int(r, "log_max_size", 0, 0, INT64_MAX / 2);
-	s->log_retain = (int)get_int(r, "log_retain", -1, 0, 100000);
+	s->log_max_size = get_key(r, "log_max_size");
+	s->log_retain = (int)get_key(r, "log_retain");
 }
 
 /* A port from the environment the app is given, for cluster mode without "port". */
@@ -294,7 +305,7 @@ static void get_cluster_options(struct reader *r, struct spec *s)
 	s->cluster = !strcmp(s->exec_mode, "cluster");
 	s->listen = get_str(r, "listen", false);
 	s->wait_ready = get_bool(r, "wait_ready", false);
-	s->listen_timeout_ms = get_int(r, "listen_timeout", 3000, 0, 86400000);
+	s->listen_timeout_ms = get_key(r, "listen_timeout");
 	s->shutdown_with_message = get_bool(r, "shutdown_with_message", false);
 	s->node = !s->shell && is_node(s->interpreter);
 	char *lb = get_str(r, "lb", false);
@@ -370,7 +381,7 @@ struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t err
 	s->autostart = get_bool(&r, "autostart", true);
 	s->instance_var = get_str(&r, "instance_var", false);
 	s->increment_var = get_str(&r, "increment_var", false);
-	s->port = (int)get_int(&r, "port", 0, 0, 65535);
+	s->port = (int)get_key(&r, "port");
 	get_watchdogs(&r, s);
 	s->cwd = get_str(&r, "cwd", false);
 	s->out_file = get_str(&r, "out_file", false);
@@ -382,12 +393,12 @@ struct spec *spec_from_json(const struct jdoc *d, int obj, char *err, size_t err
 		s->exec_mode = xstrdup("fork");
 	get_cluster_options(&r, s);
 	s->user = get_str(&r, "username", false);
-	s->instances = (int)get_int(&r, "instances", 1, 1, MAX_INSTANCES);
-	s->kill_timeout_ms = get_int(&r, "kill_timeout", 1600, 0, 86400000);
-	s->min_uptime_ms = get_int(&r, "min_uptime", 1000, 0, 86400000LL * 365);
-	s->restart_delay_ms = get_int(&r, "restart_delay", 0, 0, 86400000LL * 365);
-	s->exp_backoff_ms = get_int(&r, "exp_backoff_restart_delay", 0, 0, 86400000);
-	s->max_restarts = (int)get_int(&r, "max_restarts", 16, 0, 1 << 30);
+	s->instances = (int)get_int(&r, "instances", 1, 1, MAX_INSTANCES);   /* resolved by the client */
+	s->kill_timeout_ms = get_key(&r, "kill_timeout");
+	s->min_uptime_ms = get_key(&r, "min_uptime");
+	s->restart_delay_ms = get_key(&r, "restart_delay");
+	s->exp_backoff_ms = get_key(&r, "exp_backoff_restart_delay");
+	s->max_restarts = (int)get_key(&r, "max_restarts");
 	s->autorestart = get_bool(&r, "autorestart", true);
 	s->treekill = get_bool(&r, "treekill", true);
 	s->shell = get_bool(&r, "shell", false);

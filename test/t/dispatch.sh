@@ -85,3 +85,26 @@ expect_rc 2
 expect_err_line 'not a directory'
 run "$TEND" --install
 expect_rc 2
+
+# ---- declare once: start's app options, their help and the manual come from one table ----
+# Every app option start --help lists is accepted by start (and restart), and documented
+# in tend(1); restart and reload list the same ones.
+run "$TEND" start --help
+expect_rc 0
+start_help=$OUT
+opts=$(printf '%s\n' "$start_help" | sed -n '/^  -n, --name/,/^      --filter-env/p' |
+	grep -o -- '--[a-z][a-z-]*' | sort -u)
+[ "$(printf '%s\n' "$opts" | wc -l)" -ge 40 ] || fail "start --help lists too few app options: $opts"
+for o in $opts; do
+	man=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+	grep -q -- "$man" "$TOP/man/tend.1" || fail "$o is in start --help but not in tend(1)"
+	# an option that takes no value, or one that does: either way, not "unknown option"
+	run "$TEND" start "$o" x --no-such-file-xyz
+	case $ERR in *"unknown option $o"*) fail "start --help lists $o, start refuses it" ;; esac
+done
+for applet in restart reload; do
+	run "$TEND" "$applet" --help
+	for o in $opts; do
+		printf '%s\n' "$OUT" | grep -q -- "$o" || fail "$applet --help does not list $o"
+	done
+done

@@ -30,9 +30,9 @@ dead "$other" || fail "app $other survived"
 grep -q bye "$TEND_HOME/logs/fg-out.log" || fail "app not stopped gracefully"
 [ ! -e "$TEND_HOME/tend.sock" ] || fail "socket left behind"
 
-# A bad app in --no-daemon: a clear error, exit 1, no daemon left running.
+# A bad app in --no-daemon: a clear error, exit 2 (bad input), no daemon left running.
 run "$TEND" start "$T/missing.sh" --no-daemon
-expect_rc 1
+expect_rc 2
 expect_err_line "missing.sh: No such file or directory"
 
 # tend daemon: same loop, SIGINT ends it.

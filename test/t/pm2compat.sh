@@ -60,7 +60,7 @@ cp app.js third.js
 [ "$(pm2_jl 'sorted(p["name"] for p in d)')" = '["app", "other", "third"]' ] || fail "three scripts: $(pm2_jl '[p["name"] for p in d]')"
 [ "$(pm2_jl 'by("other")[0]["pm2_env"]["args"]')" = '["a1", "a2"]' ] || fail "args of each"
 run "$PM2" start nonexist.js app.js
-expect_rc 1   # stops at the first that fails
+expect_rc 2   # stops at the first that fails; bad input (PM2: 1), as in a file
 "$PM2" delete all -s
 
 # ---- restart and start NAME apply app options; null removes; -- replaces the args --------

@@ -24,9 +24,9 @@ bad() { # bad RC ERE ARGS...
 	expect_err_line "$want_err"
 	[ -z "$OUT" ] || fail "start $*: failed, yet printed on stdout: $(_show "$OUT")"
 }
-bad 1 '^tend: start: .*nonexistent\.js.*(No such file|not found)' "$A/nonexistent.js"
-bad 1 '^tend: start: .*no-such-interp.*not found' "$A/ok.js" --interpreter no-such-interp
-bad 1 '^tend: start: .*data\.xyz.*not executable' "$A/data.xyz"
+bad 2 '^tend: start: .*nonexistent\.js.*(No such file|not found)' "$A/nonexistent.js"
+bad 2 '^tend: start: .*no-such-interp.*not found' "$A/ok.js" --interpreter no-such-interp
+bad 2 '^tend: start: .*data\.xyz.*not executable' "$A/data.xyz"
 bad 2 '^tend: start: unknown option --bogus' "$A/ok.js" --bogus
 bad 2 '^tend: start: --instances: .*four' "$A/ok.js" -i four
 bad 2 '^tend: start: --min-uptime: .*5x' "$A/ok.js" --min-uptime 5x
@@ -34,7 +34,7 @@ bad 2 '^tend: start: --kill-signal: .*SIGNOPE' "$A/ok.js" --kill-signal SIGNOPE
 bad 2 '^tend: start: no script given'
 bad 2 "^tend: start: --name: '\\.\\.' must not be \\. or \\.\\.$" "$A/ok.js" --name ..
 bad 2 '^tend: start: --uid: no such user' "$A/ok.js" --uid no-such-user-xyz
-bad 1 '^tend: start: --cwd .*not a directory' "$A/ok.js" --cwd "$T/no-such-dir"
+bad 2 '^tend: start: --cwd .*not a directory' "$A/ok.js" --cwd "$T/no-such-dir"
 run "$TEND" jlist
 expect_rc 0
 [ "$OUT" = "[]" ] || fail "bad starts registered something: $(_show "$OUT")"
