@@ -72,27 +72,27 @@ static char *log_path(const struct spec *s, const char *given, const char *kind,
 void applog_set_paths(struct proc *p)
 {
 	const struct spec *s = p->spec;
-	p->out_path = log_path(s, s->out_file, "out", p->id);
-	p->err_path = log_path(s, s->err_file, "error", p->id);
-	p->comb_path = s->log_file ? log_path(s, s->log_file, "", p->id) : NULL;
+	p->log.out_path = log_path(s, s->out_file, "out", p->id);
+	p->log.err_path = log_path(s, s->err_file, "error", p->id);
+	p->log.comb_path = s->log_file ? log_path(s, s->log_file, "", p->id) : NULL;
 }
 
 void applog_free_paths(struct proc *p)
 {
-	free(p->out_path);
-	free(p->err_path);
-	free(p->comb_path);
-	p->out_path = p->err_path = p->comb_path = NULL;
+	free(p->log.out_path);
+	free(p->log.err_path);
+	free(p->log.comb_path);
+	p->log.out_path = p->log.err_path = p->log.comb_path = NULL;
 }
 
 static int *fd_of(struct proc *p, int which)
 {
-	return which == 0 ? &p->out_log : which == 1 ? &p->err_log : &p->comb_log;
+	return which == 0 ? &p->log.out : which == 1 ? &p->log.err : &p->log.comb;
 }
 
 static const char *path_of(const struct proc *p, int which)
 {
-	return which == 0 ? p->out_path : which == 1 ? p->err_path : p->comb_path;
+	return which == 0 ? p->log.out_path : which == 1 ? p->log.err_path : p->log.comb_path;
 }
 
 static int open_log(const char *path, bool report)
@@ -121,7 +121,7 @@ void applog_open(struct proc *p)
 			continue;
 		*fd = open_log(path_of(p, which), true);
 		struct stat st;
-		p->log_size[which] = *fd >= 0 && fstat(*fd, &st) == 0 ? st.st_size : 0;
+		p->log.size[which] = *fd >= 0 && fstat(*fd, &st) == 0 ? st.st_size : 0;
 	}
 }
 
@@ -138,11 +138,11 @@ void applog_close(struct proc *p)
 
 void applog_flush(struct proc *p)
 {
-	const char *paths[] = {p->out_path, p->err_path, p->comb_path};
+	const char *paths[] = {p->log.out_path, p->log.err_path, p->log.comb_path};
 	for (size_t i = 0; i < ARRAY_LEN(paths); i++)
 		if (paths[i] && !discarded(paths[i]) && truncate(paths[i], 0) < 0 && errno != ENOENT)
 			dlog("flush %s: %s", paths[i], strerror(errno));
-	memset(p->log_size, 0, sizeof p->log_size);
+	memset(p->log.size, 0, sizeof p->log.size);
 	/* Open files are O_APPEND: their next write lands at the new end. */
 }
 
@@ -240,7 +240,7 @@ static void rotate(struct proc *p, int which)
 {
 	const char *path = path_of(p, which);
 	int retain = p->spec->log_retain >= 0 ? p->spec->log_retain : applog_default_retain;
-	p->log_size[which] = 0;   /* on failure: try again after another max_size */
+	p->log.size[which] = 0;   /* on failure: try again after another max_size */
 	if (!logfile_rotate(path, retain)) {
 		dlog("%s[%d]: rotate %s: %s", p->spec->name, p->id, path, strerror(errno));
 		return;
@@ -266,19 +266,19 @@ static void check_files(struct proc *p)
 			close_log(fd);
 		}
 		if (*fd < 0) {
-			*fd = open_log(path, !(p->log_failing & 1u << which));
-			p->log_size[which] = 0;
+			*fd = open_log(path, !(p->log.failing & 1u << which));
+			p->log.size[which] = 0;
 		}
 	}
 }
 
 static void log_failed(struct proc *p, int which, size_t n, const char *why)
 {
-	if (!(p->log_failing & 1u << which))
+	if (!(p->log.failing & 1u << which))
 		dlog("%s[%d]: writing %s failed: %s; dropping its output until it works",
 		     p->spec->name, p->id, path_of(p, which), why);
-	p->log_failing |= 1u << which;
-	p->log_dropped += (int64_t)n;
+	p->log.failing |= 1u << which;
+	p->log.dropped += (int64_t)n;
 }
 
 static void write_log(struct proc *p, int which, const char *data, size_t n)
@@ -286,9 +286,9 @@ static void write_log(struct proc *p, int which, const char *data, size_t n)
 	if (n == 0 || !path_of(p, which) || discarded(path_of(p, which)))
 		return;
 	int64_t now = mono_ms();
-	if (now >= p->log_check_at) {
+	if (now >= p->log.check_at) {
 		check_files(p);
-		p->log_check_at = now + LOG_CHECK_MS;
+		p->log.check_at = now + LOG_CHECK_MS;
 	}
 	int fd = *fd_of(p, which);
 	if (fd < 0) {
@@ -296,7 +296,7 @@ static void write_log(struct proc *p, int which, const char *data, size_t n)
 		return;
 	}
 	int64_t max = p->spec->log_max_size ? p->spec->log_max_size : applog_default_max_size;
-	if (max > 0 && p->log_size[which] > 0 && p->log_size[which] + (int64_t)n > max) {
+	if (max > 0 && p->log.size[which] > 0 && p->log.size[which] + (int64_t)n > max) {
 		rotate(p, which);
 		if ((fd = *fd_of(p, which)) < 0) {
 			log_failed(p, which, n, "the file could not be opened");
@@ -304,11 +304,11 @@ static void write_log(struct proc *p, int which, const char *data, size_t n)
 		}
 	}
 	if (write_all(fd, data, n)) {
-		p->log_size[which] += (int64_t)n;
-		if (p->log_failing & 1u << which) {
+		p->log.size[which] += (int64_t)n;
+		if (p->log.failing & 1u << which) {
 			dlog("%s[%d]: writing %s works again (%lld bytes were dropped in all)",
-			     p->spec->name, p->id, path_of(p, which), (long long)p->log_dropped);
-			p->log_failing &= ~(1u << which);
+			     p->spec->name, p->id, path_of(p, which), (long long)p->log.dropped);
+			p->log.failing &= ~(1u << which);
 		}
 		return;
 	}

@@ -184,7 +184,7 @@ static void wait_clear(struct client *c)
 		for (int i = 0; i < c->wait.n; i++) {
 			struct proc *p = proc_find(c->wait.ids[i]);
 			if (p && p->serial == c->wait.serials[i])
-				p->reload_pending = false;   /* not begun: not to be begun */
+				p->reload.pending = false;   /* not begun: not to be begun */
 		}
 	free(c->wait.ids);
 	free(c->wait.gens);
@@ -230,7 +230,7 @@ static bool target_done(const struct wait *w, int i)
 	case WAIT_SPAWNED:
 		return proc_settled(p);
 	case WAIT_RELOADED:
-		return !p->reload_pending && p->reload == RL_NONE && proc_settled(p);
+		return !p->reload.pending && p->reload.phase == RL_NONE && proc_settled(p);
 	case WAIT_SHUTDOWN:
 	case WAIT_NONE:
 		break;
@@ -244,16 +244,16 @@ static void reload_step(struct wait *w)
 	int active = 0;
 	for (int i = 0; i < w->n; i++) {
 		struct proc *p = wait_target(w, i);
-		active += p && p->reload != RL_NONE;
+		active += p && p->reload.phase != RL_NONE;
 	}
 	for (int i = 0; i < w->n && active < w->parallel; i++) {
 		struct proc *p = wait_target(w, i);
-		if (!p || !p->reload_pending || p->old)
+		if (!p || !p->reload.pending || p->old)
 			continue;   /* (an old process of an abandoned reload still stopping) */
-		p->reload_pending = false;
+		p->reload.pending = false;
 		if (p->state == ST_ONLINE && p->run.pid > 0) {
 			proc_event(p, EV_RELOAD);
-			active += p->reload != RL_NONE;
+			active += p->reload.phase != RL_NONE;
 		} else if (p->state != ST_STOPPING && p->state != ST_LAUNCHING) {
 			proc_event(p, EV_START);   /* not running: a reload starts it */
 		}
@@ -267,11 +267,11 @@ static void reply_reloaded(struct client *c)
 	size_t len = 0;
 	for (int i = 0; i < w->n; i++) {
 		struct proc *p = wait_target(w, i);
-		bool failed = p && (p->reload_failed || p->state == ST_ERRORED);
+		bool failed = p && (p->reload.failed || p->state == ST_ERRORED);
 		if (failed && len < sizeof err - 64)
 			len += (size_t)snprintf(err + len, sizeof err - len, "%s%s[%d]: %s%s", len ? "; " : "",
 				p->spec->name, p->id, p->last_error ? p->last_error : pstate_name(p->state),
-				p->reload_failed ? " (the old process goes on)" : "");
+				p->reload.failed ? " (the old process goes on)" : "");
 	}
 	reply_ids(c, len == 0, w->ids, w->n, len ? err : NULL, w->extra);
 }
@@ -629,8 +629,8 @@ static void cmd_logs(struct request *r)
 		json_open(&b, '{');
 		json_kint(&b, "id", p->id);
 		json_kstr(&b, "name", p->spec->name);
-		log_file_json(&b, "out", p->out_path, p->out_log);
-		log_file_json(&b, "err", p->err_path, p->err_log);
+		log_file_json(&b, "out", p->log.out_path, p->log.out);
+		log_file_json(&b, "err", p->log.err_path, p->log.err);
 		json_close(&b, '}');
 		reply_line(r->c, &b);
 	}

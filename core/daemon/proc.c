@@ -100,8 +100,7 @@ void spec_unref(struct spec *s)
 	free(s->listen);
 	free(s->listen_host);
 	listener_unref(s->listener);
-	if (s->watcher)
-		watch_close(s->watcher);
+	watchdog_forget(s);
 	free(s);
 }
 
@@ -157,7 +156,7 @@ static unsigned long next_serial = 1;
 
 static void process_init(struct process *pr)
 {
-	*pr = (struct process){.out_fd = -1, .err_fd = -1, .exec_fd = -1, .ipc_fd = -1, .probe_fd = -1};
+	*pr = (struct process){.out_fd = -1, .err_fd = -1, .exec_fd = -1, .ipc_fd = -1, .proxy.probe_fd = -1};
 }
 
 void process_clear(struct process *pr)
@@ -166,7 +165,7 @@ void process_clear(struct process *pr)
 	close_fd(&pr->err_fd);
 	close_fd(&pr->exec_fd);
 	close_fd(&pr->ipc_fd);
-	close_fd(&pr->probe_fd);
+	close_fd(&pr->proxy.probe_fd);
 	buf_free(&pr->ipc_in);
 	buf_free(&pr->partial[0]);
 	buf_free(&pr->partial[1]);
@@ -184,7 +183,7 @@ struct proc *proc_adopt(struct spec *spec, int id, int instance)
 	p->spec = spec_ref(spec);
 	p->state = ST_STOPPED;
 	process_init(&p->run);
-	p->out_log = p->err_log = p->comb_log = -1;
+	p->log.out = p->log.err = p->log.comb = -1;
 	set_paths(p);
 	int at = nprocs;
 	while (at > 0 && procs[at - 1]->id > id)
@@ -228,8 +227,8 @@ void proc_set_spec(struct proc *p, struct spec *s)
 	/* New log paths take effect now; the pipes stay. */
 	if (p->run.pid > 0)
 		applog_reopen(p);
-	p->cron_at = 0;   /* re-armed from the new declaration */
-	p->memory_at = 0;
+	p->watchdog.cron_at = 0;   /* re-armed from the new declaration */
+	p->watchdog.memory_at = 0;
 	spec_unref(old);
 }
 
@@ -508,7 +507,7 @@ static void launch(struct proc *p)
 	bool wait = false;
 	if (!proc_world.spawn(p, &wait)) {
 		p->deadline = 0;
-		if (p->reload == RL_LAUNCH && p->old)
+		if (p->reload.phase == RL_LAUNCH && p->old)
 			roll_back(p);
 		else
 			proc_set_state(p, ST_ERRORED, p->last_error ? p->last_error : "spawn failed");
@@ -596,7 +595,7 @@ static void act_exited(struct proc *p)
 	const struct spec *s = p->spec;
 	int64_t now = mono_ms();
 	int64_t uptime = now - p->run.started_mono;
-	if (p->reload == RL_LAUNCH || p->reload == RL_ROLLBACK) {
+	if (p->reload.phase == RL_LAUNCH || p->reload.phase == RL_ROLLBACK) {
 		if (!p->last_error)
 			p->last_error = xasprintf("the replacement exited with %d before it was ready", p->exit_code);
 		roll_back(p);
@@ -686,7 +685,7 @@ static void act_ready_timeout(struct proc *p)
 {
 	if (!p->deadline || p->deadline > mono_ms())
 		return;
-	if (p->reload == RL_LAUNCH) {
+	if (p->reload.phase == RL_LAUNCH) {
 		p->deadline = 0;
 		reload_timed_out(p);
 		proc_world.signal(p, &p->run, SIGKILL);
@@ -726,7 +725,7 @@ static void proc_set_state(struct proc *p, enum pstate to, const char *reason)
 	if (from == to && p->run.pid == p->told_pid)
 		return;
 	p->told_pid = p->run.pid;
-	if (!reason && !cause && p->reload == RL_LAUNCH)
+	if (!reason && !cause && p->reload.phase == RL_LAUNCH)
 		reason = "reload";
 	events_state(p, from, reason ? reason : cause ? cause : "");
 }
@@ -745,7 +744,7 @@ void proc_event(struct proc *p, enum pevent ev)
 	else if (p->want != WANT_GONE && (ev == EV_START || ev == EV_STOP))
 		p->want = ev == EV_START ? WANT_UP : WANT_DOWN;
 	/* A stop or a restart ends a reload: the old process is stopped too. */
-	if ((ev == EV_STOP || ev == EV_START || ev == EV_DELETE) && (p->old || p->reload))
+	if ((ev == EV_STOP || ev == EV_START || ev == EV_DELETE) && (p->old || p->reload.phase))
 		reload_abandon(p);
 	fsm[p->state][ev](p);
 	cause = outer;
@@ -816,7 +815,7 @@ static int64_t earlier(int64_t a, int64_t b)
 static int64_t process_next_deadline(const struct process *pr)
 {
 	return earlier(earlier(earlier(pr->kill_at, pr->tree_poll), pr->partial_at),
-	               earlier(pr->main_due, pr->probe_at));
+	               earlier(pr->main_due, pr->proxy.probe_at));
 }
 
 /* When something of the instance is next due: its state's deadline, its processes'
@@ -848,7 +847,7 @@ static void proc_fire(struct proc *p, int64_t now)
 		if (due(prs[k]->main_due, now))
 			prs[k]->main_due = 0;   /* slow to load, or no preload: go on */
 	}
-	if (due(p->run.probe_at, now))
+	if (due(p->run.proxy.probe_at, now))
 		proxy_probe(p, now);
 	if (p->old && (due(p->old->kill_at, now) || due(p->old->tree_poll, now))) {
 		process_stop_timer(p, p->old, now);

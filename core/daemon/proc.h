@@ -95,10 +95,7 @@ struct spec {
 	char **ignore_watch;
 	bool watching;         /* watch is on (restart --watch toggles it) */
 	int64_t watch_delay_ms;
-	struct watcher *watcher;        /* open while watching */
-	int64_t watch_first, watch_due; /* debounce: first change, restart time */
-	unsigned poll_pass;             /* the loop's pass that polled its watcher */
-	bool watch_failed;              /* reported once */
+	struct app_watch *watch_rt;     /* watchdog.c's, once watching began */
 };
 
 /* One instance's running process tree when it is being stopped. */
@@ -131,10 +128,11 @@ struct process {
 	int64_t started_mono, started_wall;
 	bool listening;        /* the node preload reported the app listening */
 	int64_t main_due;      /* node: its main module has not run yet; it has by then */
-	/* proxy mode (proxy.c) */
-	int proxy_port;        /* the private port the process was given, or 0 */
-	int probe_fd;          /* LAUNCHING: a connect to that port in progress, or -1 */
-	int64_t probe_at;      /* when to try connecting to it (again), or 0 */
+	struct {               /* proxy mode (proxy.c) */
+		int port;          /* the private port the process was given, or 0 */
+		int probe_fd;      /* LAUNCHING: a connect to that port in progress, or -1 */
+		int64_t probe_at;  /* when to try connecting to it (again), or 0 */
+	} proxy;
 	/* its stop */
 	bool stopping;
 	int64_t kill_at;       /* when SIGKILL is due (again), or 0 */
@@ -167,12 +165,18 @@ struct proc {
 	struct process *old;   /* a reload's old process, until it is gone */
 	pid_t told_pid;        /* the pid the last state event named */
 	int64_t deadline;      /* WAITING: restart due; LAUNCHING: readiness given up; 0 = none */
-	int out_log, err_log;  /* open log files, -1 when none */
-	int comb_log;          /* log_file: out and err together */
-	char *out_path, *err_path, *comb_path, *pid_path;
+	struct {               /* its log files (applog.c) */
+		int out, err;      /* open, -1 when none */
+		int comb;          /* log_file: out and err together */
+		char *out_path, *err_path, *comb_path;
+		int64_t size[3];   /* bytes in the out, err and combined files */
+		int64_t dropped;   /* bytes lost to write errors */
+		unsigned failing;  /* bit per file (out, err, combined): failing, reported once */
+		int64_t check_at;  /* next look for deleted or unopened files */
+	} log;
+	char *pid_path;
 	char *record_path;     /* the daemon's pid record in the home (orphan.c reads them) */
 	bool pid_file_failed;  /* writing a pid file failed: reported once */
-	int64_t log_size[3];   /* bytes in the out, err and combined files */
 	int64_t created_wall;
 	int restarts, unstable_restarts;
 	int64_t backoff_ms;
@@ -183,19 +187,18 @@ struct proc {
 	int64_t leftover_until;/* a restart waits until what the last run left is gone */
 	char *last_error;      /* why the last spawn failed */
 	bool gone;             /* unlinked from the table: freed after this loop pass */
-	int64_t log_dropped;   /* bytes lost to log write errors */
-	unsigned log_failing;  /* bit per file (out, err, combined): failing, reported once */
-	int64_t log_check_at;  /* next look for deleted or unopened log files */
-	/* watchdogs */
-	int64_t memory_at;     /* next memory check (monotonic ms), 0 = none */
-	int64_t cron_at;       /* next cron restart (monotonic ms), 0 = not armed */
-	int64_t cron_wall;     /* the same moment on the wall clock */
 	char *restart_reason;  /* why tend last restarted it on its own */
 	int64_t restart_reason_wall;
-	/* rolling reload (reload.c) */
-	int reload;            /* enum reload_phase */
-	bool reload_pending;   /* a reload request waits to replace this instance */
-	bool reload_failed;    /* the last replacement failed; the old process went on */
+	struct {               /* watchdogs (watchdog.c) */
+		int64_t memory_at; /* next memory check (monotonic ms), 0 = none */
+		int64_t cron_at;   /* next cron restart (monotonic ms), 0 = not armed */
+		int64_t cron_wall; /* the same moment on the wall clock */
+	} watchdog;
+	struct {               /* rolling reload (reload.c) */
+		int phase;         /* enum reload_phase */
+		bool pending;      /* a reload request waits to replace this instance */
+		bool failed;       /* the last replacement failed; the old process went on */
+	} reload;
 };
 
 /* The daemon's table of procs, sorted by id. */

@@ -165,8 +165,8 @@ static void watchdog_fields(struct buf *b, const struct proc *p)
 		json_kint(b, "memory_check_interval", s->memory_interval_ms);
 	}
 	kstr_if(b, "cron_restart", s->cron_text);
-	if (p->cron_at > 0)
-		json_kint(b, "next_cron_restart", p->cron_wall);
+	if (p->watchdog.cron_at > 0)
+		json_kint(b, "next_cron_restart", p->watchdog.cron_wall);
 	if (s->watch) {
 		strv(b, "watch_paths", s->watch);
 		strv(b, "ignore_watch", s->ignore_watch);
@@ -187,7 +187,7 @@ static void cluster_fields(struct buf *b, const struct proc *p)
 	}
 	if (l && s->proxy) {
 		if (p->run.pid > 0)
-			json_kint(b, "proxy_port", p->run.proxy_port);
+			json_kint(b, "proxy_port", p->run.proxy.port);
 		json_kint(b, "proxy_connections", l->open);
 		json_kint(b, "proxy_accepted", l->total);
 	}
@@ -243,7 +243,7 @@ static void tend_fields(struct buf *b, const struct proc *p)
 		json_kint(b, "gid", s->gid);
 	watchdog_fields(b, p);
 	cluster_fields(b, p);
-	json_kint(b, "log_bytes_dropped", p->log_dropped);
+	json_kint(b, "log_bytes_dropped", p->log.dropped);
 	kstr_if(b, "last_error", p->last_error);
 }
 
@@ -292,9 +292,9 @@ void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
 	json_kstr(b, "exec_interpreter", interpreter_name(s));
 	json_kstr(b, "exec_mode", s->cluster ? "cluster_mode" : "fork_mode");
 	json_kint(b, "instances", s->instances);
-	json_kstr(b, "pm_out_log_path", p->out_path);
-	json_kstr(b, "pm_err_log_path", p->err_path);
-	kstr_if(b, "pm_log_path", p->comb_path);
+	json_kstr(b, "pm_out_log_path", p->log.out_path);
+	json_kstr(b, "pm_err_log_path", p->log.err_path);
+	kstr_if(b, "pm_log_path", p->log.comb_path);
 	json_kstr(b, "pm_pid_path", p->pid_path);
 	json_kbool(b, "km_link", false);
 	json_kbool(b, "vizion_running", false);

@@ -82,40 +82,40 @@ int proxy_free_port(char *err, size_t errlen)
 
 void proxy_forget(struct proc *p)
 {
-	close_fd(&p->run.probe_fd);
-	p->run.probe_at = 0;
+	close_fd(&p->run.proxy.probe_fd);
+	p->run.proxy.probe_at = 0;
 }
 
 void proxy_spawned(struct proc *p, bool launching)
 {
 	proxy_forget(p);
 	if (p->spec->proxy && launching && !p->spec->wait_ready)
-		p->run.probe_at = mono_ms() + PROBE_EVERY_MS;
+		p->run.proxy.probe_at = mono_ms() + PROBE_EVERY_MS;
 }
 
 /* Is a connect to p's port through? True once it is: the app listens. */
 static bool probe_answered(struct proc *p)
 {
-	if (p->run.probe_fd >= 0) {
-		struct pollfd pf = {.fd = p->run.probe_fd, .events = POLLOUT};
+	if (p->run.proxy.probe_fd >= 0) {
+		struct pollfd pf = {.fd = p->run.proxy.probe_fd, .events = POLLOUT};
 		int err = 0;
 		socklen_t len = sizeof err;
 		if (poll(&pf, 1, 0) == 0)
 			return false;   /* still connecting: look again next time */
-		getsockopt(p->run.probe_fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		close_fd(&p->run.probe_fd);
+		getsockopt(p->run.proxy.probe_fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		close_fd(&p->run.proxy.probe_fd);
 		return err == 0;
 	}
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return false;
-	struct sockaddr_in sa = loopback(p->run.proxy_port);
+	struct sockaddr_in sa = loopback(p->run.proxy.port);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
 		close(fd);
 		return true;
 	}
 	if (errno == EINPROGRESS)
-		p->run.probe_fd = fd;
+		p->run.proxy.probe_fd = fd;
 	else
 		close(fd);
 	return false;
@@ -128,7 +128,7 @@ void proxy_probe(struct proc *p, int64_t now)
 	else if (probe_answered(p))
 		proc_event(p, EV_READY);   /* which ends the probing */
 	else
-		p->run.probe_at = now + PROBE_EVERY_MS;
+		p->run.proxy.probe_at = now + PROBE_EVERY_MS;
 }
 
 int64_t proxy_next_deadline(void)
@@ -170,10 +170,10 @@ static int serving(const struct listener *l, int k)
 		for (int j = 0, np = proc_processes(p, prs); j < np; j++) {
 			const struct process *pr = prs[j];
 			bool up = pr == &p->run ? p->state == ST_ONLINE : !pr->stopping;
-			if (!up || !pr->proxy_port || pr->pid <= 0)
+			if (!up || !pr->proxy.port || pr->pid <= 0)
 				continue;
 			if (n++ == k)
-				return pr->proxy_port;
+				return pr->proxy.port;
 		}
 	}
 	return k < 0 ? n : 0;

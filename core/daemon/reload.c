@@ -6,13 +6,13 @@
 
 bool reload_busy(const struct proc *p)
 {
-	return p->reload != RL_NONE || p->reload_pending || p->old;
+	return p->reload.phase != RL_NONE || p->reload.pending || p->old;
 }
 
 void reload_request(struct proc *p)
 {
-	p->reload_pending = true;
-	p->reload_failed = false;
+	p->reload.pending = true;
+	p->reload.failed = false;
 }
 
 bool reload_begin(struct proc *p)
@@ -21,23 +21,23 @@ bool reload_begin(struct proc *p)
 		return false;
 	p->old = xmalloc(sizeof *p->old);
 	*p->old = p->run;   /* the process as it is: its pipes, cgroup, buffers */
-	p->run = (struct process){.out_fd = -1, .err_fd = -1, .exec_fd = -1, .ipc_fd = -1, .probe_fd = -1};
-	p->reload = RL_LAUNCH;
+	p->run = (struct process){.out_fd = -1, .err_fd = -1, .exec_fd = -1, .ipc_fd = -1, .proxy.probe_fd = -1};
+	p->reload.phase = RL_LAUNCH;
 	return true;
 }
 
 void reload_ready(struct proc *p)
 {
-	if (p->reload != RL_LAUNCH || !p->old)
+	if (p->reload.phase != RL_LAUNCH || !p->old)
 		return;
-	p->reload = RL_RETIRE;
+	p->reload.phase = RL_RETIRE;
 	p->restarts++;   /* as PM2 counts a reload */
 	proc_stop_process(p, p->old);
 }
 
 bool reload_roll_back(struct proc *p)
 {
-	p->reload = RL_NONE;
+	p->reload.phase = RL_NONE;
 	if (!p->old)
 		return false;
 	dlog("%s[%d]: reload failed (%s): the old process %d goes on", p->spec->name, p->id,
@@ -47,7 +47,7 @@ bool reload_roll_back(struct proc *p)
 	p->run = *p->old;
 	free(p->old);
 	p->old = NULL;
-	p->reload_failed = true;
+	p->reload.failed = true;
 	return true;
 }
 
@@ -56,12 +56,12 @@ void reload_timed_out(struct proc *p)
 	free(p->last_error);
 	p->last_error = xasprintf("the replacement was not ready within %lld ms",
 	                          (long long)p->spec->listen_timeout_ms);
-	p->reload = RL_ROLLBACK;
+	p->reload.phase = RL_ROLLBACK;
 }
 
 void reload_abandon(struct proc *p)
 {
-	p->reload = RL_NONE;
+	p->reload.phase = RL_NONE;
 	if (p->old && !p->old->stopping)
 		proc_stop_process(p, p->old);
 }
@@ -74,6 +74,6 @@ void reload_old_gone(struct proc *p)
 	process_clear(p->old);
 	free(p->old);
 	p->old = NULL;
-	if (p->reload == RL_RETIRE || p->reload == RL_LAUNCH)
-		p->reload = RL_NONE;   /* (launching: it died first; nothing to go back to) */
+	if (p->reload.phase == RL_RETIRE || p->reload.phase == RL_LAUNCH)
+		p->reload.phase = RL_NONE;   /* (launching: it died first; nothing to go back to) */
 }

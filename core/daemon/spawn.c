@@ -105,7 +105,7 @@ int proc_own_vars(const struct proc *p, char vars[PROC_OWN_MAX][256])
 	snprintf(vars[k++], 256, "%s=%d", instance_var(s), p->instance);
 	if (s->proxy) {
 		/* The app listens on its private port; the daemon forwards the public one. */
-		snprintf(vars[k++], 256, "PORT=%d", p->run.proxy_port);
+		snprintf(vars[k++], 256, "PORT=%d", p->run.proxy.port);
 		snprintf(vars[k++], 256, "TEND_LB=proxy");
 	} else if (s->port) {
 		bool inc = s->increment_var && !strcmp(s->increment_var, "PORT");
@@ -280,7 +280,7 @@ bool proc_spawn(struct proc *p, bool *wait)
 		goto fail;
 	}
 	char why[160];
-	if (s->proxy && !(p->run.proxy_port = proxy_free_port(why, sizeof why))) {
+	if (s->proxy && !(p->run.proxy.port = proxy_free_port(why, sizeof why))) {
 		set_error(p, "%s", why);
 		goto fail;
 	}
@@ -340,7 +340,7 @@ bool proc_spawn(struct proc *p, bool *wait)
 	 * reporting that the app listens on the daemon's socket, or (proxy) its private
 	 * port answering. A cluster app's replacement in a reload, when the old process
 	 * listened, also waits until the new one does. */
-	bool replaces_listener = s->node && s->cluster && p->reload == RL_LAUNCH && p->old &&
+	bool replaces_listener = s->node && s->cluster && p->reload.phase == RL_LAUNCH && p->old &&
 	                         p->old->listening;
 	p->run.listening = false;
 	/* The preload says when the main module has run; ten seconds is long for that. */

@@ -68,6 +68,7 @@ bool upgrade_possible(const struct client *updater, char *why, size_t whylen)
  * (see legacy_fields for what an older one kept otherwise). */
 #define FIELD(f) {#f, offsetof(struct proc, f), sizeof(((struct proc *)0)->f)}
 #define RUN(f) {#f, offsetof(struct proc, run.f), sizeof(((struct proc *)0)->run.f)}
+#define AS(key, f) {key, offsetof(struct proc, f), sizeof(((struct proc *)0)->f)}
 static const struct field {
 	const char *key;
 	size_t off, size;
@@ -76,9 +77,9 @@ static const struct field {
 	RUN(kill_at), RUN(stopping), RUN(tree_poll), RUN(kill_sent), RUN(started_mono),
 	RUN(started_wall), FIELD(created_wall), FIELD(restarts), FIELD(unstable_restarts),
 	FIELD(backoff_ms), FIELD(exit_code), FIELD(exit_signal), FIELD(spawn_gen), RUN(cg_leaf),
-	FIELD(leftover_until), RUN(cpu_ticks), RUN(sample_mono), RUN(rss_bytes), FIELD(log_dropped),
-	FIELD(log_failing), FIELD(restart_reason_wall), RUN(listening), RUN(proxy_port),
-	RUN(main_due), FIELD(reload_failed),
+	FIELD(leftover_until), RUN(cpu_ticks), RUN(sample_mono), RUN(rss_bytes), AS("log_dropped", log.dropped),
+	AS("log_failing", log.failing), FIELD(restart_reason_wall), RUN(listening), AS("proxy_port", run.proxy.port),
+	RUN(main_due), AS("reload_failed", reload.failed),
 };
 /* The fds that go across as they are. */
 static const struct field fd_fields[] = {RUN(out_fd), RUN(err_fd), RUN(exec_fd), RUN(ipc_fd)};

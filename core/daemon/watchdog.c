@@ -27,7 +27,7 @@ static bool is_up(const struct proc *p)
 static void check_memory(struct proc *p, int64_t now)
 {
 	const struct spec *s = p->spec;
-	p->memory_at = s->max_memory && p->run.pid > 0 ? now + s->memory_interval_ms : 0;
+	p->watchdog.memory_at = s->max_memory && p->run.pid > 0 ? now + s->memory_interval_ms : 0;
 	/* Not while launching: a restart then would start the wait for readiness over,
 	 * again and again, and a `start` waiting for it would never hear back. The wait
 	 * ends within listen_timeout, and the limit applies from there. */
@@ -40,7 +40,7 @@ static void check_memory(struct proc *p, int64_t now)
 	char used[32], limit[32];
 	format_bytes(used, sizeof used, rss);
 	format_bytes(limit, sizeof limit, s->max_memory);
-	p->memory_at = 0;
+	p->watchdog.memory_at = 0;
 	proc_restart_because(p, "memory %s over max_memory_restart %s", used, limit);
 }
 
@@ -50,22 +50,22 @@ static void arm_cron(struct proc *p, int64_t now, int64_t from_wall_ms)
 {
 	time_t next = cron_next(&p->spec->cron, (time_t)(from_wall_ms / 1000));
 	if (next < 0) {
-		p->cron_at = -1;   /* never again: do not recompute on every pass */
+		p->watchdog.cron_at = -1;   /* never again: do not recompute on every pass */
 		return;
 	}
-	p->cron_wall = (int64_t)next * 1000;
-	int64_t wait = p->cron_wall - wall_ms();
-	p->cron_at = now + (wait > 0 ? wait : 0);
+	p->watchdog.cron_wall = (int64_t)next * 1000;
+	int64_t wait = p->watchdog.cron_wall - wall_ms();
+	p->watchdog.cron_at = now + (wait > 0 ? wait : 0);
 }
 
 static void fire_cron(struct proc *p, int64_t now)
 {
 	int64_t wall = wall_ms();
-	if (wall + CRON_CLOCK_SLACK_MS < p->cron_wall) {
+	if (wall + CRON_CLOCK_SLACK_MS < p->watchdog.cron_wall) {
 		arm_cron(p, now, wall - 1000);   /* the wall clock moved back: aim again */
 		return;
 	}
-	arm_cron(p, now, p->cron_wall);
+	arm_cron(p, now, p->watchdog.cron_wall);
 	/* A job-style app (autorestart off) that finished runs again; one the user
 	 * stopped stays stopped. */
 	if (p->want != WANT_UP)
@@ -75,10 +75,30 @@ static void fire_cron(struct proc *p, int64_t now)
 
 /* ---- watch --------------------------------------------------------------------- */
 
+/* An app's file watching, from the first spawn while watching is on. */
+struct app_watch {
+	struct watcher *watcher;   /* NULL: it could not be opened (said once) */
+	int64_t first, due;        /* debounce: the first change, the restart time */
+	unsigned poll_pass;        /* the loop's pass that polled it */
+};
+
+void watchdog_forget(struct spec *s)
+{
+	if (!s->watch_rt)
+		return;
+	if (s->watch_rt->watcher)
+		watch_close(s->watch_rt->watcher);
+	free(s->watch_rt);
+	s->watch_rt = NULL;
+}
+
 static void open_watcher(struct spec *s)
 {
-	if (s->watcher || !s->watching || !s->watch)
+	if ((s->watch_rt && s->watch_rt->watcher) || !s->watching || !s->watch)
 		return;
+	bool failed_before = s->watch_rt != NULL;
+	if (!s->watch_rt)
+		s->watch_rt = xcalloc(1, sizeof *s->watch_rt);
 	/* Changes tend makes itself must not restart the app: its home (pid files, logs)
 	 * and the instances' log files wherever they are. */
 	int n = 0;
@@ -89,48 +109,53 @@ static void open_watcher(struct spec *s)
 	exclude[k++] = (char *)home_dir();
 	for (int i = 0; i < nprocs; i++)
 		if (procs[i]->spec == s) {
-			exclude[k++] = procs[i]->out_path;
-			exclude[k++] = procs[i]->err_path;
+			exclude[k++] = procs[i]->log.out_path;
+			exclude[k++] = procs[i]->log.err_path;
 		}
-	s->watcher = watch_open(s->watch, s->ignore_watch, exclude, 0);
+	struct watcher *w = watch_open(s->watch, s->ignore_watch, exclude, 0);
 	free(exclude);
-	if (!s->watcher) {
-		if (!s->watch_failed)
+	s->watch_rt->watcher = w;
+	if (!w) {
+		if (!failed_before)
 			dlog("%s: cannot watch %s: %s", s->name, s->watch[0], strerror(errno));
-		s->watch_failed = true;
 		return;
 	}
-	s->watch_failed = false;
-	if (watch_overflowed(s->watcher))
-		dlog("%s: watching only the first %d directories", s->name, watch_count(s->watcher));
+	if (watch_overflowed(w))
+		dlog("%s: watching only the first %d directories", s->name, watch_count(w));
 }
 
 void watchdog_watch_event(struct spec *s, int64_t now)
 {
 	char what[256];
-	if (!s->watcher || watch_read(s->watcher, what, sizeof what) <= 0)
+	struct app_watch *aw = s->watch_rt;
+	if (!aw || !aw->watcher || watch_read(aw->watcher, what, sizeof what) <= 0)
 		return;
 	bool any_up = false;
 	for (int i = 0; i < nprocs && !any_up; i++)
 		any_up = procs[i]->spec == s && is_up(procs[i]);
 	if (!any_up)
 		return;   /* stopped apps are not started by a file change */
-	if (!s->watch_first) {
-		s->watch_first = now;
+	if (!aw->first) {
+		aw->first = now;
 		dlog("%s: %s changed; restarting in %lld ms unless more changes come", s->name,
 		     *what ? what : "a watched file", (long long)s->watch_delay_ms);
 	}
 	/* Trailing debounce: a burst of writes restarts once, after it ends, but a steady
 	 * stream cannot postpone the restart for ever. */
-	int64_t latest = s->watch_first + s->watch_delay_ms * WATCH_MAX_WAIT_FACTOR;
-	s->watch_due = now + s->watch_delay_ms;
-	if (s->watch_due > latest)
-		s->watch_due = latest;
+	int64_t latest = aw->first + s->watch_delay_ms * WATCH_MAX_WAIT_FACTOR;
+	aw->due = now + s->watch_delay_ms;
+	if (aw->due > latest)
+		aw->due = latest;
+}
+
+static int64_t watch_due(const struct spec *s)
+{
+	return s->watch_rt ? s->watch_rt->due : 0;
 }
 
 static void fire_watch(struct spec *s)
 {
-	s->watch_first = s->watch_due = 0;
+	s->watch_rt->first = s->watch_rt->due = 0;
 	spec_ref(s);   /* the restarts may swap specs around */
 	for (int i = 0; i < nprocs; i++)
 		if (procs[i]->spec == s && is_up(procs[i]))
@@ -143,10 +168,11 @@ size_t watchdogs_poll(struct pollfd *fds, struct spec **owners, size_t max, unsi
 	size_t n = 0;
 	for (int i = 0; i < nprocs && n < max; i++) {
 		struct spec *s = procs[i]->spec;
-		if (!s->watcher || s->poll_pass == pass)
+		struct app_watch *aw = s->watch_rt;
+		if (!aw || !aw->watcher || aw->poll_pass == pass)
 			continue;
-		s->poll_pass = pass;
-		fds[n] = (struct pollfd){.fd = watch_fd(s->watcher), .events = POLLIN};
+		aw->poll_pass = pass;
+		fds[n] = (struct pollfd){.fd = watch_fd(aw->watcher), .events = POLLIN};
 		owners[n++] = s;
 	}
 	return n;
@@ -157,7 +183,7 @@ size_t watchdogs_poll(struct pollfd *fds, struct spec **owners, size_t max, unsi
 void watchdog_spawned(struct proc *p)
 {
 	if (p->spec->max_memory)
-		p->memory_at = mono_ms() + p->spec->memory_interval_ms;
+		p->watchdog.memory_at = mono_ms() + p->spec->memory_interval_ms;
 	open_watcher(p->spec);
 }
 
@@ -168,18 +194,18 @@ static int64_t earlier(int64_t a, int64_t b)
 
 int64_t watchdog_next_deadline(struct proc *p, int64_t now)
 {
-	if (p->spec->has_cron && p->cron_at == 0)
+	if (p->spec->has_cron && p->watchdog.cron_at == 0)
 		arm_cron(p, now, wall_ms());
-	return earlier(earlier(p->memory_at, p->cron_at), p->spec->watch_due);
+	return earlier(earlier(p->watchdog.memory_at, p->watchdog.cron_at), watch_due(p->spec));
 }
 
 void watchdog_fire(struct proc *p, int64_t now)
 {
-	if (p->memory_at > 0 && p->memory_at <= now)
+	if (p->watchdog.memory_at > 0 && p->watchdog.memory_at <= now)
 		check_memory(p, now);
-	if (p->cron_at > 0 && p->cron_at <= now)
+	if (p->watchdog.cron_at > 0 && p->watchdog.cron_at <= now)
 		fire_cron(p, now);
-	if (p->spec->watch_due > 0 && p->spec->watch_due <= now)
+	if (watch_due(p->spec) > 0 && watch_due(p->spec) <= now)
 		fire_watch(p->spec);
 }
 

@@ -14,6 +14,8 @@ void watchdog_spawned(struct proc *p);
  * (part of proc_next_deadline); fire what is due. */
 int64_t watchdog_next_deadline(struct proc *p, int64_t now);
 void watchdog_fire(struct proc *p, int64_t now);
+/* The app's declaration is gone: close its watcher. */
+void watchdog_forget(struct spec *s);
 /* The watchers to poll: appends to fds/owners (at most max); returns how many. */
 size_t watchdogs_poll(struct pollfd *fds, struct spec **owners, size_t max, unsigned pass);
 /* A watcher is readable. */

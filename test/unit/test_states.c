@@ -260,12 +260,12 @@ static void reload(struct spec *s)
 	CHECK(p->state == ST_ONLINE && p->old && p->old->stopping && last_signalled == old);
 	CHECK(p->restarts == 1);
 	proc_reaped(old, 0);   /* the old one's exit ends the reload */
-	CHECK(p->old == NULL && p->reload == 0 && p->state == ST_ONLINE);
+	CHECK(p->old == NULL && p->reload.phase == 0 && p->state == ST_ONLINE);
 
 	old = p->run.pid;     /* the replacement exits before it is ready */
 	proc_event(p, EV_RELOAD);
 	exit_with(p, 1);
-	CHECK(p->state == ST_ONLINE && p->run.pid == old && !p->old && p->reload_failed);
+	CHECK(p->state == ST_ONLINE && p->run.pid == old && !p->old && p->reload.failed);
 
 	signals = 0;          /* not ready within listen_timeout: killed, the old one stays */
 	proc_event(p, EV_RELOAD);
