@@ -46,7 +46,7 @@ void req_targets(struct buf *b, char **words, int n)
 	json_close(b, ']');
 }
 
-static int connect_socket(void)
+int client_connect(void)
 {
 	static bool trusted;
 	char why[PATH_MAX + 200];
@@ -150,7 +150,7 @@ bool daemon_spawn(void)
 
 static int connect_daemon(bool autostart)
 {
-	int fd = connect_socket();
+	int fd = client_connect();
 	if (fd >= 0 || !autostart)
 		return fd;
 	if (!no_daemon_errno(errno))
@@ -159,7 +159,7 @@ static int connect_daemon(bool autostart)
 	 * that loses the lock to a daemon on its way out is simply tried again. */
 	int64_t deadline = mono_ms() + DAEMON_START_TIMEOUT_MS;
 	int64_t next_spawn = 0;
-	while ((fd = connect_socket()) < 0) {
+	while ((fd = client_connect()) < 0) {
 		if (!no_daemon_errno(errno) || mono_ms() > deadline)
 			die("the daemon did not start (see %s)", home_path(HOME_LOG));
 		if (mono_ms() >= next_spawn) {

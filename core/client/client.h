@@ -50,6 +50,10 @@ void call_or_die(const struct buf *req, data_fn *on_data, void *arg, struct repl
 /* env: NULL (none), "pm2" (jlist's), "spawn" (what the process was started with) */
 char *call_list(char **targets, int n, const char *env, struct jdoc *d);
 
+/* Connect to the daemon's socket, no autostart: the fd, or -1 with errno (ENOENT,
+ * ECONNREFUSED: none runs). */
+int client_connect(void);
+
 /* Start the daemon detached; true once it answers (or another one does). */
 bool daemon_spawn(void);
 
