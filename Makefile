@@ -6,7 +6,8 @@
 #   make test-asan       the same suite against a glibc + ASan/UBSan build
 #   make demo            build and run the examples
 #   make bench           side-by-side benchmarks against PM2 (bench/): supervision;
-#                        make bench-logs, make bench-cluster: logs, cluster mode
+#                        make bench-logs, bench-cluster, bench-monit: logs, cluster
+#                        mode, the monit dashboard (also bench-soak, bench-compat)
 #   make install [PREFIX=/usr/local] ; make install-links
 #   make clean ; make distclean
 
@@ -64,7 +65,7 @@ CORE_OBJS   := $(CORE_SRCS:%.c=$(OBJDIR)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:test/unit/%.c=$(OBJDIR)/unit/%)
 JSMN        := vendor/build/include/jsmn.h
 
-.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster bench-soak bench-compat install install-links clean distclean FORCE
+.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster bench-soak bench-compat bench-monit install install-links clean distclean FORCE
 
 all: tend
 
@@ -144,7 +145,7 @@ demo: tend
 	@examples/demo.sh ./tend
 
 # Benchmarks run on a copy: a rebuild meanwhile must not change what is measured.
-bench bench-logs bench-cluster bench-soak bench-compat: tend
+bench bench-logs bench-cluster bench-soak bench-compat bench-monit: tend
 	@cp tend /tmp/tend-bench-bin
 	@bench/$(patsubst bench-%,%,$(patsubst bench,run,$@)).sh /tmp/tend-bench-bin
 
