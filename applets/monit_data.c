@@ -5,6 +5,7 @@
 #include "client/table.h"
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,20 @@ static long long num(const struct jdoc *d, int obj, const char *key)
 	return v;
 }
 
+/* The pm2_env strings monit shows, and where it keeps them. */
+static const struct {
+	const char *key;
+	size_t off;
+} env_strings[] = {
+	{"namespace", offsetof(struct inst, ns)}, {"status", offsetof(struct inst, status)},
+	{"pm_exec_path", offsetof(struct inst, script)}, {"args", offsetof(struct inst, args)},
+	{"exec_interpreter", offsetof(struct inst, interp)}, {"exec_mode", offsetof(struct inst, mode)},
+	{"pm_cwd", offsetof(struct inst, cwd)}, {"pm_out_log_path", offsetof(struct inst, out_path)},
+	{"pm_err_log_path", offsetof(struct inst, err_path)}, {"listen", offsetof(struct inst, listen)},
+	{"lb", offsetof(struct inst, lb)}, {"restart_reason", offsetof(struct inst, reason)},
+	{"username", offsetof(struct inst, user)},
+};
+
 static struct inst *inst_new(int id)
 {
 	struct inst *in = xcalloc(1, sizeof *in);
@@ -180,11 +195,10 @@ static struct inst *inst_new(int id)
 static void inst_free(struct inst *in)
 {
 	ring_clear(in);
-	char **strs[] = {&in->name, &in->ns, &in->status, &in->script, &in->args, &in->interp, &in->mode,
-	                 &in->cwd, &in->out_path, &in->err_path, &in->watch, &in->listen, &in->lb,
-	                 &in->reason, &in->user};
-	for (size_t i = 0; i < ARRAY_LEN(strs); i++)
-		free(*strs[i]);
+	for (size_t i = 0; i < ARRAY_LEN(env_strings); i++)
+		free(*(char **)((char *)in + env_strings[i].off));
+	free(in->name);
+	free(in->watch);
 	free(in);
 }
 
@@ -209,19 +223,8 @@ static void take_app(const struct jdoc *d, int app)
 	in->listed = true;
 	set_str(&in->name, d, json_get(d, app, "name"));
 	in->pid = (pid_t)num(d, app, "pid");
-	set_str(&in->ns, d, json_get(d, env, "namespace"));
-	set_str(&in->status, d, json_get(d, env, "status"));
-	set_str(&in->script, d, json_get(d, env, "pm_exec_path"));
-	set_str(&in->args, d, json_get(d, env, "args"));
-	set_str(&in->interp, d, json_get(d, env, "exec_interpreter"));
-	set_str(&in->mode, d, json_get(d, env, "exec_mode"));
-	set_str(&in->cwd, d, json_get(d, env, "pm_cwd"));
-	set_str(&in->out_path, d, json_get(d, env, "pm_out_log_path"));
-	set_str(&in->err_path, d, json_get(d, env, "pm_err_log_path"));
-	set_str(&in->listen, d, json_get(d, env, "listen"));
-	set_str(&in->lb, d, json_get(d, env, "lb"));
-	set_str(&in->reason, d, json_get(d, env, "restart_reason"));
-	set_str(&in->user, d, json_get(d, env, "username"));
+	for (size_t i = 0; i < ARRAY_LEN(env_strings); i++)
+		set_str((char **)((char *)in + env_strings[i].off), d, json_get(d, env, env_strings[i].key));
 	int watch = json_get(d, env, "watch");
 	bool on = false;
 	if (json_as_bool(d, watch, &on))
