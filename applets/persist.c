@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 //applet: cleardump cleardump_main cleardump_help - empty the saved app list
 //applet: dump save_main save_help a save
@@ -13,12 +14,13 @@
 //applet: save save_main save_help - save the app list for resurrect (and boot)
 
 const char save_help[] =
-	"usage: tend save [--force]    (also: tend dump)\n"
+	"usage: tend save [--force] [-s]    (also: tend dump)\n"
 	"\n"
 	"Write every app's declaration, environment and state (running or stopped) to\n"
 	"$TEND_HOME/dump.json (.new, fsync, rename); the previous file is kept as\n"
 	"dump.json.bak. Saving an empty list over a dump that holds apps needs --force.\n"
-	"Nothing else writes the dump: kill and shutdown leave it alone.\n"
+	"Nothing else writes the dump: kill and shutdown leave it alone. -s (--silent):\n"
+	"print nothing on success.\n"
 	"\n"
 	"Exit status: 0 saved, 1 not saved (empty list without --force, disk error).\n";
 
@@ -34,14 +36,14 @@ const char resurrect_help[] =
 	"Exit status: 0 done, 1 no readable dump or an app failed to start.\n";
 
 const char cleardump_help[] =
-	"usage: tend cleardump\n"
+	"usage: tend cleardump [-s]\n"
 	"\n"
 	"Replace the saved app list with an empty one (the previous one is kept as\n"
 	"dump.json.bak). Running apps are not touched.\n";
 
 enum { O_FORCE = 1, O_SILENT, O_MINI, O_NO_COLOR };
 
-static int save_request(const char *cmd, bool force)
+static int save_request(const char *cmd, bool force, bool silent)
 {
 	struct buf req = {0};
 	req_begin(&req, cmd);
@@ -52,35 +54,49 @@ static int save_request(const char *cmd, bool force)
 	long long n = 0;
 	json_as_ll(&rep.doc, json_get(&rep.doc, 0, "apps"), &n);
 	char *path = json_dup(&rep.doc, json_get(&rep.doc, 0, "path"));
-	printf("%s %lld app%s to %s\n", force && n == 0 ? "wrote" : "saved", n, n == 1 ? "" : "s",
-	       path ? path : "the dump");
+	if (!silent)
+		printf("%s %lld app%s to %s\n", force && n == 0 ? "wrote" : "saved", n, n == 1 ? "" : "s",
+		       path ? path : "the dump");
 	free(path);
 	reply_free(&rep);
 	buf_free(&req);
 	return EXIT_OK;
 }
 
-int save_main(int argc, char **argv)
+/* save [--force] [-s], cleardump [-s] (-s: PM2's --silent, which every PM2 command takes) */
+static int save_options(int argc, char **argv, const char *cmd)
 {
-	static const struct opt options[] = {{"force", 'f', OPT_NONE, O_FORCE}, {0}};
+	static const struct opt options[] = {
+		{"force", 'f', OPT_NONE, O_FORCE},
+		{"silent", 's', OPT_NONE, O_SILENT},
+		{0},
+	};
 	struct optstate s;
 	opt_init(&s, argc, argv);
-	bool force = false;
+	bool force = !strcmp(cmd, "cleardump"), silent = false;
 	int id;
-	while ((id = opt_next_or_die(&s, options)) != OPT_END)
-		force = true;
+	while ((id = opt_next_or_die(&s, options)) != OPT_END) {
+		if (id == O_SILENT)
+			silent = true;
+		else if (!strcmp(cmd, "save"))
+			force = true;
+		else
+			die_usage("unknown option --force");
+	}
 	if (s.npos || s.nrest)
 		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
 	opt_free(&s);
-	return save_request("save", force);
+	return save_request(cmd, force, silent);
+}
+
+int save_main(int argc, char **argv)
+{
+	return save_options(argc, argv, "save");
 }
 
 int cleardump_main(int argc, char **argv)
 {
-	struct optstate s;
-	opt_positionals(&s, argc, argv, 0, 0);
-	opt_free(&s);
-	return save_request("cleardump", true);
+	return save_options(argc, argv, "cleardump");
 }
 
 int resurrect_main(int argc, char **argv)

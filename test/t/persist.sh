@@ -22,6 +22,10 @@ expect_err_has "dump.json: No such file or directory"
 
 SAVED_VAR=kept "$TEND" start apps.json -s || fail "start apps.json"
 "$TEND" stop idle -s
+run "$TEND" save -s   # PM2's --silent, which every PM2 command takes
+expect_rc 0
+expect_out ""
+[ -s "$DUMP" ] || fail "save -s wrote no dump"
 run "$TEND" save
 expect_rc 0
 expect_out "saved 3 apps to $DUMP"
