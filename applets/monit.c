@@ -76,6 +76,8 @@ static const struct opt options[] = {
 
 struct monit M;
 
+enum { FRAME_MS = 100 };
+
 /* ---- talking to the daemon -------------------------------------------------------- */
 
 static void send_list(void);
@@ -296,6 +298,7 @@ static void read_keys(void)
 	}
 	M.keys.len += (size_t)n;
 	M.key_wait_at = 0;
+	M.key_dirty = true;
 	for (;;) {
 		struct key k;
 		size_t used = key_parse(M.keys.data, M.keys.len, true, &k);
@@ -374,18 +377,19 @@ static const struct loop_source monit_source = {
 	.next_deadline = src_deadline, .fire = src_fire,
 };
 
-/* After each pass: draw, at most every 30 ms (a burst of events is one frame). */
+/* After each pass: draw, at most every FRAME_MS (a burst of events or log lines is one
+ * frame), at once after a key. */
 static bool draw_if_due(void)
 {
 	if (!M.tty || !M.dirty)
 		return false;
 	int64_t now = mono_ms();
-	if (now < M.frame_at)
+	if (now < M.frame_at && !M.key_dirty)
 		return false;
 	monit_draw();
 	screen_flush(&M.scr);
-	M.dirty = false;
-	M.frame_at = now + 30;
+	M.dirty = M.key_dirty = false;
+	M.frame_at = now + FRAME_MS;
 	return false;
 }
 

@@ -59,7 +59,7 @@ struct monit {
 	int64_t status_until;
 	char action_what[128];
 	struct conn events, logs, list, action;
-	bool list_busy, list_again, daemon_up, dirty;
+	bool list_busy, list_again, daemon_up, dirty, key_dirty;
 	int64_t list_at, retry_at, frame_at, key_wait_at, once_at;
 	int sigfd;
 	struct buf keys;

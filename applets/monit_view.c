@@ -63,8 +63,13 @@ static int list_rows(void)
 
 static void draw_header(void)
 {
-	struct host h;
-	monit_host(&h);
+	/* The host's figures once per refresh, not per frame (frames follow the logs). */
+	static struct host h;
+	static int64_t read_at;
+	if (!read_at || mono_ms() - read_at >= M.delay_ms) {
+		monit_host(&h);
+		read_at = mono_ms();
+	}
 	char avail[32], total[32];
 	format_bytes(avail, sizeof avail, h.mem_avail);
 	format_bytes(total, sizeof total, h.mem_total);

@@ -123,7 +123,7 @@ measure() { # measure tend|pm2
 	$TM new-session -d -s "$TOOL" -x 120 -y 40 \
 		"exec env TEND_HOME=$H PM2_HOME=$H LANG=C.UTF-8 TERM=xterm-256color $BIN monit"
 	deadline=$(( $(now_us) + 60 * 1000000 ))
-	until $TM capture-pane -t "$TOOL" -p 2>/dev/null | grep -q app5; do
+	until $TM capture-pane -t "$TOOL" -p 2>/dev/null | grep -q 'app[0-9]'; do
 		[ "$(now_us)" -ge "$deadline" ] && { fail mcpu dcpu1 mrss mgrow -- "monit showed no app in 60 s"; stop_daemon; return; }
 		sleep 0.2
 	done
