@@ -24,6 +24,7 @@ static const char *const names[2][HOME_NFILES] = {
 		[HOME_PIDS] = "pids",
 		[HOME_NOTIFY] = "notify.sock",
 		[HOME_PRELOAD] = "node-preload.js",
+		[HOME_WEB_TOKEN] = "web.token",
 	},
 	[1] = {
 		/* rpc.sock/pub.sock belong to a real PM2 daemon; ours must not collide. */
@@ -36,6 +37,7 @@ static const char *const names[2][HOME_NFILES] = {
 		[HOME_PIDS] = "pids",
 		[HOME_NOTIFY] = "notify.sock",
 		[HOME_PRELOAD] = "node-preload.js",
+		[HOME_WEB_TOKEN] = "web.token",
 	},
 };
 

@@ -17,6 +17,7 @@ enum home_file {
 	HOME_PIDS,       /* directory of app pid files */
 	HOME_NOTIFY,     /* sd_notify datagram socket (NOTIFY_SOCKET) */
 	HOME_PRELOAD,    /* the node preload, written out by the daemon */
+	HOME_WEB_TOKEN,  /* the web API's bearer token (0600) */
 	HOME_NFILES
 };
 

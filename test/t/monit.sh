@@ -69,6 +69,11 @@ wait_for 10 on_screen m 'restart alpha\[1\]: done'
 $TM send-keys -t m / Escape
 wait_for 10 on_screen m 'Process List (name desc)'
 wait_for 10 names_are m 'zeta mid alpha '
+# Down moves the selection to the next row (alpha was selected: it is the last).
+$TM send-keys -t m Up
+wait_for 10 on_screen m 'mid Logs'
+$TM send-keys -t m Down
+wait_for 10 on_screen m 'alpha Logs'
 # zeta is the first row: screen row 4 (header, frame, column titles), column 5.
 $TM send-keys -t m -l "$(printf '\033[<0;5;4M\033[<0;5;4m')"
 wait_for 10 on_screen m 'zeta Logs'
