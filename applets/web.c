@@ -112,13 +112,18 @@ static const char *token(void)
 	return tok;
 }
 
-/* "Bearer TOKEN", compared in constant time. */
+/* "Authorization: Bearer TOKEN", or ?token=TOKEN (a browser's EventSource cannot send
+ * headers), compared in constant time. */
 bool web_authorized(const struct http_request *r)
 {
 	const char *t = token(), *a = r->authorization;
-	if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+	char q[128];
+	if (a && !strncasecmp(a, "Bearer ", 7))
+		a += 7;
+	else if (http_query(r->query, "token", q, sizeof q))
+		a = q;
+	else
 		return false;
-	a += 7;
 	size_t n = strlen(t);
 	unsigned char diff = strlen(a) != n;
 	for (size_t i = 0; i < n; i++)
@@ -220,6 +225,7 @@ static int serve(void)
 	struct loop l = {0};
 	loop_add_source(&l, &http_source);
 	loop_add_source(&l, &web_daemon_source);
+	loop_add_source(&l, &web_events_source);
 	loop_after_pass(&l, web_after_pass);
 	W.sigfd = sigfd;
 	while (!W.quit)

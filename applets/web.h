@@ -22,6 +22,11 @@ void web_route(struct http_conn *c, const struct http_request *r);
 extern const struct loop_source web_daemon_source;
 bool web_after_pass(void);
 
+/* web_events.c: a client of /api/events (last_id: Last-Event-ID, or NULL); the
+ * daemon's streams it follows. */
+void web_events_open(struct http_conn *c, const char *last_id);
+extern const struct loop_source web_events_source;
+
 /* web_format.c: d holds a jlist array (token 0). */
 void web_metrics(struct buf *b, const struct jdoc *d);
 void web_pm2_root(struct buf *b, const struct jdoc *d);

@@ -434,6 +434,11 @@ void web_route(struct http_conn *c, const struct http_request *r)
 	} else if (!strcmp(path, "/metrics")) {
 		if (method_is(c, r, "GET") && may_read(c, r))
 			ask_list(c, K_METRICS, NULL, false);
+	} else if (!strcmp(path, "/api/events")) {
+		char last[32];
+		if (method_is(c, r, "GET") && may_act(c, r))
+			web_events_open(c, r->last_event_id ? r->last_event_id
+			                   : http_query(r->query, "lastEventId", last, sizeof last) ? last : NULL);
 	} else if (!strncmp(path, "/api/processes", 14) && (path[14] == 0 || path[14] == '/')) {
 		processes(c, r, path + 14);
 	} else {

@@ -137,6 +137,27 @@ grep -q '^pm2_up' "$T/body" && fail "pm2_* names without --pm2-metrics"
 curl -s -D "$T/headers" -o /dev/null -H "$A" -H "Origin: https://evil.example" "$U/api/processes"
 grep -qi '^access-control' "$T/headers" && fail "a CORS header without --cors"
 
+# ---- server-sent events: a restart's transitions, and a resume without a gap ---------------
+[ "$(code "$U/api/events")" = 401 ] || fail "events without a token"
+curl -s -N -H "$A" "$U/api/events" >"$T/sse1" 2>/dev/null &
+sse=$!
+track_pid $sse
+wait_for 10 grep -q '^retry:' "$T/sse1"
+"$TEND" restart sl -s
+wait_for 10 grep -q '"name":"sl","from":"stopping","to":"stopped"' "$T/sse1"
+wait_for 10 grep -q '^event: log' "$T/sse1"
+kill "$sse"
+grep -q '^event: state$' "$T/sse1" || fail "no state event: $(head -c 300 "$T/sse1")"
+last=$(grep '^id: ' "$T/sse1" | sed -n 2p | cut -d' ' -f2)
+# (token in the query, as a browser's EventSource sends it; Last-Event-ID as it resends it)
+curl -s -N -H "Last-Event-ID: $last" "$U/api/events?token=$tok" >"$T/sse2" 2>/dev/null &
+sse=$!
+track_pid $sse
+wait_for 10 sh -c "grep -c '^id: ' '$T/sse2' | grep -qv '^0$'"
+kill "$sse"
+first=$(grep '^id: ' "$T/sse2" | head -n 1 | cut -d' ' -f2)
+[ "$first" = $((last + 1)) ] || fail "resumed at $first after $last"
+
 # ---- misbehaving clients, a normal one still served ----------------------------------------
 python3 - "$port" "$tok" <<'PY' || fail "misbehaving clients"
 import socket, sys, time
