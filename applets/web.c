@@ -7,6 +7,7 @@
 #include "applets/web.h"
 #include "client/client.h"
 #include "client/http.h"
+#include "client/tls.h"
 #include "lib/home.h"
 #include "lib/opt.h"
 
@@ -28,7 +29,8 @@
 
 const char web_help[] =
 	"usage: tend web [PORT] [--host ADDR] [--public-read] [--cors ORIGIN] [--expose-env]\n"
-	"                [--pm2-metrics] [--max-connections N] [--foreground]\n"
+	"                [--pm2-metrics] [--max-connections N] [--cert FILE --key FILE]\n"
+	"                [--foreground]\n"
 	"       tend web --token       print the API token (made on first use)\n"
 	"       tend web stop          stop the server (tend delete tend-web does too)\n"
 	"\n"
@@ -52,11 +54,12 @@ const char web_help[] =
 	"      --expose-env         lists include each app's environment (token only)\n"
 	"      --pm2-metrics        also pm2_up, pm2_cpu, pm2_memory... (pm2 exporters' names)\n"
 	"      --max-connections N  at once (default 256); more get 503\n"
+	"      --cert FILE --key FILE  serve HTTPS with this certificate chain and key (PEM)\n"
 	"      --foreground         serve in this terminal instead of as the app tend-web\n"
 	"\n"
 	"Exit status: 0; 1 the server could not start; 2 bad usage.\n";
 
-enum { O_HOST = 1, O_PUBLIC, O_CORS, O_EXPOSE, O_PM2, O_MAXCONN, O_FOREGROUND, O_TOKEN };
+enum { O_HOST = 1, O_PUBLIC, O_CORS, O_EXPOSE, O_PM2, O_MAXCONN, O_FOREGROUND, O_TOKEN, O_CERT, O_KEY };
 static const struct opt options[] = {
 	{"host", 0, OPT_REQUIRED, O_HOST},
 	{"public-read", 0, OPT_NONE, O_PUBLIC},
@@ -66,6 +69,8 @@ static const struct opt options[] = {
 	{"max-connections", 0, OPT_REQUIRED, O_MAXCONN},
 	{"foreground", 0, OPT_NONE, O_FOREGROUND},
 	{"token", 0, OPT_NONE, O_TOKEN},
+	{"cert", 0, OPT_REQUIRED, O_CERT},
+	{"key", 0, OPT_REQUIRED, O_KEY},
 	{0},
 };
 
@@ -194,7 +199,8 @@ static int run_as_app(int argc, char **argv)
 			die("the server did not come up on %s port %d: see tend logs tend-web", W.host, W.port);
 		usleep(20000);
 	}
-	printf("tend-web serves http://%s%s%s:%d/ (token: tend web --token)\n", strchr(W.host, ':') ? "[" : "",
+	printf("tend-web serves http%s://%s%s%s:%d/ (token: tend web --token)\n", W.cert ? "s" : "",
+	       strchr(W.host, ':') ? "[" : "",
 	       W.host, strchr(W.host, ':') ? "]" : "", W.port);
 	return EXIT_OK;
 }
@@ -216,6 +222,8 @@ static int serve(void)
 	char err[300];
 	if (!http_listen(W.host, W.port, &lim, web_route, err, sizeof err))
 		die("%s", err);
+	if (W.cert)
+		http_use_tls();
 	if (W.cors) {
 		char *h = xasprintf("Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", W.cors);
 		http_set_common_headers(h);
@@ -260,6 +268,8 @@ int web_main(int argc, char **argv)
 			break;
 		case O_FOREGROUND: foreground = true; break;
 		case O_TOKEN: print_token = true; break;
+		case O_CERT: W.cert = s.arg; break;
+		case O_KEY: W.key = s.arg; break;
 		}
 	}
 	if (s.npos > 1)
@@ -275,6 +285,17 @@ int web_main(int argc, char **argv)
 		if (!parse_int(s.pos[0], 1, 65535, &v))
 			die_usage("expected a port from 1 to 65535 or 'stop', got '%s'", s.pos[0]);
 		W.port = (int)v;
+	}
+	if (!W.cert != !W.key)
+		die_usage("--cert and --key go together");
+	if (W.cert) {   /* checked here, so that a bad file is said now, not in a log */
+		char err[400];
+		const char *files[] = {W.cert, W.key}, *flags[] = {"--cert", "--key"};
+		for (int i = 0; i < 2; i++)
+			if (access(files[i], R_OK) < 0)
+				die("%s %s: %s", flags[i], files[i], strerror(errno));
+		if (!tls_server_setup(W.cert, W.key, err, sizeof err))
+			die("%s", err);
 	}
 	if (W.cors && (strchr(W.cors, '\r') || strchr(W.cors, '\n') || !*W.cors))
 		die_usage("--cors: one origin (https://example.com), or *");

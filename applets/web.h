@@ -8,7 +8,7 @@
 #include "lib/loop.h"
 
 struct web {
-	const char *host, *cors;
+	const char *host, *cors, *cert, *key;
 	int port, max_conns;
 	bool public_read, expose_env, pm2_metrics;
 	int sigfd;

@@ -1,4 +1,5 @@
 #include "client/http.h"
+#include "client/tls.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,6 +29,9 @@ struct http_conn {
 	size_t req_len;       /* bytes of the request being handled, still in `in` */
 	bool keep_alive, head, gone;
 	int64_t deadline;     /* the request must be in by then / idle until then */
+	struct tls_session *tls;   /* HTTPS: its session */
+	bool handshaking;
+	int want;             /* TLS: what the session waits for (TLS_WANT_*), 0: nothing */
 };
 
 static struct http_conn **conns;
@@ -37,6 +41,31 @@ static struct http_limits lim;
 static http_handler *handler;
 static unsigned long next_serial = 1;
 static char *common_headers;
+static bool use_tls;
+
+void http_use_tls(void) { use_tls = true; }
+
+/* The connection's bytes, through TLS or not: > 0 done, 0 the end, -1 try later
+ * (errno EAGAIN) or an error. */
+static ssize_t io_recv(struct http_conn *c, void *buf, size_t n)
+{
+	if (!c->tls)
+		return recv(c->fd, buf, n, MSG_DONTWAIT);
+	ssize_t r = tls_read(c->tls, buf, n, &c->want);
+	if (r < 0)
+		errno = c->want ? EAGAIN : EIO;
+	return r;
+}
+
+static ssize_t io_send(struct http_conn *c, const void *buf, size_t n)
+{
+	if (!c->tls)
+		return send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t w = tls_write(c->tls, buf, n, &c->want);
+	if (w < 0)
+		errno = c->want ? EAGAIN : EIO;
+	return w;
+}
 
 const char *http_status_text(int status)
 {
@@ -130,12 +159,14 @@ static void conn_close(struct http_conn *c)
 	close_fd(&c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	tls_session_free(c->tls);
+	c->tls = NULL;
 }
 
 static void flush(struct http_conn *c)
 {
-	while (c->out.len && !c->gone) {
-		ssize_t w = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (c->out.len && !c->gone && !c->handshaking) {
+		ssize_t w = io_send(c, c->out.data, c->out.len);
 		if (w < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				conn_close(c);
@@ -455,6 +486,12 @@ static void accept_all(void)
 		c->serial = next_serial++;
 		c->state = C_READING;
 		c->deadline = mono_ms() + lim.header_ms;
+		if (use_tls && !(c->tls = tls_session_new(fd))) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->handshaking = use_tls;
 		conns = xrealloc(conns, (size_t)(nconns + 1) * sizeof *conns);
 		conns[nconns++] = c;
 	}
@@ -464,7 +501,7 @@ static void read_conn(struct http_conn *c)
 {
 	if (c->state == C_STREAM || c->state == C_CLOSING) {
 		char sink[512];   /* a stream's client says nothing; EOF: it is gone */
-		ssize_t n = recv(c->fd, sink, sizeof sink, MSG_DONTWAIT);
+		ssize_t n = io_recv(c, sink, sizeof sink);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			conn_close(c);
 		return;
@@ -476,7 +513,7 @@ static void read_conn(struct http_conn *c)
 	size_t want = c->in.cap - c->in.len - 1;
 	if (want > room - c->in.len)
 		want = room - c->in.len;
-	ssize_t n = recv(c->fd, c->in.data + c->in.len, want, MSG_DONTWAIT);
+	ssize_t n = io_recv(c, c->in.data + c->in.len, want);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		conn_close(c);
 		return;
@@ -488,6 +525,21 @@ static void read_conn(struct http_conn *c)
 	c->in.len += (size_t)n;
 	c->in.data[c->in.len] = 0;
 	process_input(c);
+	/* TLS may hold more of what it decrypted than one read took: poll would not say */
+	if (c->tls && !c->gone && (size_t)n == want)
+		read_conn(c);
+}
+
+static void handshake(struct http_conn *c)
+{
+	int rc = tls_handshake(c->tls, &c->want);
+	if (rc == 0) {
+		c->handshaking = false;
+		read_conn(c);   /* the request may have come with the last flight */
+		flush(c);
+	} else if (!c->want) {
+		conn_close(c);   /* not TLS, or a handshake that failed */
+	}
 }
 
 static size_t src_most(void) { return (size_t)nconns + 1; }
@@ -514,6 +566,8 @@ static size_t src_fill(struct pollfd *fds, void **tags, size_t room, int64_t now
 		short ev = c->out.len ? POLLOUT : 0;
 		if (c->state != C_DEFERRED)
 			ev |= POLLIN;
+		if (c->want)   /* TLS waits for the socket one way or the other */
+			ev = (short)(ev | (c->want & TLS_WANT_READ ? POLLIN : 0) | (c->want & TLS_WANT_WRITE ? POLLOUT : 0));
 		fds[n] = (struct pollfd){.fd = c->fd, .events = ev};
 		tags[n++] = c;
 	}
@@ -529,6 +583,11 @@ static void src_ready(struct pollfd *pfd, void *tag)
 	struct http_conn *c = tag;
 	if (c->gone)
 		return;
+	if (c->handshaking) {
+		handshake(c);
+		return;
+	}
+	c->want = 0;
 	if (pfd->revents & POLLOUT)
 		flush(c);
 	if (!c->gone && (pfd->revents & (POLLIN | POLLHUP | POLLERR)))

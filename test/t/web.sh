@@ -241,6 +241,32 @@ kill -TERM "$fg"
 wait_for 10 dead "$fg"
 grep -q "stopping" "$T/fg.out" || fail "no word on SIGTERM: $(cat "$T/fg.out")"
 
+# ---- HTTPS with a certificate made here (or, built without TLS, a clear refusal) ----------------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+	-subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null ||
+	fail "openssl could not make a certificate"
+port3=$(free_port)
+if "$TEND" --version | grep -q mbedtls; then
+	run "$TEND" web "$port3" --cert "$T/cert.pem" --key "$T/key.pem"
+	expect_rc 0
+	expect_out_has "https://127.0.0.1:$port3/"
+	[ "$(code --cacert "$T/cert.pem" -H "$A" "https://127.0.0.1:$port3/api/processes/sl")" = 200 ] ||
+		fail "HTTPS: $(cat "$T/body")"
+	[ "$(code --cacert "$T/cert.pem" "https://127.0.0.1:$port3/api/processes")" = 401 ] || fail "HTTPS without a token"
+	curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$port3/livez" && fail "plain HTTP answered on the HTTPS port"
+	[ "$(code --cacert "$T/cert.pem" "https://127.0.0.1:$port3/livez")" = 200 ] || fail "HTTPS after a plain request"
+	"$TEND" web stop >/dev/null
+else
+	run "$TEND" web "$port3" --foreground --cert "$T/cert.pem" --key "$T/key.pem"
+	expect_rc 1
+	expect_err_has "no TLS"
+fi
+run "$TEND" web "$port3" --cert "$T/nope.pem" --key "$T/key.pem"
+expect_rc 1
+expect_err_line "^tend: web: --cert $T/nope.pem: No such file or directory$"
+run "$TEND" web "$port3" --cert "$T/cert.pem"
+expect_rc 2
+
 # ---- bad usage -----------------------------------------------------------------------------
 run "$TEND" web 70000
 expect_rc 2
