@@ -187,7 +187,7 @@ FUZZ_TARGETS ?= $(FUZZ_SRCS:test/fuzz/fuzz_%.c=%)
 FUZZ_BINS    := $(FUZZ_SRCS:test/fuzz/fuzz_%.c=$(FUZZ_DIR)/fuzz_%)
 # Only the parsers and what they call: the daemon's objects stay out.
 FUZZ_CORE    := lib/json lib/jsonc client/decl client/ecosystem lib/cron lib/logfmt daemon/target \
-                lib/rx daemon/listener lib/util
+                lib/rx daemon/listener lib/util lib/loop lib/schema client/http client/tls
 FUZZ_OBJS    := $(FUZZ_CORE:%=$(FUZZ_DIR)/core/%.o)
 FUZZ_CPPFLAGS := -D_GNU_SOURCE -I. -Icore -Ivendor/build/include -Itest/fuzz
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer $(WARN) \

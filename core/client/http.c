@@ -343,6 +343,10 @@ static size_t header_end(const char *s, size_t n)
 static void parse_request(struct http_conn *c, size_t end)
 {
 	char *text = c->in.data;
+	if (memchr(text, 0, end)) {   /* (found by fuzz_http) */
+		fail(c, 400, "a NUL byte in the request head");
+		return;
+	}
 	text[end - 1] = 0;
 	struct http_request r = {0};
 	char *line = text, *next = strchr(line, '\n');
@@ -466,6 +470,31 @@ static void process_input(struct http_conn *c)
 
 /* ---- the loop ------------------------------------------------------------------------ */
 
+static void add_conn(int fd)
+{
+	struct http_conn *c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->serial = next_serial++;
+	c->state = C_READING;
+	c->deadline = mono_ms() + lim.header_ms;
+	if (use_tls && !(c->tls = tls_session_new(fd))) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->handshaking = use_tls;
+	conns = xrealloc(conns, (size_t)(nconns + 1) * sizeof *conns);
+	conns[nconns++] = c;
+}
+
+void http_adopt(int fd, const struct http_limits *l, http_handler *h)
+{
+	lim = *l;
+	handler = h;
+	set_nonblock(fd, true);
+	add_conn(fd);
+}
+
 static void accept_all(void)
 {
 	for (int k = 0; k < 64; k++) {
@@ -481,19 +510,7 @@ static void accept_all(void)
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		struct http_conn *c = xcalloc(1, sizeof *c);
-		c->fd = fd;
-		c->serial = next_serial++;
-		c->state = C_READING;
-		c->deadline = mono_ms() + lim.header_ms;
-		if (use_tls && !(c->tls = tls_session_new(fd))) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->handshaking = use_tls;
-		conns = xrealloc(conns, (size_t)(nconns + 1) * sizeof *conns);
-		conns[nconns++] = c;
+		add_conn(fd);
 	}
 }
 

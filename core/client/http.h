@@ -33,6 +33,8 @@ struct http_limits {
 /* Listen on host:port ("127.0.0.1", "::", a name of a local address...). */
 bool http_listen(const char *host, int port, const struct http_limits *lim, http_handler *h,
                  char *err, size_t errlen);
+/* Serve a connection made elsewhere (an inherited socket, a test's socketpair). */
+void http_adopt(int fd, const struct http_limits *lim, http_handler *h);
 /* Serve HTTPS: every connection through TLS (tls_server_setup must have succeeded). */
 void http_use_tls(void);
 /* Every response header line the server adds to each reply (CORS, ...), "" for none. */

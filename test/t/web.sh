@@ -187,6 +187,7 @@ normal = b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
 assert status(ask(b"garbage\r\n\r\n")) == 400
 assert status(ask(b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n")) == 431
 assert status(ask(b"GET / HTTP/2.0\r\n\r\n")) == 505
+assert status(ask(b"GET /\x00x HTTP/1.1\r\n\r\n")) == 400   # (found by fuzz_http)
 assert status(ask(b"POST /api/processes/sl/restart HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n")) == 413
 # a slow client, one byte at a time, and many idle ones: a normal request still answers
 slow = socket.create_connection(("127.0.0.1", port))
