@@ -191,21 +191,27 @@ static void queue(struct http_conn *c, const char *p, size_t n)
 
 static void process_input(struct http_conn *c);
 
+/* The status line and headers given, the common ones, the caller's, the blank line. */
+static void queue_head(struct http_conn *c, const char *head, const char *headers)
+{
+	queue(c, head, strlen(head));
+	if (common_headers)
+		queue(c, common_headers, strlen(common_headers));
+	if (headers)
+		queue(c, headers, strlen(headers));
+	queue(c, "\r\n", 2);
+}
+
 void http_reply(struct http_conn *c, int status, const char *headers, const char *ctype,
                 const char *body, size_t len)
 {
 	if (!c || c->gone || c->state == C_STREAM)
 		return;
 	char head[512];
-	int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	                 "Connection: %s\r\n", status, http_status_text(status),
-	                 ctype ? ctype : "text/plain; charset=utf-8", len, c->keep_alive ? "keep-alive" : "close");
-	queue(c, head, (size_t)n);
-	if (common_headers)
-		queue(c, common_headers, strlen(common_headers));
-	if (headers)
-		queue(c, headers, strlen(headers));
-	queue(c, "\r\n", 2);
+	snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	         "Connection: %s\r\n", status, http_status_text(status),
+	         ctype ? ctype : "text/plain; charset=utf-8", len, c->keep_alive ? "keep-alive" : "close");
+	queue_head(c, head, headers);
 	if (!c->head && len)
 		queue(c, body, len);
 	if (c->gone)
@@ -227,15 +233,8 @@ void http_defer(struct http_conn *c)
 
 void http_stream_begin(struct http_conn *c, const char *headers)
 {
-	char head[256];
-	int n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-	                 "Cache-Control: no-cache\r\nConnection: keep-alive\r\n");
-	queue(c, head, (size_t)n);
-	if (common_headers)
-		queue(c, common_headers, strlen(common_headers));
-	if (headers)
-		queue(c, headers, strlen(headers));
-	queue(c, "\r\n", 2);
+	queue_head(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+	           "Cache-Control: no-cache\r\nConnection: keep-alive\r\n", headers);
 	buf_consume(&c->in, c->in.len);   /* nothing more is read from it */
 	c->req_len = 0;
 	c->state = C_STREAM;
