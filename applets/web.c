@@ -180,6 +180,10 @@ static int run_as_app(int argc, char **argv)
 	self[n] = 0;
 	token();   /* made now, by the caller, and said how to get */
 	delete_app();
+	/* The server uses this home whatever it is called as (pm2 link, PM2_HOME): apps get
+	 * the caller's environment, this included. */
+	if (setenv("TEND_HOME", home_dir(), 1) < 0)
+		die("setenv: %s", strerror(errno));
 	/* start SELF --name tend-web --interpreter none -- web --foreground ARGS... */
 	char **av = xcalloc((size_t)argc + 12, sizeof *av);
 	int k = 0;

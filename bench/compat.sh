@@ -77,7 +77,9 @@ EOF
 
 # ---- the sequence -------------------------------------------------------------------------
 # Each line: a label (what the row says), then the arguments. "@wait N" polls jlist until
-# N apps are online; "@jlist NAME" keeps jlist's output for the comparison.
+# N apps are online; "@jlist NAME" keeps jlist's output for the comparison; "@web NAME"
+# keeps what the tool's web interface answers for / (PM2: its lib/HttpInterface.js, run
+# by node as `pm2 web` used to; tend: `pm2 web PORT`, with the token).
 STEPS=$(cat <<EOF
 start app.js --name web
 start worker.sh --name worker
@@ -85,6 +87,7 @@ start http.js -i 2 --name clu
 start eco.json --env production
 @wait 8
 @jlist running
+@web running
 prettylist
 describe web
 pid web
@@ -114,6 +117,36 @@ EOF
 )
 
 declare -A RC      # RC[tool:step number]
+
+web_compare() { # web_compare NAME: the two / documents, side by side
+	local p=$WORK/web-pm2-$1 t=$WORK/web-tend-$1
+	[ -s "$p" ] && [ -s "$t" ] || { echo "DIFF no / document from $([ -s "$p" ] || echo pm2) $([ -s "$t" ] || echo tend)"; return 1; }
+	"$NODE" -e '
+		const fs = require("fs");
+		const [p, t] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+		const paths = (v, path, out) => {
+			const ty = v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+			out.set(path, ty);
+			if (ty === "array") v.forEach((e) => paths(e, path + "[]", out));
+			else if (ty === "object") for (const k of Object.keys(v)) paths(v[k], path ? path + "." + k : k, out);
+			return out;
+		};
+		const a = new Map(), b = new Map();
+		for (const k of Object.keys(p)) if (k !== "processes") paths(p[k], k, a);
+		for (const k of Object.keys(t)) if (k !== "processes") paths(t[k], k, b);
+		let bad = 0;
+		for (const [k, ty] of a) if (!b.has(k)) { console.log("DIFF only-pm2 " + k + " " + ty); bad++; }
+			else if (b.get(k) !== ty) { console.log("DIFF type " + k + " " + ty + " " + b.get(k)); bad++; }
+		for (const [k, ty] of b) if (!a.has(k)) console.log("only-tend " + k + " " + ty);
+		fs.writeFileSync(process.argv[1] + ".jl", JSON.stringify(p.processes));
+		fs.writeFileSync(process.argv[2] + ".jl", JSON.stringify(t.processes));
+		console.log(bad ? bad + " differences outside processes" : "outside processes: the same key paths and types");
+		process.exit(bad ? 1 : 0);' "$p" "$t" || return 1
+	{ cat "$ROOT/bench/compat.allow"
+	  printf 'pm2_env.env\ttend web strips environments unless --expose-env (PM2 strips them only with WEB_STRIP_ENV_VARS)\n'
+	} >"$WORK/web.allow"
+	"$NODE" "$ROOT/bench/lib/keydiff.js" "$p.jl" "$t.jl" "$WORK/web.allow" 2>&1
+}
 stop_tool() {
 	# shellcheck disable=SC2046
 	track $(cat "$H"/pm2.pid "$H"/pids/*.pid 2>/dev/null) $(descendants "$(cat "$H/pm2.pid" 2>/dev/null)" 2>/dev/null)
@@ -137,6 +170,30 @@ wait_online() { # wait_online N: up to 60 s
 	done
 }
 
+web_fetch() { # web_fetch NAME: / of the tool's web interface into $WORK/web-TOOL-NAME
+	local port=$((PORT_BASE + 50 + ${#TOOL})) pid= auth=() deadline rc=1
+	if [ "$TOOL" = pm2 ]; then
+		(cd "$A" && exec env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$WORK/user" LANG=C.UTF-8 \
+			PM2_HOME="$H" PM2_WEB_PORT=$port "$NODE" "$DEPS/node_modules/pm2/lib/HttpInterface.js" \
+			>>"$LOG" 2>&1 </dev/null) &
+		pid=$!
+		track "$pid"
+	else
+		pm2 web "$port" >>"$LOG" 2>&1 || return 1
+		auth=(-H "Authorization: Bearer $(pm2 web --token)")
+	fi
+	deadline=$(( $(now_us) + 30 * 1000000 ))
+	while [ "$(now_us)" -lt "$deadline" ]; do
+		if curl -sf --max-time 5 ${auth[@]+"${auth[@]}"} "http://127.0.0.1:$port/" >"$WORK/web-$TOOL-$1" 2>>"$LOG"; then
+			rc=0
+			break
+		fi
+		sleep 0.2
+	done
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; else pm2 web stop >>"$LOG" 2>&1; fi
+	return "$rc"
+}
+
 run_tool() { # run_tool pm2|tend
 	TOOL=$1 LOG=$RESULTS/compat-$1.log
 	: >"$LOG"
@@ -151,6 +208,7 @@ run_tool() { # run_tool pm2|tend
 		case $line in
 		'@wait '*) wait_online "${line#@wait }"; rc=$? ;;
 		'@jlist '*) pm2 jlist >"$WORK/jlist-$TOOL-${line#@jlist }" 2>>"$LOG"; rc=$? ;;
+		'@web '*) web_fetch "${line#@web }"; rc=$? ;;
 		*)
 			# shellcheck disable=SC2086
 			pm2 $line >>"$LOG" 2>&1
@@ -194,6 +252,13 @@ status=0
 			"$ROOT/bench/compat.allow" 2>&1 || status=1
 		echo '```'
 	done
+	echo
+	echo "PM2's \`pm2 web\` document (\`GET /\`): key paths and types outside \`processes\`, then"
+	echo "\`processes\` as jlist (tend leaves out \`pm2_env.env\` unless \`--expose-env\`):"
+	echo
+	echo '```'
+	web_compare running || status=1
+	echo '```'
 	echo
 	if [ "$status" = 0 ]; then echo "No unexplained difference."; else echo "Unexplained differences: see DIFF and DIFFERENT above."; fi
 } >"$out"

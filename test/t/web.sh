@@ -268,6 +268,22 @@ expect_err_line "^tend: web: --cert $T/nope.pem: No such file or directory$"
 run "$TEND" web "$port3" --cert "$T/cert.pem"
 expect_rc 2
 
+# ---- as pm2 (a link, PM2_HOME): the server uses that home and its token ------------------------
+mkdir -p "$T/bin"
+ln -s "$TEND" "$T/bin/pm2"
+port4=$(free_port)
+(
+	unset TEND_HOME
+	export PM2_HOME="$T/home-pm2" HOME="$T"
+	"$T/bin/pm2" web "$port4" >/dev/null || fail "pm2 web"
+	ptok=$("$T/bin/pm2" web --token)
+	[ "$(code -H "Authorization: Bearer $ptok" "http://127.0.0.1:$port4/api/processes")" = 200 ] ||
+		fail "pm2 web: $(cat "$T/body")"
+	grep -q '"name":"tend-web"' "$T/body" || fail "pm2 web does not list its own daemon's apps"
+	[ ! -e "$T/.tend" ] || fail "pm2 web used ~/.tend"
+	"$T/bin/pm2" kill >/dev/null
+) || exit 1
+
 # ---- bad usage -----------------------------------------------------------------------------
 run "$TEND" web 70000
 expect_rc 2
