@@ -130,7 +130,11 @@ touch go
 wait_for 60 grep -q 'flood done' "$L/flood-out.log"
 [ "$(wc -l <"$L/flood-out.log")" = 600001 ] || fail "the file lost lines: $(wc -l <"$L/flood-out.log")"
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$(cat "$TEND_HOME/tend.pid")/status")
-[ "$rss" -lt 16384 ] || fail "daemon RSS ${rss} kB with a stalled reader"
+# (under ASan, freed memory waits in its quarantine: a looser bound, still well under the
+# 60 MB that buffering the flood for the reader would take)
+limit=16384
+is_asan && limit=49152
+[ "$rss" -lt "$limit" ] || fail "daemon RSS ${rss} kB with a stalled reader (at most $limit)"
 run "$TEND" ping
 expect_out pong
 kill -CONT "$slow_pid"
