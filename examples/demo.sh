@@ -21,7 +21,9 @@ a python worker and a shell loop. Try:
   curl localhost:$port                      the node app answers
   $shown describe demo-http                 everything about one app
   tail $home/logs/demo-worker-out.log
+  $shown monit                              the live dashboard (q quits)
   $shown events demo &                      print what happens to them, live
+  $shown web && curl -H "Authorization: Bearer \$($shown web --token)" localhost:9615/metrics
   $shown restart demo                       restart the namespace
   $shown stop demo; $shown delete demo     stop, then forget them
   $shown kill                               stop every app and the daemon
