@@ -46,6 +46,7 @@ const char web_help[] =
 	"  GET  /api/processes/ID/logs?lines=N&type=out|err\n"
 	"  GET  /metrics                Prometheus text (tend_*; pm2_* with --pm2-metrics)\n"
 	"  GET  /livez, /readyz[?verbose]  probes: the daemon answers; every app is up\n"
+	"  GET  /dashboard              a live page: the table, actions, a log tail\n"
 	"ID is an id, a name, a namespace or all, as the commands take. See tend-http(7).\n"
 	"\n"
 	"      --host ADDR          listen on this address (0.0.0.0 or :: for every one)\n"

@@ -27,6 +27,10 @@ bool web_after_pass(void);
 void web_events_open(struct http_conn *c, const char *last_id);
 extern const struct loop_source web_events_source;
 
+/* web_dashboard.c: the page (its size, for the docs). */
+void web_dashboard(struct http_conn *c);
+size_t web_dashboard_size(void);
+
 /* web_format.c: d holds a jlist array (token 0). */
 void web_metrics(struct buf *b, const struct jdoc *d);
 void web_pm2_root(struct buf *b, const struct jdoc *d);

@@ -434,6 +434,9 @@ void web_route(struct http_conn *c, const struct http_request *r)
 	} else if (!strcmp(path, "/metrics")) {
 		if (method_is(c, r, "GET") && may_read(c, r))
 			ask_list(c, K_METRICS, NULL, false);
+	} else if (!strcmp(path, "/dashboard") || !strcmp(path, "/dashboard/")) {
+		if (method_is(c, r, "GET"))
+			web_dashboard(c);   /* no data in it: it asks for the token */
 	} else if (!strcmp(path, "/api/events")) {
 		char last[32];
 		if (method_is(c, r, "GET") && may_act(c, r))
