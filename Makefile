@@ -7,7 +7,8 @@
 #   make demo            build and run the examples
 #   make bench           side-by-side benchmarks against PM2 (bench/): supervision;
 #                        make bench-logs, bench-cluster, bench-monit: logs, cluster
-#                        mode, the monit dashboard (also bench-soak, bench-compat)
+#                        mode, the monit dashboard; bench-web: the HTTP API (also
+#                        bench-soak, bench-compat)
 #   make install [PREFIX=/usr/local] ; make install-links
 #   make clean ; make distclean
 
@@ -65,7 +66,7 @@ CORE_OBJS   := $(CORE_SRCS:%.c=$(OBJDIR)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:test/unit/%.c=$(OBJDIR)/unit/%)
 JSMN        := vendor/build/include/jsmn.h
 
-.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster bench-soak bench-compat bench-monit install install-links clean distclean FORCE
+.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster bench-soak bench-compat bench-monit bench-web install install-links clean distclean FORCE
 
 all: tend
 
@@ -145,7 +146,7 @@ demo: tend
 	@examples/demo.sh ./tend
 
 # Benchmarks run on a copy: a rebuild meanwhile must not change what is measured.
-bench bench-logs bench-cluster bench-soak bench-compat bench-monit: tend
+bench bench-logs bench-cluster bench-soak bench-compat bench-monit bench-web: tend
 	@cp tend /tmp/tend-bench-bin
 	@bench/$(patsubst bench-%,%,$(patsubst bench,run,$@)).sh /tmp/tend-bench-bin
 

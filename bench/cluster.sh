@@ -165,11 +165,6 @@ pidfile_pids() { # pidfile_pids NAME: an app's pids from the pid files in the ho
 	pids_in "$H/pids/$1"-[0-9]*.pid
 }
 
-free_port() {
-	"$NODE" -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
-		() => { console.log(s.address().port); s.close(); })'
-}
-
 http_ok() { # http_ok PORT: one GET answered 200
 	if command -v curl >/dev/null 2>&1; then
 		curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null
@@ -202,28 +197,6 @@ sleep_until() { # sleep_until US: until that time (microseconds since the epoch)
 WRK_ARGS=()
 wrk_args() { # wrk_args SECS
 	WRK_ARGS=(-t"$THREADS" -c"$CONNS" -d"${1}s" --latency)
-}
-
-parse_wrk() { # parse_wrk FILE: W_RPS, W_P99 (ms), W_NON2XX, W_CONNECT..W_TIMEOUT, W_REQS
-	local out
-	out=$(awk '
-		/Requests\/sec:/ { rps = $2 }
-		/^[ \t]+99%/ {
-			v = $2; u = v; sub(/^[0-9.]+/, "", u); n = v + 0
-			if (u == "us") n /= 1000; else if (u == "s") n *= 1000
-			else if (u == "m") n *= 60000; else if (u == "h") n *= 3600000
-			p99 = n
-		}
-		/Socket errors:/ { gsub(/,/, ""); c = $4; r = $6; w = $8; to = $10 }
-		/Non-2xx or 3xx responses:/ { non = $5 }
-		/ requests in / { reqs = $1 }
-		END {
-			if (rps == "" || p99 == "") exit 1
-			printf "%s %s %d %d %d %d %d %d\n", rps, p99, non, c, r, w, to, reqs
-		}' "$1") || return 1
-	# shellcheck disable=SC2086
-	set -- $out
-	W_RPS=$1 W_P99=$2 W_NON2XX=$3 W_CONNECT=$4 W_READ=$5 W_WRITE=$6 W_TIMEOUT=$7 W_REQS=$8
 }
 
 run_wrk() { # run_wrk PORT SECS FILE: one wrk run, parsed; its output appended to $LOG
