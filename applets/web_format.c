@@ -366,33 +366,49 @@ static void interfaces(struct buf *b)
 	json_close(b, '}');
 }
 
+/* system_info and monit of /, made at most once a second: under load, reading
+ * /proc/cpuinfo, /proc/stat and the interfaces per request would be most of its cost. */
+static void host_members(struct buf *b)
+{
+	static struct buf cache;
+	static int64_t made_at;
+	int64_t now = mono_ms();
+	if (!cache.len || now - made_at >= 1000) {
+		struct buf *o = &cache;
+		struct host h;
+		host_read(&h);
+		char name[256] = "";
+		gethostname(name, sizeof name - 1);
+		buf_reset(o);
+		json_key(o, "system_info");
+		json_open(o, '{');
+		json_kstr(o, "hostname", name);
+		json_key(o, "uptime");
+		json_num(o, h.uptime);
+		json_close(o, '}');
+		json_key(o, "monit");
+		json_open(o, '{');
+		json_key(o, "loadavg");
+		json_open(o, '[');
+		for (int i = 0; i < 3; i++)
+			json_num(o, h.load[i]);
+		json_close(o, ']');
+		json_kint(o, "total_mem", h.mem_total);
+		json_kint(o, "free_mem", h.mem_avail);
+		json_key(o, "cpu");
+		cpus(o);
+		json_key(o, "interfaces");
+		interfaces(o);
+		json_close(o, '}');
+		made_at = now;
+	}
+	buf_add(b, cache.data, cache.len);
+}
+
 void web_pm2_root(struct buf *b, const struct jdoc *d)
 {
-	struct host h;
-	host_read(&h);
-	char name[256] = "";
-	gethostname(name, sizeof name - 1);
 	json_open(b, '{');
-	json_key(b, "system_info");
-	json_open(b, '{');
-	json_kstr(b, "hostname", name);
-	json_key(b, "uptime");
-	json_num(b, h.uptime);
-	json_close(b, '}');
-	json_key(b, "monit");
-	json_open(b, '{');
-	json_key(b, "loadavg");
-	json_open(b, '[');
-	for (int i = 0; i < 3; i++)
-		json_num(b, h.load[i]);
-	json_close(b, ']');
-	json_kint(b, "total_mem", h.mem_total);
-	json_kint(b, "free_mem", h.mem_avail);
-	json_key(b, "cpu");
-	cpus(b);
-	json_key(b, "interfaces");
-	interfaces(b);
-	json_close(b, '}');
+	host_members(b);
 	json_key(b, "processes");
 	json_raw(b, d->text + d->tok[0].start, (size_t)(d->tok[0].end - d->tok[0].start));
 	json_close(b, '}');
