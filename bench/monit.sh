@@ -60,14 +60,6 @@ use_tool() {
 
 rss_kb() { awk '/^VmRSS:/ { print $2; f = 1 } END { exit !f }' "/proc/$1/status" 2>/dev/null; }
 
-cpu_pct() { # cpu_pct PID SECS: % of one core the process used over the next SECS seconds
-	local a b
-	a=$(cpu_ticks "$1") || return 1
-	sleep "$2"
-	b=$(cpu_ticks "$1") || return 1
-	awk -v a="$a" -v b="$b" -v s="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz / s * 100 }'
-}
-
 online() { # how many apps jlist shows online
 	t 30 jlist || return 1
 	"$NODE" -e 'let d = JSON.parse(require("fs").readFileSync(0, "utf8"));

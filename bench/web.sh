@@ -107,14 +107,6 @@ load() { # load PORT PATH METRIC: wrk against it; R[TOOL:METRIC_rps], R[TOOL:MET
 	fi
 }
 
-cpu_over() { # cpu_over PID SECS: % of one core
-	local a b
-	a=$(cpu_ticks "$1") || return 1
-	sleep "$2"
-	b=$(cpu_ticks "$1") || return 1
-	awk -v a="$a" -v b="$b" -v s="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz / s * 100 }'
-}
-
 measure() { # measure TOOL N
 	use_tool "$1"
 	local n=$2 port sse
@@ -143,12 +135,12 @@ measure() { # measure TOOL N
 	R[$TOOL:rss$n]=$(rss_mib "$WPID")
 	if [ "$TOOL" = tend ] && [ "$n" -le 10 ]; then
 		say "$TOOL: daemon CPU without and with a dashboard's event stream, ${SECS}s each"
-		R[$TOOL:dcpu0]=$(cpu_over "$DPID" "$SECS")
+		R[$TOOL:dcpu0]=$(cpu_pct "$DPID" "$SECS")
 		curl -s -N -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/api/events" >/dev/null 2>&1 &
 		sse=$!
 		track "$sse"
 		sleep 3
-		R[$TOOL:dcpu1]=$(cpu_over "$DPID" "$SECS")
+		R[$TOOL:dcpu1]=$(cpu_pct "$DPID" "$SECS")
 		kill "$sse" 2>/dev/null
 	fi
 	stop_daemon

@@ -227,3 +227,11 @@ free_port() { # free_port: a port on 127.0.0.1 that nothing listens on now (asks
 	"$NODE" -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
 		() => { console.log(s.address().port); s.close(); })'
 }
+
+cpu_pct() { # cpu_pct PID SECS: % of one core the process used over the next SECS seconds (CLK_TCK set)
+	local a b
+	a=$(cpu_ticks "$1") || return 1
+	sleep "$2"
+	b=$(cpu_ticks "$1") || return 1
+	awk -v a="$a" -v b="$b" -v s="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz / s * 100 }'
+}
