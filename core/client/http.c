@@ -494,13 +494,29 @@ void http_adopt(int fd, const struct http_limits *l, http_handler *h)
 	add_conn(fd);
 }
 
+/* Full: the connection idle the longest (no request under way) makes room, so that
+ * clients who hold connections open and say nothing cannot lock the others out. */
+static bool evict_idle(void)
+{
+	struct http_conn *victim = NULL;
+	for (int i = 0; i < nconns; i++) {
+		struct http_conn *c = conns[i];
+		if (!c->gone && c->state == C_READING && !c->in.len && !c->out.len &&
+		    (!victim || c->deadline < victim->deadline))
+			victim = c;
+	}
+	if (victim)
+		conn_close(victim);
+	return victim != NULL;
+}
+
 static void accept_all(void)
 {
 	for (int k = 0; k < 64; k++) {
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
-		if (http_open_connections() >= lim.max_conns) {
+		if (http_open_connections() >= lim.max_conns && !evict_idle()) {
 			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 31\r\n"
 			                           "Connection: close\r\n\r\n{\"error\":\"too many connections\"}";
 			(void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -1,6 +1,6 @@
 # tend web: the HTTP API as the app tend-web and in the foreground, with curl: the token,
 # PM2's / JSON, the list without environments, actions (401 without the token and
-# nothing changes), logs, probes, Prometheus text, CORS only when asked, loopback by
+# nothing changes), logs, probes, Prometheus text (promtool check metrics), CORS only when asked, loopback by
 # default, and clients that misbehave (garbage, huge headers, a slow one, too many)
 # while a normal one is still served.
 . "$TEND_TOP/test/lib.sh"
@@ -130,6 +130,8 @@ assert status and all(v == 1 for v in status.values()), status
 assert re.search(r'^tend_process_up\{name="sl",id="\d+",instance="0",namespace="default"\} 1$', text, re.M)
 PY
 grep -q '^pm2_up' "$T/body" && fail "pm2_* names without --pm2-metrics"
+command -v promtool >/dev/null || fail "promtool is needed (Debian's prometheus, test/packages)"
+promtool check metrics <"$T/body" >"$T/promtool.out" 2>&1 || fail "promtool: $(head -n 5 "$T/promtool.out")"
 [ "$(code -X POST -H "$A" "$U/metrics")" = 405 ] || fail "POST /metrics"
 [ "$(code -H "$A" "$U/nowhere")" = 404 ] || fail "an unknown path"
 
@@ -189,10 +191,14 @@ assert status(ask(b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n")) ==
 assert status(ask(b"GET / HTTP/2.0\r\n\r\n")) == 505
 assert status(ask(b"GET /\x00x HTTP/1.1\r\n\r\n")) == 400   # (found by fuzz_http)
 assert status(ask(b"POST /api/processes/sl/restart HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n")) == 413
-# a slow client, one byte at a time, and many idle ones: a normal request still answers
+# a slow client, one byte at a time, and a thousand idle ones (past --max-connections,
+# 256: the longest idle make room): a normal request still answers
+import resource
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
 slow = socket.create_connection(("127.0.0.1", port))
 slow.sendall(b"GET /livez HTTP/1.1\r\nHo")
-idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
 t = time.monotonic()
 assert status(ask(normal)) == 200
 assert time.monotonic() - t < 5, "a normal request waited behind the slow and idle ones"
@@ -235,6 +241,7 @@ grep -q hunter2 "$T/body" || fail "--expose-env: no environment with the token"
 [ "$(code "$U2/metrics")" = 200 ] || fail "--public-read metrics"
 body_has '^pm2_up{name="sl",instance="0"} 1$'
 body_has '^pm2_instances{name="talk"} 1$'
+promtool check metrics <"$T/body" >"$T/promtool.out" 2>&1 || fail "promtool, --pm2-metrics: $(head -n 5 "$T/promtool.out")"
 curl -s -D "$T/headers" -o /dev/null -H "Origin: https://app.example" "$U2/api/processes"
 grep -qi '^access-control-allow-origin: https://app.example' "$T/headers" || fail "--cors: $(cat "$T/headers")"
 [ "$(code -X OPTIONS -H "Origin: https://app.example" "$U2/api/processes/sl/restart")" = 204 ] || fail "preflight"
