@@ -103,6 +103,16 @@ body_has '"crashy"'
 [ "$(code -X DELETE -H "$A" "$U/api/processes/crashy")" = 200 ] || fail "delete: $(cat "$T/body")"
 "$TEND" jlist | grep -q '"name":"crashy"' && fail "delete left crashy"
 [ "$(code "$U/readyz")" = 200 ] || fail "readyz after the delete: $(cat "$T/body")"
+# launching (waiting for a readiness signal that does not come): 503, then online: 200
+"$TEND" start "sleep 1000" -n slowready --wait-ready --listen-timeout 10000 -s &
+bg=$!
+track_pid $bg
+readyz_is() { [ "$(code "$U/readyz?verbose")" = "$1" ]; }
+wait_for 20 readyz_is 503
+body_has '"slowready"'
+body_has '"launching"'
+wait_for 30 readyz_is 200
+wait "$bg" || fail "start of slowready"
 
 # Prometheus
 [ "$(code "$U/metrics")" = 401 ] || fail "metrics without a token"
