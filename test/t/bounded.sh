@@ -176,7 +176,10 @@ export TEND_HOME="$T/home-fg"
 "$TEND" start "$stubborn" -n stubborn -k 600000 --no-daemon >fg.out 2>&1 &
 fg=$!
 track_pid $fg
-# (generous: an ASan daemon starting on a loaded machine took over 10 s in CI once)
+# (generous: an ASan daemon starting on a loaded machine took over 10 s in CI once) The
+# socket first: a jlist before the foreground daemon listens would start another daemon
+# in this home, and the foreground one would then give up (seen once in CI under ASan).
+wait_for 60 test -S "$TEND_HOME/tend.sock"
 wait_for 60 sh -c "\"$TEND\" jlist 2>/dev/null | grep -q '\"status\":\"online\"'"
 wait_for 10 grep -q trapped "$TEND_HOME/logs/stubborn-out.log"
 pid=$(jget stubborn 'p["pid"]')
