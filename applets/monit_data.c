@@ -3,6 +3,7 @@
  * minutes for the sparklines), and each instance's last log lines. */
 #include "applets/monit.h"
 #include "client/table.h"
+#include "lib/procfs.h"
 
 #include <fcntl.h>
 #include <stddef.h>
@@ -399,26 +400,15 @@ void monit_order(void)
 
 /* ---- the host ----------------------------------------------------------------------- */
 
-static int64_t meminfo(const char *text, const char *key)
-{
-	const char *p = strstr(text, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : 0;
-}
-
 void monit_host(struct host *h)
 {
 	memset(h, 0, sizeof *h);
 	gethostname(h->name, sizeof h->name - 1);
-	char *load = read_file("/proc/loadavg", 4096, NULL);
-	if (load)
-		sscanf(load, "%lf %lf %lf", &h->load[0], &h->load[1], &h->load[2]);
-	free(load);
-	char *mem = read_file("/proc/meminfo", 1 << 16, NULL);
-	if (mem) {
-		h->mem_total = meminfo(mem, "MemTotal:");
-		h->mem_avail = meminfo(mem, "MemAvailable:");
-	}
-	free(mem);
+	struct procfs_host ph;
+	procfs_host(&ph);
+	memcpy(h->load, ph.load, sizeof h->load);
+	h->mem_total = ph.mem_total;
+	h->mem_avail = ph.mem_avail;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	h->cpus = cpus > 0 ? (int)cpus : 1;
 }

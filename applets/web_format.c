@@ -16,35 +16,6 @@
 
 /* ---- the host ------------------------------------------------------------------------- */
 
-struct host {
-	double load[3];
-	long long mem_total, mem_avail;
-	double uptime;
-};
-
-static long long meminfo(const char *text, const char *key)
-{
-	const char *p = text ? strstr(text, key) : NULL;
-	return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : 0;
-}
-
-static void host_read(struct host *h)
-{
-	memset(h, 0, sizeof *h);
-	char *t = read_file("/proc/loadavg", 4096, NULL);
-	if (t)
-		sscanf(t, "%lf %lf %lf", &h->load[0], &h->load[1], &h->load[2]);
-	free(t);
-	t = read_file("/proc/meminfo", 1 << 16, NULL);
-	h->mem_total = meminfo(t, "MemTotal:");
-	h->mem_avail = meminfo(t, "MemAvailable:");
-	free(t);
-	t = read_file("/proc/uptime", 4096, NULL);
-	if (t)
-		h->uptime = strtod(t, NULL);
-	free(t);
-}
-
 /* ---- an app of the list ------------------------------------------------------------------ */
 
 struct app {
@@ -226,17 +197,17 @@ void web_metrics(struct buf *b, const struct jdoc *d)
 			label(b, "status", statuses[s], false);
 			buf_printf(b, "} %d\n", apps[i].status && !strcmp(apps[i].status, statuses[s]));
 		}
-	struct host h;
-	host_read(&h);
+	struct procfs_host h;
+	procfs_host(&h);
 	const char *loads[] = {"tend_host_load1", "tend_host_load5", "tend_host_load15"};
 	for (int i = 0; i < 3; i++) {
 		family(b, loads[i], "gauge", "the host's load average");
 		buf_printf(b, "%s %.2f\n", loads[i], h.load[i]);
 	}
 	family(b, "tend_host_memory_total_bytes", "gauge", "the host's memory");
-	buf_printf(b, "tend_host_memory_total_bytes %lld\n", h.mem_total);
+	buf_printf(b, "tend_host_memory_total_bytes %lld\n", (long long)h.mem_total);
 	family(b, "tend_host_memory_available_bytes", "gauge", "memory available to start programs");
-	buf_printf(b, "tend_host_memory_available_bytes %lld\n", h.mem_avail);
+	buf_printf(b, "tend_host_memory_available_bytes %lld\n", (long long)h.mem_avail);
 	if (W.pm2_metrics) {
 		pm2_names(b, apps, n);
 		instances(b, apps, n, "pm2_instances");
@@ -375,8 +346,8 @@ static void host_members(struct buf *b)
 	int64_t now = mono_ms();
 	if (!cache.len || now - made_at >= 1000) {
 		struct buf *o = &cache;
-		struct host h;
-		host_read(&h);
+		struct procfs_host h;
+		procfs_host(&h);
 		char name[256] = "";
 		gethostname(name, sizeof name - 1);
 		buf_reset(o);

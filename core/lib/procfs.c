@@ -210,3 +210,23 @@ int procfs_count_fds(pid_t pid)
 	closedir(d);
 	return n;
 }
+
+static int64_t meminfo(const char *text, const char *key)
+{
+	const char *p = text ? strstr(text, key) : NULL;
+	return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : 0;
+}
+
+void procfs_host(struct procfs_host *h)
+{
+	memset(h, 0, sizeof *h);
+	char buf[4096];
+	if (slurp("/proc/loadavg", buf, sizeof buf) > 0)
+		sscanf(buf, "%lf %lf %lf", &h->load[0], &h->load[1], &h->load[2]);
+	if (slurp("/proc/uptime", buf, sizeof buf) > 0)
+		h->uptime = strtod(buf, NULL);
+	char *mem = read_file("/proc/meminfo", 1 << 16, NULL);
+	h->mem_total = meminfo(mem, "MemTotal:");
+	h->mem_avail = meminfo(mem, "MemAvailable:");
+	free(mem);
+}

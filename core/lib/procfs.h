@@ -23,6 +23,13 @@ void procfs_tree(pid_t root, int64_t *cpu_ticks, int64_t *rss_bytes);
 /* The direct children of pid (every thread's); -1 if /proc cannot tell. */
 int procfs_children(pid_t pid, pid_t **out);
 long procfs_clk_tck(void);
+/* The host's load averages, memory (total and available, bytes) and uptime (s). */
+struct procfs_host {
+	double load[3];
+	int64_t mem_total, mem_avail;
+	double uptime;
+};
+void procfs_host(struct procfs_host *h);
 int64_t procfs_boot_wall_ms(void);
 /* The fds a process has open (by number), for leak checks and describe. */
 int procfs_count_fds(pid_t pid);
