@@ -16,12 +16,24 @@
 
 enum kind { K_LIVEZ, K_READYZ, K_ROOT, K_LIST, K_ONE, K_ACTION, K_LOGS, K_METRICS };
 
+/* An HTTP request waiting for the daemon's reply. */
+struct waiter {
+	unsigned long serial;      /* its HTTP connection */
+	enum kind kind;
+	bool verbose;              /* readyz?verbose */
+};
+
+/* One exchange with the daemon. Reads of the whole list are shared (see join_list):
+ * then waiters holds every request the reply answers, and shared says which list. */
 struct pending {
 	struct conn conn;
-	unsigned long serial;      /* the HTTP connection waiting */
-	enum kind kind;
+	struct waiter one;         /* the request, when not shared */
+	struct waiter *waiters;    /* shared: every request */
+	int nwaiters, cap;
+	bool shared, sent;         /* shared: sent to the daemon yet */
+	bool env, tree;            /* shared: which list */
 	struct buf data;           /* the data lines of the reply */
-	bool verbose, done;
+	bool done;
 	int lines;                 /* logs: how many */
 	char type[8];              /* logs: "out", "err", "" (both) */
 	struct pending *next;
@@ -72,46 +84,39 @@ static int status_of(int code, const char *error)
 
 /* ---- the list, parsed --------------------------------------------------------------- */
 
-static bool parse_list(struct pending *p, struct jdoc *d)
+/* /readyz: 503 while an app meant to run (every one not stopped) is not online. */
+static int readyz_body(struct buf *b, const struct jdoc *d, bool verbose)
 {
-	return p->data.len && json_parse(d, p->data.data, p->data.len) && d->tok[0].type == JSMN_ARRAY;
-}
-
-static void answer_readyz(struct http_conn *c, struct pending *p, struct jdoc *d)
-{
-	struct buf b = {0};
 	int bad = 0;
-	json_open(&b, '{');
-	json_key(&b, "apps");
-	json_open(&b, '[');
+	json_open(b, '{');
+	json_key(b, "apps");
+	json_open(b, '[');
 	for (int i = 0, app = 1; i < d->tok[0].size; i++, app = json_next(d, app)) {
 		int env = json_get(d, app, "pm2_env");
 		char *status = json_dup(d, json_get(d, env, "status"));
-		/* meant to run: everything not stopped; up: online */
 		if (status && strcmp(status, "online") != 0 && strcmp(status, "stopped") != 0) {
 			bad++;
-			json_open(&b, '{');
+			json_open(b, '{');
 			long long id = -1;
 			json_as_ll(d, json_get(d, app, "pm_id"), &id);
-			json_kint(&b, "id", id);
+			json_kint(b, "id", id);
 			char *name = json_dup(d, json_get(d, app, "name"));
-			json_kstr(&b, "name", name ? name : "");
+			json_kstr(b, "name", name ? name : "");
 			free(name);
-			json_kstr(&b, "status", status);
-			json_close(&b, '}');
+			json_kstr(b, "status", status);
+			json_close(b, '}');
 		}
 		free(status);
 	}
-	json_close(&b, ']');
-	json_kstr(&b, "status", bad ? "not ready" : "ready");
-	json_close(&b, '}');
-	buf_putc(&b, '\n');
-	if (!p->verbose) {
-		buf_reset(&b);
-		buf_printf(&b, "{\"status\":\"%s\"}\n", bad ? "not ready" : "ready");
+	json_close(b, ']');
+	json_kstr(b, "status", bad ? "not ready" : "ready");
+	json_close(b, '}');
+	buf_putc(b, '\n');
+	if (!verbose) {
+		buf_reset(b);
+		buf_printf(b, "{\"status\":\"%s\"}\n", bad ? "not ready" : "ready");
 	}
-	http_reply(c, bad ? 503 : 200, NULL, JSON, b.data, b.len);
-	buf_free(&b);
+	return bad ? 503 : 200;
 }
 
 /* The last n lines of a file, as JSON strings into b (an array). */
@@ -152,43 +157,67 @@ static void tail_lines(struct buf *b, const char *path, int n)
 	json_close(b, ']');
 }
 
-static void answer_logs(struct http_conn *c, struct pending *p, struct jdoc *d)
+static void logs_body(struct buf *b, const struct jdoc *d, int lines, const char *type)
 {
-	struct buf b = {0};
-	json_open(&b, '[');
+	json_open(b, '[');
 	for (int i = 0, app = 1; i < d->tok[0].size; i++, app = json_next(d, app)) {
 		int env = json_get(d, app, "pm2_env");
 		long long id = -1;
 		json_as_ll(d, json_get(d, app, "pm_id"), &id);
 		char *name = json_dup(d, json_get(d, app, "name"));
-		json_open(&b, '{');
-		json_kint(&b, "id", id);
-		json_kstr(&b, "name", name ? name : "");
+		json_open(b, '{');
+		json_kint(b, "id", id);
+		json_kstr(b, "name", name ? name : "");
 		const char *types[] = {"out", "err"}, *keys[] = {"pm_out_log_path", "pm_err_log_path"};
 		for (int t = 0; t < 2; t++) {
-			if (p->type[0] && strcmp(p->type, types[t]) != 0)
+			if (type[0] && strcmp(type, types[t]) != 0)
 				continue;
 			char *path = json_dup(d, json_get(d, env, keys[t]));
-			json_key(&b, types[t]);
-			tail_lines(&b, path, p->lines);
+			json_key(b, types[t]);
+			tail_lines(b, path, lines);
 			free(path);
 		}
-		json_close(&b, '}');
+		json_close(b, '}');
 		free(name);
 	}
-	json_close(&b, ']');
-	buf_putc(&b, '\n');
-	http_reply(c, 200, NULL, JSON, b.data, b.len);
-	buf_free(&b);
+	json_close(b, ']');
+	buf_putc(b, '\n');
 }
 
-static void answer(struct pending *p, bool ok, int code, const char *error)
+/* The reply to a read of the list, into body; its HTTP status. */
+static int list_body(struct buf *body, const struct waiter *w, const struct pending *p, const struct jdoc *d)
 {
-	struct http_conn *c = http_find(p->serial);
-	p->done = true;
+	switch (w->kind) {
+	case K_READYZ: return readyz_body(body, d, w->verbose);
+	case K_LOGS: logs_body(body, d, p->lines, p->type); return 200;
+	case K_ROOT: web_pm2_root(body, d); return 200;
+	case K_METRICS: web_metrics(body, d); return 200;
+	case K_ONE:
+		if (d->tok[0].size == 0) {
+			buf_puts(body, "{\"error\":\"no such app\"}\n");
+			return 404;
+		}
+		/* fall through */
+	default:
+		buf_add(body, p->data.data, p->data.len);
+		return 200;
+	}
+}
+
+/* A reply formatted once for every waiter that wants the same (kind, verbose). */
+struct formatted {
+	bool made;
+	int status;
+	struct buf body;
+};
+
+static void answer_one(const struct waiter *w, const struct pending *p, bool ok, int code, const char *error,
+                       const struct jdoc *d, struct formatted *f)
+{
+	struct http_conn *c = http_find(w->serial);
 	if (!c)
 		return;   /* the client went away meanwhile */
-	if (p->kind == K_LIVEZ) {
+	if (w->kind == K_LIVEZ) {
 		if (ok)
 			reply_json(c, 200, "{\"status\":\"ok\"}");
 		else
@@ -199,40 +228,48 @@ static void answer(struct pending *p, bool ok, int code, const char *error)
 		reply_error(c, code < 0 ? 503 : status_of(code, error), error ? error : "failed");
 		return;
 	}
-	if (p->kind == K_ACTION) {
+	if (w->kind == K_ACTION) {
 		reply_json(c, 200, "{\"ok\":true}");
 		return;
 	}
-	struct jdoc d;
-	if (!parse_list(p, &d)) {
-		json_free(&d);
+	if (!d) {
 		reply_error(c, 502, "the daemon sent no list");
 		return;
 	}
-	struct buf b = {0};
-	switch (p->kind) {
-	case K_READYZ: answer_readyz(c, p, &d); break;
-	case K_LOGS: answer_logs(c, p, &d); break;
-	case K_ROOT:
-		web_pm2_root(&b, &d);
-		http_reply(c, 200, NULL, JSON, b.data, b.len);
-		break;
-	case K_METRICS:
-		web_metrics(&b, &d);
-		http_reply(c, 200, NULL, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
-		break;
-	case K_ONE:
-		if (d.tok[0].size == 0) {
-			reply_error(c, 404, "no such app");
+	if (!f->made) {
+		f->status = list_body(&f->body, w, p, d);
+		f->made = true;
+	}
+	http_reply(c, f->status, NULL, w->kind == K_METRICS ? "text/plain; version=0.0.4; charset=utf-8" : JSON,
+	           f->body.data, f->body.len);
+}
+
+static void send_list(struct pending *p);
+
+/* The reply is in: every waiter answered, the list parsed and each kind formatted once. */
+static void answer(struct pending *p, bool ok, int code, const char *error)
+{
+	p->done = true;
+	const struct waiter *ws = p->shared ? p->waiters : &p->one;
+	int n = p->shared ? p->nwaiters : 1;
+	struct jdoc d = {0};
+	bool parsed = ok && p->data.len;
+	bool listed = parsed && json_parse(&d, p->data.data, p->data.len) && d.tok[0].type == JSMN_ARRAY;
+	struct formatted f[(K_METRICS + 1) * 2] = {0};
+	for (int i = 0; i < n; i++)
+		answer_one(&ws[i], p, ok, code, error, listed ? &d : NULL, &f[ws[i].kind * 2 + ws[i].verbose]);
+	for (size_t i = 0; i < ARRAY_LEN(f); i++)
+		buf_free(&f[i].body);
+	if (parsed)
+		json_free(&d);
+	if (!p->shared)
+		return;
+	/* The next exchange for this list, if readers came while this one was out. */
+	for (struct pending *q = pendings; q; q = q->next)
+		if (q->shared && !q->sent && !q->done && q->env == p->env && q->tree == p->tree) {
+			send_list(q);
 			break;
 		}
-		/* fall through */
-	default:
-		http_reply(c, 200, NULL, JSON, p->data.data, p->data.len);
-		break;
-	}
-	buf_free(&b);
-	json_free(&d);
 }
 
 static void on_line(struct conn *cn, char *line, size_t len)
@@ -256,32 +293,90 @@ static void on_close(struct conn *cn)
 		answer(p, false, -1, "the daemon is not running");
 }
 
-/* Ask the daemon (req is closed here) and let the HTTP connection wait. */
-static struct pending *ask(struct http_conn *c, enum kind kind, struct buf *req)
+static struct pending *pending_new(void)
 {
-	req_end(req);
 	struct pending *p = xcalloc(1, sizeof *p);
-	p->serial = http_serial(c);
-	p->kind = kind;
 	p->conn = (struct conn){.fd = -1, .on_line = on_line, .on_reply = on_reply, .on_close = on_close, .arg = p};
 	p->next = pendings;
 	pendings = p;
-	http_defer(c);
-	if (!conn_open(&p->conn, req))
-		answer(p, false, -1, "the daemon is not running");
-	buf_free(req);
 	return p;
 }
 
+/* Send req (closed here) on p's exchange. */
+static void send_request(struct pending *p, struct buf *req)
+{
+	req_end(req);
+	p->sent = true;
+	if (!conn_open(&p->conn, req))
+		answer(p, false, -1, "the daemon is not running");
+	buf_free(req);
+}
+
+/* Ask the daemon for this HTTP request alone and let the connection wait. */
+static struct pending *ask(struct http_conn *c, enum kind kind, struct buf *req)
+{
+	struct pending *p = pending_new();
+	p->one = (struct waiter){.serial = http_serial(c), .kind = kind};
+	http_defer(c);
+	send_request(p, req);
+	return p;
+}
+
+static void list_request(struct buf *req, const char *target, bool env, bool tree)
+{
+	req_begin(req, "list");
+	json_kbool(req, "env", env);
+	if (tree)
+		json_kbool(req, "tree", true);
+	if (target) {
+		char *t[] = {(char *)target};
+		req_targets(req, t, 1);
+	}
+}
+
+static void send_list(struct pending *p)
+{
+	struct buf req = {0};
+	list_request(&req, NULL, p->env, p->tree);
+	send_request(p, &req);
+}
+
+/* Reads of the whole list share exchanges with the daemon: a request joins the one not
+ * yet sent for the same list, or makes it; it is sent when the one out before it has
+ * answered. Every reader gets a list taken after it asked, and a hundred readers at
+ * once cost the daemon and the parser two lists, not a hundred. */
+static void join_list(struct http_conn *c, enum kind kind, bool env, bool tree, bool verbose)
+{
+	struct pending *queued = NULL;
+	bool out = false;
+	for (struct pending *p = pendings; p; p = p->next)
+		if (p->shared && !p->done && p->env == env && p->tree == tree) {
+			if (p->sent)
+				out = true;
+			else
+				queued = p;
+		}
+	if (!queued) {
+		queued = pending_new();
+		queued->shared = true;
+		queued->env = env;
+		queued->tree = tree;
+	}
+	if (queued->nwaiters == queued->cap) {
+		queued->cap = queued->cap ? queued->cap * 2 : 8;
+		queued->waiters = xrealloc(queued->waiters, (size_t)queued->cap * sizeof *queued->waiters);
+	}
+	queued->waiters[queued->nwaiters++] = (struct waiter){.serial = http_serial(c), .kind = kind, .verbose = verbose};
+	http_defer(c);
+	if (!out)
+		send_list(queued);
+}
+
+/* One app's list (GET /api/processes/ID, its logs): not shared. */
 static struct pending *ask_list(struct http_conn *c, enum kind kind, const char *target, bool env)
 {
 	struct buf req = {0};
-	req_begin(&req, "list");
-	json_kbool(&req, "env", env);
-	if (target) {
-		char *t[] = {(char *)target};
-		req_targets(&req, t, 1);
-	}
+	list_request(&req, target, env, false);
 	return ask(c, kind, &req);
 }
 
@@ -360,7 +455,7 @@ static void processes(struct http_conn *c, const struct http_request *r, const c
 {
 	if (!*rest) {   /* /api/processes */
 		if (method_is(c, r, "GET") && may_read(c, r))
-			ask_list(c, K_LIST, NULL, W.expose_env && web_authorized(r));
+			join_list(c, K_LIST, W.expose_env && web_authorized(r), false, false);
 		return;
 	}
 	char id[256];
@@ -425,15 +520,14 @@ void web_route(struct http_conn *c, const struct http_request *r)
 	} else if (!strcmp(path, "/readyz")) {
 		if (method_is(c, r, "GET")) {
 			char v[8];
-			struct pending *p = ask_list(c, K_READYZ, NULL, false);
-			p->verbose = http_query(r->query, "verbose", v, sizeof v);
+			join_list(c, K_READYZ, false, false, http_query(r->query, "verbose", v, sizeof v));
 		}
 	} else if (!strcmp(path, "/")) {
 		if (method_is(c, r, "GET") && may_read(c, r))
-			ask_list(c, K_ROOT, NULL, W.expose_env && web_authorized(r));
+			join_list(c, K_ROOT, W.expose_env && web_authorized(r), false, false);
 	} else if (!strcmp(path, "/metrics")) {
 		if (method_is(c, r, "GET") && may_read(c, r))
-			ask_list(c, K_METRICS, NULL, false);
+			join_list(c, K_METRICS, false, true, false);
 	} else if (!strcmp(path, "/dashboard") || !strcmp(path, "/dashboard/")) {
 		if (method_is(c, r, "GET"))
 			web_dashboard(c);   /* no data in it: it asks for the token */
@@ -501,6 +595,7 @@ bool web_after_pass(void)
 		*pp = p->next;
 		conn_close(&p->conn);
 		buf_free(&p->data);
+		free(p->waiters);
 		free(p);
 	}
 	return false;

@@ -20,6 +20,8 @@
 
 struct app {
 	long long id, pid, restarts, unstable, uptime_ms, instance;
+	long long cpu_ms, rss;   /* the process tree's, from the daemon's sample */
+	double cpu_pct;          /* the tree's, over the last second or so */
 	char *name, *ns, *status;
 };
 
@@ -44,6 +46,11 @@ static void app_read(const struct jdoc *d, int a, struct app *out)
 	char *ivar = json_dup(d, json_get(d, env, "instance_var"));
 	out->instance = num_at(d, env, ivar ? ivar : "NODE_APP_INSTANCE", 0);
 	free(ivar);
+	int tree = json_get(d, a, "tree");
+	out->cpu_ms = num_at(d, tree, "cpu_ms", 0);
+	out->rss = num_at(d, tree, "memory", 0);
+	out->cpu_pct = 0;
+	json_as_double(d, json_get(d, tree, "cpu"), &out->cpu_pct);
 }
 
 static void app_free(struct app *a)
@@ -108,21 +115,9 @@ static double v_restarts(const struct app *a) { return (double)a->restarts; }
 static double v_unstable(const struct app *a) { return (double)a->unstable; }
 static double v_start(const struct app *a) { return running(a) ? (double)a->uptime_ms / 1000 : 0; }
 
-static double cpu_seconds, rss_bytes;   /* of the app tree_of() read last */
-static const struct app *tree_read;
-static void tree_of(const struct app *a)
-{
-	if (tree_read == a)
-		return;
-	tree_read = a;
-	int64_t ticks = 0, rss = 0;
-	if (running(a))
-		procfs_tree((pid_t)a->pid, &ticks, &rss);
-	cpu_seconds = (double)ticks / (double)procfs_clk_tck();
-	rss_bytes = (double)rss;
-}
-static double v_cpu(const struct app *a) { tree_of(a); return cpu_seconds; }
-static double v_rss(const struct app *a) { tree_of(a); return rss_bytes; }
+static double v_cpu(const struct app *a) { return running(a) ? (double)a->cpu_ms / 1000 : 0; }
+static double v_rss(const struct app *a) { return running(a) ? (double)a->rss : 0; }
+static double v_cpu_pct(const struct app *a) { return running(a) ? a->cpu_pct : 0; }
 static double v_uptime_s(const struct app *a)
 {
 	return running(a) ? (double)(wall_ms() - a->uptime_ms) / 1000 : 0;
@@ -132,7 +127,7 @@ static void pm2_names(struct buf *b, const struct app *apps, int n)
 {
 	struct { const char *name, *help; double (*v)(const struct app *); } fams[] = {
 		{"pm2_up", "1 if the process is online (PM2 exporter name)", v_up},
-		{"pm2_cpu", "CPU seconds of the process tree (PM2 exporter name)", v_cpu},
+		{"pm2_cpu", "CPU use of the process tree, percent of a core (PM2 exporter name)", v_cpu_pct},
 		{"pm2_memory", "resident memory of the process tree, bytes (PM2 exporter name)", v_rss},
 		{"pm2_uptime", "seconds since the process started (PM2 exporter name)", v_uptime_s},
 		{"pm2_restarts", "restarts (PM2 exporter name)", v_restarts},
@@ -177,7 +172,6 @@ void web_metrics(struct buf *b, const struct jdoc *d)
 	struct app *apps = xcalloc((size_t)n + 1, sizeof *apps);
 	for (int i = 0, a = 1; i < n; i++, a = json_next(d, a))
 		app_read(d, a, &apps[i]);
-	tree_read = NULL;
 	per_app(b, apps, n, "tend_process_up", "gauge", "1 if the instance is online", v_up);
 	per_app(b, apps, n, "tend_process_cpu_seconds_total", "counter",
 	        "CPU time of the instance's process tree (those alive), seconds", v_cpu);

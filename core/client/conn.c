@@ -13,6 +13,7 @@ bool conn_open(struct conn *c, const struct buf *req)
 {
 	buf_reset(&c->in);
 	buf_reset(&c->out);
+	c->scanned = 0;
 	c->replied = c->ok = false;
 	c->gen++;
 	signal(SIGPIPE, SIG_IGN);
@@ -30,6 +31,7 @@ void conn_close(struct conn *c)
 	close_fd(&c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	c->scanned = 0;
 }
 
 short conn_events(const struct conn *c)
@@ -92,7 +94,9 @@ void conn_ready(struct conn *c, short revents)
 		}
 		c->in.len += (size_t)n;
 		char *nl;
-		while (c->gen == gen && (nl = memchr(c->in.data, '\n', c->in.len))) {
+		/* (a list of thousands of apps is one line of megabytes: scanned once) */
+		while (c->gen == gen && (nl = memchr(c->in.data + c->scanned, '\n', c->in.len - c->scanned))) {
+			c->scanned = 0;
 			size_t len = (size_t)(nl - c->in.data);
 			*nl = 0;
 			if (!c->replied && len > 6 && !memcmp(c->in.data, "{\"ok\":", 6))
@@ -102,6 +106,8 @@ void conn_ready(struct conn *c, short revents)
 			if (c->gen == gen)   /* (a callback may have closed or reopened it) */
 				buf_consume(&c->in, len + 1);
 		}
+		if (c->gen == gen)
+			c->scanned = c->in.len;
 		if (c->gen == gen && c->in.len > LINE_MAX_BYTES) {
 			gone(c);
 			return;

@@ -12,6 +12,7 @@
 struct conn {
 	int fd;               /* -1: not connected */
 	struct buf in, out;
+	size_t scanned;       /* of in: bytes known to hold no newline */
 	bool replied;         /* the final line came */
 	bool ok;              /* ... and said ok */
 	unsigned gen;         /* counts opens and closes: a callback may do either */

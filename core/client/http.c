@@ -26,6 +26,7 @@ struct http_conn {
 	unsigned long serial;
 	enum conn_state state;
 	struct buf in, out;
+	size_t out_sent;      /* of out: sent already (out is reset once all of it is) */
 	size_t req_len;       /* bytes of the request being handled, still in `in` */
 	bool keep_alive, head, gone;
 	int64_t deadline;     /* the request must be in by then / idle until then */
@@ -159,6 +160,7 @@ static void conn_close(struct http_conn *c)
 	close_fd(&c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	c->out_sent = 0;
 	tls_session_free(c->tls);
 	c->tls = NULL;
 }
@@ -166,13 +168,16 @@ static void conn_close(struct http_conn *c)
 static void flush(struct http_conn *c)
 {
 	while (c->out.len && !c->gone && !c->handshaking) {
-		ssize_t w = io_send(c, c->out.data, c->out.len);
+		ssize_t w = io_send(c, c->out.data + c->out_sent, c->out.len - c->out_sent);
 		if (w < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				conn_close(c);
 			return;
 		}
-		buf_consume(&c->out, (size_t)w);
+		/* An offset, not a memmove per write: a megabyte reply goes out in many writes. */
+		c->out_sent += (size_t)w;
+		if (c->out_sent == c->out.len)
+			c->out_sent = c->out.len = 0;
 	}
 	if (!c->gone && c->state == C_CLOSING && !c->out.len)
 		conn_close(c);
@@ -182,9 +187,15 @@ static void queue(struct http_conn *c, const char *p, size_t n)
 {
 	if (c->gone)
 		return;
-	if (c->out.len + n > lim.max_pending) {   /* not reading what it asked for */
+	/* Not reading what it asked for: more than max_pending still unsent when more comes
+	 * (one reply, however large, is always let through). */
+	if (c->out.len - c->out_sent > lim.max_pending) {
 		conn_close(c);
 		return;
+	}
+	if (c->out_sent && c->out_sent >= c->out.len / 2) {   /* reclaim what was sent */
+		buf_consume(&c->out, c->out_sent);
+		c->out_sent = 0;
 	}
 	buf_add(&c->out, p, n);
 }

@@ -704,7 +704,8 @@ static void cmd_signal(struct request *r)
 }
 
 /* list: a data line with PM2's jlist array; "targets" optional; "env" to include
- * each instance's environment (jlist does, the table does not need it). */
+ * each instance's environment (jlist does, the table does not need it); "tree" to add
+ * each instance's process tree's CPU time and memory. */
 static void cmd_list(struct request *r)
 {
 	int *ids = NULL, n = nprocs;
@@ -717,13 +718,19 @@ static void cmd_list(struct request *r)
 	int envtok = json_get(r->d, 0, "env");
 	json_as_bool(r->d, envtok, &with_env);
 	enum jl_env env = json_eq(r->d, envtok, "spawn") ? JL_SPAWN_ENV : with_env ? JL_PM2_ENV : JL_NO_ENV;
+	/* "tree": each instance's whole process tree too, sampled at most once a second */
+	bool tree = false;
+	json_as_bool(r->d, json_get(r->d, 0, "tree"), &tree);
 	daemon_sample_procs();
+	int64_t now = mono_ms();
 	struct buf b = {0};
 	buf_grow(&b, (size_t)n * (env != JL_NO_ENV ? 4096 : 1024));
 	json_open(&b, '[');
 	for (int i = 0; i < n; i++) {
-		const struct proc *p = ids ? proc_find(ids[i]) : procs[i];
-		proc_to_json(&b, p, env);
+		struct proc *p = ids ? proc_find(ids[i]) : procs[i];
+		if (tree)
+			daemon_sample_tree(p, now, 1000);
+		proc_to_json(&b, p, env, tree);
 	}
 	json_close(&b, ']');
 	reply_line(r->c, &b);

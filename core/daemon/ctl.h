@@ -98,5 +98,8 @@ void daemon_update(struct client *c, const char *exe);   /* exec exe, or reply w
 bool daemon_shutting_down(void);
 void daemon_exit_when_flushed(struct client *c);
 void daemon_sample_procs(void);   /* refresh CPU/memory if the last sample is stale */
+/* the whole tree's CPU time and RSS into p->run.tree_sample, unless younger than max_age_ms */
+struct proc;
+void daemon_sample_tree(struct proc *p, int64_t now, int64_t max_age_ms);
 
 #endif

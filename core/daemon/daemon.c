@@ -218,6 +218,31 @@ void daemon_sample_procs(void)
 	}
 }
 
+/* CPU time and RSS of p's whole tree now, and CPU % over the time since the last; a
+ * sample younger than max_age_ms is kept (the event stream and the list share it). */
+void daemon_sample_tree(struct proc *p, int64_t now, int64_t max_age_ms)
+{
+	struct tree_sample *t = &p->run.tree_sample;
+	if (t->at && now - t->at < max_age_ms && t->pid == p->run.pid)
+		return;
+	if (p->run.pid <= 0) {
+		*t = (struct tree_sample){0};
+		return;
+	}
+	int64_t ticks, rss;
+	procfs_tree(p->run.pid, &ticks, &rss);
+	int64_t ms = ticks * 1000 / procfs_clk_tck();
+	/* A child that ended between samples takes its time with it: never below 0. */
+	if (t->at && t->pid == p->run.pid && now > t->at)
+		t->cpu_pct = ms > t->ticks_ms ? 100.0 * (double)(ms - t->ticks_ms) / (double)(now - t->at) : 0;
+	else
+		t->cpu_pct = 0;
+	t->pid = p->run.pid;
+	t->at = now;
+	t->ticks_ms = ms;
+	t->rss = rss;
+}
+
 /* ---- start-up ------------------------------------------------------------------ */
 
 static int setup_socket(void)

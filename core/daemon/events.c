@@ -154,30 +154,6 @@ void events_daemon(const char *what, const char *detail)
 
 /* ---- samples --------------------------------------------------------------------- */
 
-/* CPU time and RSS of p's whole tree now, and CPU % over the time since the last. */
-static void sample_tree(struct proc *p, int64_t now)
-{
-	struct tree_sample *t = &p->run.tree_sample;
-	if (t->at && now - t->at < SAMPLE_MIN_MS && t->pid == p->run.pid)
-		return;
-	if (p->run.pid <= 0) {
-		*t = (struct tree_sample){0};
-		return;
-	}
-	int64_t ticks, rss;
-	procfs_tree(p->run.pid, &ticks, &rss);
-	int64_t ms = ticks * 1000 / procfs_clk_tck();
-	/* A child that ended between samples takes its time with it: never below 0. */
-	if (t->at && t->pid == p->run.pid && now > t->at)
-		t->cpu_pct = ms > t->ticks_ms ? 100.0 * (double)(ms - t->ticks_ms) / (double)(now - t->at) : 0;
-	else
-		t->cpu_pct = 0;
-	t->pid = p->run.pid;
-	t->at = now;
-	t->ticks_ms = ms;
-	t->rss = rss;
-}
-
 /* One write for the whole round (a hundred instances: one syscall, not a hundred). */
 static void send_samples(struct eventsub *s, int64_t now)
 {
@@ -188,7 +164,7 @@ static void send_samples(struct eventsub *s, int64_t now)
 		struct proc *p = procs[i];
 		if (!sub_matches(&s->sub, p))
 			continue;
-		sample_tree(p, now);
+		daemon_sample_tree(p, now, SAMPLE_MIN_MS);
 		begin(&b, "sample", p);
 		json_kstr(&b, "status", pstate_name(p->state));
 		json_kint(&b, "pid", p->run.pid > 0 ? p->run.pid : 0);

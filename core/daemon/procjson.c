@@ -257,7 +257,7 @@ static const char *interpreter_name(const struct spec *s)
 	return slash ? slash + 1 : s->interpreter;
 }
 
-void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
+void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env, bool tree)
 {
 	const struct spec *s = p->spec;
 	bool running = p->run.pid > 0;
@@ -321,5 +321,15 @@ void proc_to_json(struct buf *b, const struct proc *p, enum jl_env env)
 	json_key(b, "cpu");
 	json_num(b, running ? (double)(int)(p->run.cpu_pct * 10 + 0.5) / 10 : 0);
 	json_close(b, '}');
+	if (tree) {
+		const struct tree_sample *t = &p->run.tree_sample;
+		json_key(b, "tree");
+		json_open(b, '{');
+		json_kint(b, "cpu_ms", t->ticks_ms);
+		json_kint(b, "memory", t->rss);
+		json_key(b, "cpu");
+		json_num(b, (double)(int)(t->cpu_pct * 10 + 0.5) / 10);
+		json_close(b, '}');
+	}
 	json_close(b, '}');
 }

@@ -477,7 +477,7 @@ bool json_has_nul(const struct jdoc *d, int i)
 	return nul;
 }
 
-bool json_as_ll(const struct jdoc *d, int i, long long *out)
+bool json_as_double(const struct jdoc *d, int i, double *out)
 {
 	if (i < 0 || i >= d->ntok || d->tok[i].type != JSMN_PRIMITIVE)
 		return false;
@@ -485,7 +485,16 @@ bool json_as_ll(const struct jdoc *d, int i, long long *out)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end != d->text + d->tok[i].end || v != floor(v) || fabs(v) > 9.0e18)
+	if (errno || end != d->text + d->tok[i].end || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+bool json_as_ll(const struct jdoc *d, int i, long long *out)
+{
+	double v;
+	if (!json_as_double(d, i, &v) || v != floor(v) || fabs(v) > 9.0e18)
 		return false;
 	*out = (long long)v;
 	return true;

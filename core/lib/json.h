@@ -53,6 +53,7 @@ bool json_has_nul(const struct jdoc *d, int tok);
 /* The value's JSON text as written (a string with its quotes); NULL for no token. */
 char *json_text(const struct jdoc *d, int tok);
 bool json_as_ll(const struct jdoc *d, int tok, long long *out); /* number token */
+bool json_as_double(const struct jdoc *d, int tok, double *out); /* any finite number */
 bool json_as_bool(const struct jdoc *d, int tok, bool *out);
 /* Copy the members of object obj (as they are written) into b, inside an object
  * being written, except the keys named in skip. */
