@@ -107,12 +107,24 @@ $(OBJDIR)/node_preload.h: core/daemon/node-preload.js
 	@mkdir -p $(@D)
 	@sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.new && mv $@.new $@
 
+# The startup templates (core/client/templates/) are embedded as C strings:
+# tmpl_systemd_service for systemd.service, and so on.
+TEMPLATES := $(sort $(wildcard core/client/templates/*))
+$(OBJDIR)/applets/startup_init.o: $(OBJDIR)/startup_templates.h
+$(OBJDIR)/startup_templates.h: $(TEMPLATES) Makefile
+	@mkdir -p $(@D)
+	@for f in $(TEMPLATES); do \
+		printf 'static const char tmpl_%s[] =\n' "$$(basename "$$f" | tr . _)"; \
+		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' "$$f"; \
+		printf ';\n'; \
+	done >$@.new && mv $@.new $@
+
 # The build id changes only when a source changes; client and daemon compare it.
 $(OBJDIR)/core/lib/version.o: $(OBJDIR)/buildid.h
-$(OBJDIR)/buildid.h: $(SRCS) $(CORE_HDRS) $(wildcard core/*/*.js) FORCE
+$(OBJDIR)/buildid.h: $(SRCS) $(CORE_HDRS) $(wildcard core/*/*.js) $(TEMPLATES) FORCE
 	@mkdir -p $(@D)
 	@printf '#define TEND_BUILD_ID "%s"\n' \
-		"$$(cat $(SRCS) $(CORE_HDRS) $(wildcard core/*/*.js) | sha256sum | cut -c1-12)" >$@.new
+		"$$(cat $(SRCS) $(CORE_HDRS) $(wildcard core/*/*.js) $(TEMPLATES) | sha256sum | cut -c1-12)" >$@.new
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
 $(JSMN):

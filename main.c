@@ -184,6 +184,8 @@ int main(int argc, char **argv)
 {
 	const char *base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
 	base = base ? base + 1 : argc > 0 && argv[0] ? argv[0] : "tend";
+	if (argc > 0 && argv[0])
+		invoked_as = argv[0];
 	if (strcmp(base, "pm2") == 0)
 		home_use_pm2_names();
 	if (strncmp(base, "tend-", 5) == 0 && base[5])

@@ -3,6 +3,7 @@
 #include "client/client.h"
 #include "lib/opt.h"
 #include "client/table.h"
+#include "daemon/daemon.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +26,19 @@ const char save_help[] =
 	"Exit status: 0 saved, 1 not saved (empty list without --force, disk error).\n";
 
 const char resurrect_help[] =
-	"usage: tend resurrect [-s] [-m] [--no-color]\n"
+	"usage: tend resurrect [-s] [-m] [--no-color] [--no-daemon]\n"
 	"\n"
 	"Start every app saved by tend save, as it was saved: running apps run, stopped\n"
 	"apps are registered stopped. Apps already running are left alone, so resurrect\n"
 	"twice changes nothing. Instances a killed daemon left running are stopped and\n"
 	"replaced, not duplicated. A corrupt dump.json falls back to dump.json.bak with a\n"
 	"warning.\n"
+	"\n"
+	"  --no-daemon   be the daemon, in the foreground, and resurrect in it: what the\n"
+	"                boot services of tend startup run. Under systemd (Type=notify) it\n"
+	"                says READY=1 once the saved apps are started; without a dump it\n"
+	"                runs with no apps. SIGTERM or SIGINT stop the apps, then it exits;\n"
+	"                the dump is left as it is.\n"
 	"\n"
 	"Exit status: 0 done, 1 no readable dump or an app failed to start.\n";
 
@@ -41,7 +48,7 @@ const char cleardump_help[] =
 	"Replace the saved app list with an empty one (the previous one is kept as\n"
 	"dump.json.bak). Running apps are not touched.\n";
 
-enum { O_FORCE = 1, O_SILENT, O_MINI, O_NO_COLOR };
+enum { O_FORCE = 1, O_SILENT, O_MINI, O_NO_COLOR, O_NO_DAEMON };
 
 static int save_request(const char *cmd, bool force, bool silent)
 {
@@ -105,17 +112,19 @@ int resurrect_main(int argc, char **argv)
 		{"silent", 's', OPT_NONE, O_SILENT},
 		{"mini-list", 'm', OPT_NONE, O_MINI},
 		{"no-color", 0, OPT_NONE, O_NO_COLOR},
+		{"no-daemon", 0, OPT_NONE, O_NO_DAEMON},
 		{0},
 	};
 	struct optstate s;
 	opt_init(&s, argc, argv);
-	bool silent = false, no_color = false;
+	bool silent = false, no_color = false, no_daemon = false;
 	struct table_opts o = {0};
 	int id;
 	while ((id = opt_next_or_die(&s, options)) != OPT_END) {
 		silent |= id == O_SILENT;
 		o.mini |= id == O_MINI;
 		no_color |= id == O_NO_COLOR;
+		no_daemon |= id == O_NO_DAEMON;
 	}
 	if (s.npos || s.nrest)
 		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
@@ -123,6 +132,11 @@ int resurrect_main(int argc, char **argv)
 	struct buf req = {0};
 	req_begin(&req, "resurrect");
 	req_end(&req);
+	if (no_daemon) {
+		int rc = daemon_run(true, req.data, req.len - 1);
+		buf_free(&req);
+		return rc;
+	}
 	struct reply rep;
 	call(&req, true, NULL, NULL, &rep);
 	char *warning = json_dup(&rep.doc, json_get(&rep.doc, 0, "warning"));

@@ -113,9 +113,13 @@ static void client_flush(struct client *c)
 void client_send(struct client *c, const char *p, size_t n)
 {
 	if (c->fd < 0) {
-		/* The foreground daemon's own request: only errors matter, to its log. */
-		if (n > 8 && memcmp(p, "{\"ok\":false", 11) == 0)
+		/* The foreground daemon's own request: only errors matter, to its log; its
+		 * final line ({"ok":...}) says it is carried out. */
+		bool failed = n > 11 && memcmp(p, "{\"ok\":false", 11) == 0;
+		if (failed)
 			dlog("%.*s", (int)(n && p[n - 1] == '\n' ? n - 1 : n), p);
+		if (failed || (n > 10 && memcmp(p, "{\"ok\":true", 10) == 0))
+			daemon_initial_done(!failed);
 		return;
 	}
 	if (client_queued(c) + n > MAX_PENDING_OUT) {

@@ -97,6 +97,7 @@ void daemon_kill_now(void);       /* every stop under way: SIGKILL now */
 void daemon_update(struct client *c, const char *exe);   /* exec exe, or reply why not */
 bool daemon_shutting_down(void);
 void daemon_exit_when_flushed(struct client *c);
+void daemon_initial_done(bool ok);   /* the foreground daemon's own first request replied */
 void daemon_sample_procs(void);   /* refresh CPU/memory if the last sample is stale */
 /* the whole tree's CPU time and RSS into p->run.tree_sample, unless younger than max_age_ms */
 struct proc;

@@ -7,6 +7,7 @@
 #include "daemon/crash.h"
 #include "daemon/events.h"
 #include "daemon/ctl.h"
+#include "daemon/manager.h"
 #include "lib/home.h"
 #include "daemon/proc.h"
 #include "daemon/ready.h"
@@ -122,6 +123,7 @@ void daemon_shutdown_begin(void)
 	if (shutting_down)
 		return;
 	shutting_down = true;
+	manager_notify("STOPPING=1");
 	dlog("shutting down: stopping %d process(es)", nprocs);
 	events_daemon("shutdown", NULL);
 	for (int i = 0; i < nprocs; i++)
@@ -135,6 +137,13 @@ void daemon_kill_now(void)
 	dlog("stopping with SIGKILL now");
 	for (int i = 0; i < nprocs; i++)
 		proc_kill_now(procs[i]);
+}
+
+void daemon_initial_done(bool ok)
+{
+	if (!ok)
+		dlog("the first request failed (see above); the daemon goes on");
+	manager_notify("READY=1");
 }
 
 /* Leave the home to a successor: no socket to connect to, no pid file. */
@@ -421,6 +430,7 @@ static void loop(void)
 static bool begin(void)
 {
 	read_environment();
+	manager_setup();
 	signal_fd = setup_signals();
 	crash_handlers_install(log_fd);   /* after setup_signals reset every disposition */
 	if (signal_fd < 0)
@@ -512,7 +522,9 @@ int daemon_run(bool foreground, const char *initial, size_t initial_len)
 	signal_ready(news);
 	if (initial) {
 		struct client *c = client_add(-1);
-		ctl_request(c, initial, initial_len);
+		ctl_request(c, initial, initial_len);   /* READY=1 when it has replied */
+	} else {
+		manager_notify("READY=1");
 	}
 	return run_until_exit();
 }

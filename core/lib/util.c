@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 const char *applet_name = "tend";
+const char *invoked_as = "tend";
 
 void blank_controls(char *s, size_t n)
 {

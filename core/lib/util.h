@@ -18,6 +18,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* The applet running now, for "tend: APPLET: ..." messages. */
 extern const char *applet_name;
+extern const char *invoked_as;   /* argv[0] of the process, as it was run */
 
 /* Short-lived commands: print "tend: APPLET: message" and exit. */
 NORETURN void die(const char *fmt, ...) PRINTF_LIKE(1, 2);        /* exit 1 */
