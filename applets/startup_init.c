@@ -150,7 +150,7 @@ struct commands {
 	int n;
 };
 
-/* add(&cs, may_fail, "word", ..., NULL); the words are kept (the process is short). */
+/* add(&cs, may_fail, "word", ..., NULL): the words are copied; run() frees them. */
 static void add(struct commands *cs, bool may_fail, ...)
 {
 	if (cs->n == MAX_COMMANDS)
@@ -168,6 +168,9 @@ static void add(struct commands *cs, bool may_fail, ...)
 static int run(const struct service *sv, struct commands *cs)
 {
 	int rc = run_commands(sv, cs->c, cs->n);
+	for (int i = 0; i < cs->n; i++)
+		for (int w = 0; cs->c[i].argv[w]; w++)
+			free((char *)cs->c[i].argv[w]);
 	cs->n = 0;
 	return rc;
 }
@@ -331,21 +334,24 @@ static int initd_install(struct service *sv, const char *tmpl)
 static int initd_uninstall(struct service *sv)
 {
 	char *path = fmt("/etc/init.d/%s", sv->name);
-	struct commands cs = {0};
-	if (!strcmp(sv->init->name, "openrc")) {
-		add(&cs, true, "rc-service", sv->name, "stop", NULL);
-		add(&cs, true, "rc-update", "del", sv->name, "default", NULL);
-	} else if (!strcmp(sv->init->name, "procd")) {
-		add(&cs, true, path, "stop", NULL);
-		add(&cs, true, path, "disable", NULL);
-	} else {
-		add(&cs, true, path, "stop", NULL);
-		if (on_path("update-rc.d") || !on_path("chkconfig"))
-			add(&cs, true, "update-rc.d", "-f", sv->name, "remove", NULL);
-		else
-			add(&cs, true, "chkconfig", "--del", sv->name, NULL);
+	int rc = 0;
+	if (exists_in(sv, path)) {   /* (stopping what is not there would only fail) */
+		struct commands cs = {0};
+		if (!strcmp(sv->init->name, "openrc")) {
+			add(&cs, true, "rc-service", sv->name, "stop", NULL);
+			add(&cs, true, "rc-update", "del", sv->name, "default", NULL);
+		} else if (!strcmp(sv->init->name, "procd")) {
+			add(&cs, true, path, "stop", NULL);
+			add(&cs, true, path, "disable", NULL);
+		} else {
+			add(&cs, true, path, "stop", NULL);
+			if (on_path("update-rc.d") || !on_path("chkconfig"))
+				add(&cs, true, "update-rc.d", "-f", sv->name, "remove", NULL);
+			else
+				add(&cs, true, "chkconfig", "--del", sv->name, NULL);
+		}
+		rc = run(sv, &cs);
 	}
-	int rc = exists_in(sv, path) ? run(sv, &cs) : 0;
 	remove_file(sv, path);
 	free(path);
 	return rc;

@@ -108,3 +108,8 @@ for applet in restart reload; do
 		printf '%s\n' "$OUT" | grep -q -- "$o" || fail "$applet --help does not list $o"
 	done
 done
+
+# ---- every applet is in the manual: its section, or its synopsis in another's -----------------
+for a in $("$TEND" --help | sed -n '/^applets:/,$p' | awk 'NR > 1 && /^  [a-zA-Z]/ { print $1 }'); do
+	grep -q -e "^\.SS $a\$" -e "^\.B tend $a\$" "$TOP/man/tend.1" || fail "applet $a has no place in tend(1)"
+done
