@@ -4,6 +4,7 @@
 #include "applets/web.h"
 #include "client/client.h"
 #include "client/conn.h"
+#include "client/probes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,39 +85,23 @@ static int status_of(int code, const char *error)
 
 /* ---- the list, parsed --------------------------------------------------------------- */
 
-/* /readyz: 503 while an app meant to run (every one not stopped) is not online. */
+/* /readyz (client/probes.c): the list's instances and their states. */
 static int readyz_body(struct buf *b, const struct jdoc *d, bool verbose)
 {
-	int bad = 0;
-	json_open(b, '{');
-	json_key(b, "apps");
-	json_open(b, '[');
-	for (int i = 0, app = 1; i < d->tok[0].size; i++, app = json_next(d, app)) {
-		int env = json_get(d, app, "pm2_env");
-		char *status = json_dup(d, json_get(d, env, "status"));
-		if (status && strcmp(status, "online") != 0 && strcmp(status, "stopped") != 0) {
-			bad++;
-			json_open(b, '{');
-			long long id = -1;
-			json_as_ll(d, json_get(d, app, "pm_id"), &id);
-			json_kint(b, "id", id);
-			char *name = json_dup(d, json_get(d, app, "name"));
-			json_kstr(b, "name", name ? name : "");
-			free(name);
-			json_kstr(b, "status", status);
-			json_close(b, '}');
-		}
-		free(status);
+	int n = d->tok[0].size;
+	struct probe_app *apps = xcalloc((size_t)n + 1, sizeof *apps);
+	for (int i = 0, app = 1; i < n; i++, app = json_next(d, app)) {
+		json_as_ll(d, json_get(d, app, "pm_id"), &apps[i].id);
+		apps[i].name = json_dup(d, json_get(d, app, "name"));
+		apps[i].status = json_dup(d, json_get(d, json_get(d, app, "pm2_env"), "status"));
 	}
-	json_close(b, ']');
-	json_kstr(b, "status", bad ? "not ready" : "ready");
-	json_close(b, '}');
-	buf_putc(b, '\n');
-	if (!verbose) {
-		buf_reset(b);
-		buf_printf(b, "{\"status\":\"%s\"}\n", bad ? "not ready" : "ready");
+	int status = probe_readyz(b, apps, n, verbose);
+	for (int i = 0; i < n; i++) {
+		free((char *)apps[i].name);
+		free((char *)apps[i].status);
 	}
-	return bad ? 503 : 200;
+	free(apps);
+	return status;
 }
 
 /* The last n lines of a file, as JSON strings into b (an array). */

@@ -62,8 +62,12 @@ char *applog_instance_path(const char *path, const struct spec *s, int id)
 	return xasprintf("%.*s-%d%s", (int)(dot - path), path, id, dot);
 }
 
+bool applog_no_default_files;
+
 static char *log_path(const struct spec *s, const char *given, const char *kind, int id)
 {
+	if (!given && applog_no_default_files)   /* tend runtime: the output is the container's */
+		return xstrdup("/dev/null");
 	if (!given || !*given)
 		return default_path(s, kind, id);
 	return s->merge_logs ? xstrdup(given) : applog_instance_path(given, s, id);

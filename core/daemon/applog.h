@@ -8,6 +8,7 @@
 /* Rotation defaults for the whole daemon (TEND_LOG_MAX_SIZE, TEND_LOG_RETAIN). */
 extern int64_t applog_default_max_size;
 extern int applog_default_retain;
+extern bool applog_no_default_files;   /* TEND_NO_LOG_FILES: undeclared logs go to /dev/null */
 
 /* Rename path aside with the time in its name (path__YYYY-MM-DD_HH-mm-ss.log) and keep
  * only the newest `retain` of those; false with errno when the rename failed. */

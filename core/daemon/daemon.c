@@ -336,6 +336,8 @@ static void read_environment(void)
 		applog_default_retain = (int)kept;
 	else if (retain)
 		dlog("ignoring bad LOG_RETAIN %s", retain);
+	const char *nofiles = home_env("NO_LOG_FILES");
+	applog_no_default_files = nofiles && strcmp(nofiles, "0") != 0 && *nofiles;
 	const char *sig = home_env("KILL_SIGNAL");
 	if (sig) {
 		int n = signal_from_name(sig);

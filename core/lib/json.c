@@ -15,7 +15,7 @@ static void json_sep(struct buf *b)
 	if (b->len == 0)
 		return;
 	char last = b->data[b->len - 1];
-	if (last != '{' && last != '[' && last != ':')
+	if (last != '{' && last != '[' && last != ':' && last != '\n')   /* (\n: JSON lines) */
 		buf_putc(b, ',');
 }
 

@@ -1,0 +1,38 @@
+/* tend runtime: what the applet (runtime.c: the daemon, the signals, the exit) and its
+ * output (runtime_out.c: app logs and events as pm2-runtime prints them, the instances'
+ * states, the health probes) share. */
+#ifndef TEND_RUNTIME_H
+#define TEND_RUNTIME_H
+
+#include "client/conn.h"
+#include "lib/loop.h"
+
+enum out_mode { OUT_RAW, OUT_FORMATTED, OUT_FORMAT, OUT_JSON };
+
+/* One instance, as the event stream told it. */
+struct inst {
+	long long id;
+	char *name;
+	char status[24];
+	int last_code;     /* its last exit: the code, or 128 + the signal; -1 none yet */
+	bool gone;         /* deleted */
+};
+
+extern struct runtime_state {
+	enum out_mode out;
+	const char *exit_from;      /* --exit-code-from APP */
+	int exit_from_code;         /* APP's last exit, -1 none */
+	bool exit_from_done;        /* APP is down for good: time to stop */
+	struct inst *insts;
+	int ninsts;
+	bool daemon_up;             /* its socket answers and the streams are open */
+} RT;
+
+/* runtime_out.c */
+void rt_log_line(struct conn *c, char *line, size_t len);     /* a line of the logs stream */
+void rt_event_line(struct conn *c, char *line, size_t len);   /* a line of the events stream */
+bool rt_any_alive(void);         /* an instance online or launching (pm2-runtime's test) */
+bool rt_health_listen(const char *spec, char *err, size_t errlen);   /* [ADDR:]PORT */
+void rt_out_flush(void);
+
+#endif
