@@ -472,6 +472,7 @@ int runtime_main(int argc, char **argv)
 	if (!strncmp(base, "pm2-", 4))
 		home_use_pm2_names();   /* pm2-runtime: PM2_HOME and PM2's file names */
 	parse(argc, argv);
+	R.logs.fd = R.events.fd = -1;   /* (not stdin: the streams are opened later) */
 	if (client_connect() >= 0)
 		die("a daemon already runs for %s: tend runtime runs its own (set %s)", home_dir(),
 		    home_is_pm2() ? "PM2_HOME" : "TEND_HOME");

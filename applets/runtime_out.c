@@ -53,7 +53,12 @@ static void print_line(long long id, const char *name, bool err, int64_t at, con
 		int n = snprintf(label, sizeof label, "%lld|%s", id, name);
 		if ((size_t)n > name_width)
 			name_width = (size_t)n + 1;
-		buf_printf(&out[0], "%-*.*s | ", (int)name_width, (int)name_width, label);
+		/* green and red, as pm2-runtime, on a terminal */
+		static int color = -1;
+		if (color < 0)
+			color = isatty(1) && !getenv("NO_COLOR");
+		buf_printf(&out[0], "%s%-*.*s | %s", color ? (err ? "\033[31m" : "\033[32m") : "", (int)name_width,
+		           (int)name_width, label, color ? "\033[39m" : "");
 		buf_add(&out[0], line, len);
 		buf_putc(&out[0], '\n');
 		break;

@@ -492,6 +492,9 @@ static void emit_program(struct norm *n, struct buf *b, const char *script, cons
 	}
 	if (want) {
 		char *ipath = decl_which(want);
+		/* .sh is bash's, as PM2 has it; a system without bash (BusyBox, Alpine) has sh */
+		if (!ipath && !interp && !strcmp(want, "bash"))
+			ipath = decl_which("sh");
 		if (!ipath) {
 			failf(n, interp ? "exec_interpreter" : "script", "interpreter %s not found in PATH", want);
 			goto out;

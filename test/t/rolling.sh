@@ -25,7 +25,7 @@ for p in $before; do "$TEND" pid web | grep -qx "$p" || fail "scale +2 touched p
 "$TEND" jlist | "$PY" -c 'import json, sys
 print(sorted(p["pm2_env"]["NODE_APP_INSTANCE"] for p in json.load(sys.stdin)))' >inst.txt
 [ "$(cat inst.txt)" = "[0, 1, 2, 3]" ] || fail "instance numbers after scale +2: $(cat inst.txt)"
-serves "$P1" 4 || fail "the new instances do not serve: $(sort -u seen.txt | tr '\n' ' ')"
+serves "$P1" 4 300 || fail "the new instances do not serve: $(sort -u seen.txt | tr '\n' ' ')"
 newest=$("$TEND" pid web | tail -n 1)
 run "$TEND" scale web -3 -s
 expect_rc 0
