@@ -34,17 +34,17 @@ const [url, token, shot] = process.argv.slice(2);
 		console.log('apps: ' + names.join(' '));
 		await page.waitForFunction(() => document.querySelector('#conn').textContent === 'live', {timeout: 15000});
 		// Restart sl from its row.
-		const row = await page.$$eval('#apps tr.app', (trs) => trs.findIndex((tr) => tr.children[1].textContent === 'sl'));
-		const buttons = await page.$$('#apps tr.app');
-		const restart = await buttons[row].$('button[data-act=restart]');
-		await restart.click();
+		// (the table is redrawn as events come: find and click in one step in the page)
+		const clickIn = (name, selector) => page.evaluate((n, sel) => {
+			const tr = [...document.querySelectorAll('#apps tr.app')].find((r) => r.children[1].textContent === n);
+			tr.querySelector(sel).click();
+		}, name, selector);
+		await clickIn('sl', 'button[data-act=restart]');
 		await page.waitForFunction(() => /restart sl\[\d+\]: done/.test(document.querySelector('#status').textContent),
 			{timeout: 20000});
 		console.log('restart: ' + await page.$eval('#status', (s) => s.textContent));
 		// Select talk: its old lines, then a live one.
-		const talk = await page.$$eval('#apps tr.app', (trs) => trs.findIndex((tr) => tr.children[1].textContent === 'talk'));
-		const rows = await page.$$('#apps tr.app');
-		await (await rows[talk].$('td:nth-child(2)')).click();
+		await clickIn('talk', 'td:nth-child(2)');
 		await page.waitForFunction(() => /line-\d+/.test(document.querySelector('#logs').textContent), {timeout: 15000});
 		const first = await page.$eval('#logs', (l) => l.lastChild.textContent);
 		await page.waitForFunction((f) => document.querySelector('#logs').lastChild.textContent !== f,

@@ -37,6 +37,25 @@ check_stopped() { # check_stopped DAEMON_PID APP_PID WHAT
 	[ "$(md5sum <"$TEND_HOME/dump.json")" = "$dump" ] || fail "$3 changed the dump"
 }
 
+# cycle KIND PARENT DOWN UP END: under its supervisor (PARENT), the service brought the
+# apps back; DOWN stops them and keeps the dump, UP brings them back, END (the supervisor
+# going away) stops them again
+cycle() {
+	wait_back
+	d1=$(daemon_pid)
+	[ "$(parent_comm "$d1")" = "$2" ] || fail "$1: the daemon's parent is $(parent_comm "$d1"), not $2"
+	a1=$(jget a 'p["pid"]')
+	eval "$3" >/dev/null || fail "$1: $3"
+	check_stopped "$d1" "$a1" "$1: $3"
+	eval "$4" >/dev/null || fail "$1: $4"
+	wait_back
+	[ "$(jget a 'p["pid"]')" != "$a1" ] || fail "$1: a was not started again"
+	d2=$(daemon_pid)
+	a2=$(jget a 'p["pid"]')
+	eval "$5" || fail "$1: $5"
+	check_stopped "$d2" "$a2" "$1: $5"
+}
+
 # ---- runit ----------------------------------------------------------------------------------------
 R=$T/r-runit
 mkdir -p "$R/etc/sv" "$R/etc/service" "$T/scan-runit"
@@ -45,20 +64,9 @@ ln -s "$R/etc/sv/tend-root" "$T/scan-runit/tend-root"
 runsvdir -P "$T/scan-runit" >"$T/runsvdir.log" 2>&1 &
 rsd=$!
 track_pid $rsd
-wait_back
-d1=$(daemon_pid)
-[ "$(parent_comm "$d1")" = runsv ] || fail "runit: the daemon's parent is $(parent_comm "$d1"), not runsv"
-a1=$(jget a 'p["pid"]')
-sv -w 30 down "$T/scan-runit/tend-root" >/dev/null || fail "sv down"
-check_stopped "$d1" "$a1" "sv down"
-sv up "$T/scan-runit/tend-root" || fail "sv up"
-wait_back
-[ "$(jget a 'p["pid"]')" != "$a1" ] || fail "runit: a was not started again"
-d2=$(daemon_pid)
-a2=$(jget a 'p["pid"]')
-kill -HUP $rsd   # runsvdir: every service down, then exit
-wait_for 30 dead $rsd
-check_stopped "$d2" "$a2" "runsvdir's exit"
+# (runsvdir on SIGHUP: every service down, then it exits)
+cycle runit runsv 'sv -w 30 down "$T/scan-runit/tend-root"' 'sv up "$T/scan-runit/tend-root"' \
+	'kill -HUP $rsd && wait_for 30 dead $rsd'
 
 # ---- s6 -------------------------------------------------------------------------------------------
 R=$T/r-s6
@@ -68,19 +76,8 @@ ln -s "$R/etc/s6/sv/tend-root" "$T/scan-s6/tend-root"
 s6-svscan "$T/scan-s6" >"$T/s6-svscan.log" 2>&1 &
 svscan=$!
 track_pid $svscan
-wait_back
-d1=$(daemon_pid)
-[ "$(parent_comm "$d1")" = s6-supervise ] || fail "s6: the daemon's parent is $(parent_comm "$d1")"
-a1=$(jget a 'p["pid"]')
-s6-svc -wd -T 30000 -d "$T/scan-s6/tend-root" || fail "s6-svc -d"
-check_stopped "$d1" "$a1" "s6-svc -d"
-s6-svc -u "$T/scan-s6/tend-root" || fail "s6-svc -u"
-wait_back
-d2=$(daemon_pid)
-a2=$(jget a 'p["pid"]')
-s6-svscanctl -t "$T/scan-s6" || fail "s6-svscanctl -t"
-wait_for 30 dead $svscan
-check_stopped "$d2" "$a2" "s6-svscan's exit"
+cycle s6 s6-supervise 's6-svc -wd -T 30000 -d "$T/scan-s6/tend-root"' 's6-svc -u "$T/scan-s6/tend-root"' \
+	's6-svscanctl -t "$T/scan-s6" && wait_for 30 dead $svscan'
 
 # ---- BusyBox init, PID 1 of its own PID namespace (its /etc the startup root's) -----------------
 R=$T/r-bb

@@ -30,6 +30,15 @@ rt() {
 	RPID=$!
 	track_pid $RPID
 }
+# ns_term PID WHAT: TERM to PID 1 of the namespace unshare PID made; it must end with 0
+ns_term() {
+	init=$(ps -o pid= --ppid "$1" | tr -d ' ')
+	kill -TERM "$init"
+	wait_for 30 dead "$1"
+	wait "$1"
+	rc=$?
+	[ "$rc" = 0 ] || fail "$2: TERM gave exit status $rc: $(tail -n 3 "$T/$2.err")"
+}
 # rt_end: the exit status of the last rt once it has ended
 rt_end() {
 	wait_for 60 dead $RPID
@@ -173,12 +182,7 @@ ns=$!
 track_pid $ns
 wait_for 30 grep -q "zombies=" "$T/ns.out"
 has ns.out "pid1=$(basename "$TEND" | cut -c1-15) zombies=0"
-init=$(ps -o pid= --ppid $ns | tr -d ' ')
-kill -TERM "$init"
-wait_for 30 dead $ns
-wait $ns
-rc=$?
-[ "$rc" = 0 ] || fail "PID 1: TERM gave exit status $rc: $(tail -n 3 "$T/ns.err")"
+ns_term $ns ns
 
 # ---- a container without Docker: a root with only BusyBox and tend (FROM busybox, the
 # README's Dockerfile), PID 1 of its namespace; a .sh app runs without bash ------------------
@@ -200,9 +204,4 @@ unshare --pid --fork --mount --root="$ROOTFS" --mount-proc /usr/local/bin/tend r
 box=$!
 track_pid $box
 wait_for 30 sh -c "[ \$(grep -c 'hello from PID 1 tend' '$T/box.out') = 2 ]"
-init=$(ps -o pid= --ppid $box | tr -d ' ')
-kill -TERM "$init"
-wait_for 30 dead $box
-wait $box
-rc=$?
-[ "$rc" = 0 ] || fail "the BusyBox container: exit status $rc: $(tail -n 3 "$T/box.err")"
+ns_term $box box
