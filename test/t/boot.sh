@@ -31,9 +31,14 @@ wait_back() {
 daemon_pid() { cat "$TEND_HOME/tend.pid"; }
 parent_comm() { ps -o comm= -p "$(ps -o ppid= -p "$1" | tr -d ' ')"; }
 # after a stop: the daemon and the app gone, the dump untouched
+# (named waits, so that a timeout says which process did not end)
+daemon_dead() { dead "$1"; }
+app_dead() { dead "$1"; }
+supervisor_dead() { dead "$1"; }
+namespace_dead() { dead "$1"; }
 check_stopped() { # check_stopped DAEMON_PID APP_PID WHAT
-	wait_for 30 dead "$1"
-	wait_for 30 dead "$2"
+	wait_for 30 daemon_dead "$1"
+	wait_for 30 app_dead "$2"
 	[ "$(md5sum <"$TEND_HOME/dump.json")" = "$dump" ] || fail "$3 changed the dump"
 }
 
@@ -66,7 +71,7 @@ rsd=$!
 track_pid $rsd
 # (runsvdir on SIGHUP: every service down, then it exits)
 cycle runit runsv 'sv -w 30 down "$T/scan-runit/tend-root"' 'sv up "$T/scan-runit/tend-root"' \
-	'kill -HUP $rsd && wait_for 30 dead $rsd'
+	'kill -HUP $rsd && wait_for 30 supervisor_dead $rsd'
 
 # ---- s6 -------------------------------------------------------------------------------------------
 R=$T/r-s6
@@ -77,7 +82,7 @@ s6-svscan "$T/scan-s6" >"$T/s6-svscan.log" 2>&1 &
 svscan=$!
 track_pid $svscan
 cycle s6 s6-supervise 's6-svc -wd -T 30000 -d "$T/scan-s6/tend-root"' 's6-svc -u "$T/scan-s6/tend-root"' \
-	's6-svscanctl -t "$T/scan-s6" && wait_for 30 dead $svscan'
+	's6-svscanctl -t "$T/scan-s6" && wait_for 30 supervisor_dead $svscan'
 
 # ---- BusyBox init, PID 1 of its own PID namespace (its /etc the startup root's) -----------------
 R=$T/r-bb
@@ -98,11 +103,11 @@ boot() {
 boot 1
 [ "$(cat "$TEND_HOME/tend.pid")" != 1 ] || fail "tend is PID 1: init should be"
 kill -TERM "$init"   # BusyBox init: reboot (TERM to all, then KILL, then gone)
-wait_for 30 dead $ns
+wait_for 30 namespace_dead $ns
 [ "$(md5sum <"$TEND_HOME/dump.json")" = "$dump" ] || fail "a reboot changed the dump"
 boot 2
 kill -TERM "$init"
-wait_for 30 dead $ns
+wait_for 30 namespace_dead $ns
 
 # ---- systemd's notify protocol, without systemd: a datagram socket as NOTIFY_SOCKET ---------------
 "$PY" - "$TEND" "$T/notify" "$TEND_HOME" <<'PY' || fail "Type=notify"

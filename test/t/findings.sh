@@ -101,7 +101,9 @@ assert apps["broken"]["status"] == "errored", apps["broken"]["status"]' "$TEND_H
 	fail "the dump's states"
 "$TEND" kill
 run "$TEND" resurrect -s
-expect_rc 0   # broken runs again (and fails again, later)
+# broken runs again and fails again: later, or (a loaded machine) before resurrect is done
+[ "$RC" = 0 ] || { [ "$RC" = 1 ] && [ "$ERR" = "tend: resurrect: broken[3] errored" ]; } ||
+	fail "resurrect: exit status $RC: $ERR"
 [ "$(jl '[p["pm2_env"]["status"] for p in by("trio")]')" = '["online", "stopped", "online"]' ] ||
 	fail "trio after resurrect: $(jl '[p["pm2_env"]["status"] for p in by("trio")]')"
 wait_for 20 sh -c "\"$TEND\" jlist | grep -q '\"restart_time\":[1-9]'"

@@ -74,14 +74,14 @@ run_both --json
 "$PY" - "$T/pm2.--json.out.apps" "$T/tend.--json.out" <<'PY' || fail "--json differs"
 import json, sys
 def read(path):
-    keys, logs, events = {}, set(), set()
+    keys, logs, events = {}, {}, set()
     for l in open(path).read().splitlines():
         o = json.loads(l)
         kind = o["type"] if o["type"] == "process_event" else "log"
         keys.setdefault(kind, list(o))
         assert list(o) == keys[kind], (path, o)
-        if kind == "log":
-            logs.add((o["type"], o["message"], o["process_id"], o["app_name"]))
+        if kind == "log":   # (pm2-runtime: one object per read, several lines run together)
+            logs[(o["type"], o["process_id"], o["app_name"])] = logs.get((o["type"], o["process_id"], o["app_name"]), "") + o["message"]
         else:
             events.add(o["status"])
     return keys, logs, events
