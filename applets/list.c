@@ -1,11 +1,13 @@
 /* list, jlist, prettylist: the process table, or PM2's JSON. */
 #include "applets/applet.h"
 #include "client/client.h"
+#include "client/ecosystem.h"
 #include "lib/inspect.h"
 #include "lib/opt.h"
 #include "client/table.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 //applet: jlist jlist_main jlist_help - print every app as JSON (PM2's jlist format)
@@ -17,11 +19,13 @@
 //applet: status list_main list_help a list
 
 const char list_help[] =
-	"usage: tend list [--sort FIELD[:asc|desc]] [-m] [--no-color]\n"
+	"usage: tend list [TARGET...] [--sort FIELD[:asc|desc]] [-m] [--no-color]\n"
 	"       (also: ls, l, ps, status)\n"
 	"\n"
 	"Print the process table: id, name, namespace, mode, pid, uptime, restarts,\n"
 	"status, cpu, mem, user. CPU and memory are sampled from /proc by the daemon.\n"
+	"With targets (ids, names, namespaces, all, /regex/, a declaration file), only\n"
+	"their instances (exit status 1 when one matches nothing).\n"
 	"Colors only when stdout is a terminal (and NO_COLOR is unset).\n"
 	"\n"
 	"      --sort FIELD  id, name, namespace, status, pid, uptime, restarts, cpu, mem;\n"
@@ -68,10 +72,30 @@ int list_main(int argc, char **argv)
 			no_color = true;
 		}
 	}
-	if (s.npos || s.nrest)
-		die_usage("unexpected argument '%s'", s.npos ? s.pos[0] : s.rest[0]);
+	if (s.nrest)
+		die_usage("unexpected argument '%s'", s.rest[0]);
+	/* a declaration file stands for its apps' names */
+	char **targets = xcalloc((size_t)s.npos + 1, sizeof *targets);
+	int n = 0;
+	for (int i = 0; i < s.npos; i++) {
+		if (!eco_is_file(s.pos[i])) {
+			targets[n++] = xstrdup(s.pos[i]);
+			continue;
+		}
+		int k;
+		char **names = eco_app_names(s.pos[i], NULL, &k);
+		targets = xrealloc(targets, ((size_t)n + (size_t)k + (size_t)(s.npos - i) + 1) * sizeof *targets);
+		for (int j = 0; j < k; j++)
+			targets[n++] = names[j];
+		free(names);
+	}
+	o.targets = targets;
+	o.ntargets = n;
 	o.color = want_color(1, no_color);
 	table_show(stdout, &o);
+	for (int i = 0; i < n; i++)
+		free(targets[i]);
+	free(targets);
 	opt_free(&s);
 	return EXIT_OK;
 }

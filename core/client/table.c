@@ -218,7 +218,7 @@ out:
 void table_show(FILE *f, const struct table_opts *o)
 {
 	struct jdoc d;
-	char *json = call_list(NULL, 0, NULL, &d);
+	char *json = call_list(o->targets, o->ntargets, NULL, &d);
 	table_print(f, &d, 0, o);
 	json_free(&d);
 	free(json);

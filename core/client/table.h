@@ -10,6 +10,8 @@ struct table_opts {
 	bool color;
 	bool mini;          /* -m: "id name status pid" lines */
 	const char *sort;   /* "field[:asc|desc]" or NULL */
+	char **targets;     /* list: only these (ids, names, a file...); NULL: every app */
+	int ntargets;
 };
 
 /* array: the token of a jlist array in d. */

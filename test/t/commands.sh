@@ -398,5 +398,22 @@ utf8_jlist() {
 }
 part "non-UTF-8 env" utf8_jlist
 
+# list TARGET...: only those instances; a declaration file stands for its apps
+list_targets() {
+	"$TEND" start "sleep 1000" -n lt-a -s || fail "start lt-a"
+	"$TEND" start "sleep 1000" -n lt-b -i 2 -s || fail "start lt-b"
+	printf '{"apps": [{"name": "lt-b", "script": "sleep", "args": "1000"}]}\n' >"$T/lt.json"
+	run "$TEND" list -m lt-a
+	expect_rc 0
+	[ "$(printf '%s\n' "$OUT" | awk '{ print $2 }' | sort -u)" = lt-a ] || fail "list lt-a: $OUT"
+	run "$TEND" list -m "$T/lt.json"
+	[ "$(printf '%s\n' "$OUT" | awk '$2 == "lt-b"' | wc -l)" = 2 ] || fail "list FILE: $OUT"
+	printf '%s\n' "$OUT" | grep -q lt-a && fail "list FILE shows another app: $OUT"
+	run "$TEND" list -m no-such-app
+	expect_rc 1
+	"$TEND" delete lt-a lt-b -s
+}
+part "list with targets" list_targets
+
 part_report
 exit 0
