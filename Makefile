@@ -107,11 +107,11 @@ $(OBJDIR)/node_preload.h: core/daemon/node-preload.js
 	@mkdir -p $(@D)
 	@sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.new && mv $@.new $@
 
-# The startup templates (core/client/templates/) are embedded as C strings:
-# tmpl_systemd_service for systemd.service, and so on.
+# The templates (core/client/templates/: startup's services, deploy's remote script) are
+# embedded as C strings: tmpl_systemd_service for systemd.service, and so on.
 TEMPLATES := $(sort $(wildcard core/client/templates/*))
-$(OBJDIR)/applets/startup_init.o: $(OBJDIR)/startup_templates.h
-$(OBJDIR)/startup_templates.h: $(TEMPLATES) Makefile
+$(OBJDIR)/applets/startup_init.o $(OBJDIR)/applets/deploy_conf.o: $(OBJDIR)/templates.h
+$(OBJDIR)/templates.h: $(TEMPLATES) Makefile
 	@mkdir -p $(@D)
 	@for f in $(TEMPLATES); do \
 		printf 'static const char tmpl_%s[] =\n' "$$(basename "$$f" | tr . _)"; \

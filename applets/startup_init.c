@@ -6,7 +6,7 @@
 #include "lib/safefile.h"
 #include "lib/util.h"
 
-#include "startup_templates.h"
+#include "templates.h"
 
 #include <ctype.h>
 #include <dirent.h>
