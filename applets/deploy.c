@@ -53,8 +53,9 @@ const char deploy_help[] =
 	"allowed), ssh_options, fetch, env, forward-agent, the hooks pre-setup, post-setup,\n"
 	"pre-deploy-local, pre-deploy, post-deploy (default: tend startOrRestart FILE --env\n"
 	"ENV); and tend's: layout (\"releases\", or \"pm2\": PM2's source/ and current),\n"
-	"keep_releases (5), shared (entries linked from PATH/shared), health (\"apps\", a URL\n"
-	"or a command; \"apps\" by default with the default post-deploy), health_timeout (30).\n"
+	"keep_releases (5), shared (entries linked from PATH/shared), health (\"apps\": the\n"
+	"file's apps online and staying so, the default; a URL; a command; false: none),\n"
+	"health_timeout (30).\n"
 	"See tend-ecosystem(5).\n"
 	"\n"
 	"Exit status: 0 every host done, 1 a host failed (the table says which), 2 bad usage\n"
@@ -128,6 +129,7 @@ static void parse_command(char **words, int n)
 
 static void parse(int argc, char **argv)
 {
+	D.parallel = 1;   /* one host after another, as PM2 */
 	char **words = xcalloc((size_t)argc + 1, sizeof *words);
 	int n = 0;
 	bool in_exec = false;   /* after exec/run, every word is the command's */

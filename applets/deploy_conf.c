@@ -231,7 +231,13 @@ void deploy_load(struct dtarget *t, const char *file, const char *env)
 			bad("shared", "expected paths inside a release (no leading /, no ..)");
 	/* PM2's default post-deploy; the health gate is the apps' when it is ours */
 	const char *me = home_is_pm2() ? "pm2" : "tend";
-	t->health = scalar(json_get(&e.doc, sec, "health"), "health");
+	/* the gate: the file's apps (the default), a URL or a command; false or "" for none */
+	int htok = json_get(&e.doc, sec, "health");
+	bool hflag;
+	if (htok >= 0 && json_as_bool(&e.doc, htok, &hflag))
+		t->health = xstrdup(hflag ? "apps" : "");
+	else
+		t->health = htok >= 0 ? scalar(htok, "health") : xstrdup("apps");
 	if (!t->hooks[HOOK_POST_DEPLOY] || !*t->hooks[HOOK_POST_DEPLOY]) {
 		free(t->hooks[HOOK_POST_DEPLOY]);
 		const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
@@ -241,11 +247,7 @@ void deploy_load(struct dtarget *t, const char *file, const char *env)
 		buf_puts(&hook, " --env ");
 		quote(&hook, env);
 		t->hooks[HOOK_POST_DEPLOY] = hook.data;
-		if (!t->health)
-			t->health = xstrdup("apps");
 	}
-	if (!t->health)
-		t->health = xstrdup("");
 	int envtok = json_get(&e.doc, sec, "env");
 	if (envtok >= 0 && e.doc.tok[envtok].type == JSMN_OBJECT) {
 		int n = e.doc.tok[envtok].size;
