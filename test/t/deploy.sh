@@ -242,7 +242,6 @@ git checkout -q HEAD~2 -- server.js && : >extra && commit fixed
 deploy_file "$(host 1)" '"shared": ["data", "conf/app.env"]' '"keep_releases": 2'
 run $D prod
 expect_rc 0
-cur=$H1/my\ app/current
 [ "$(readlink "$H1/my app/current/data")" = "$H1/my app/shared/data" ] || fail "shared data: $(ls -l "$H1/my app/current/")"
 [ "$(readlink "$H1/my app/current/conf/app.env")" = "$H1/my app/shared/conf/app.env" ] || fail "shared conf/app.env"
 echo kept >"$H1/my app/current/data/file"
