@@ -262,6 +262,27 @@ P2="$H2/pm2 app"
 [ -d "$P2/source/.git" ] && [ -d "$P2/shared/logs" ] && [ -d "$P2/shared/pids" ] || fail "pm2 layout: $(ls -aR "$P2" | head -n 20)"
 [ "$(cat "$P2/.deploys")" = "$(git rev-parse HEAD)" ] || fail "pm2 layout .deploys: $(cat "$P2/.deploys")"
 [ "$(ls -A "$P2" | tr '\n' ' ')" = ".deploys current shared source " ] || fail "pm2 layout, more than PM2's: $(ls -A "$P2")"
+# the same tree as PM2's own deploy leaves (pm2 from npm, against the same host)
+DEPS=$TOP/build/test-deps/pm2
+mkdir -p "$DEPS"
+flock "$DEPS/.lock" sh -c "[ -x '$DEPS/node_modules/.bin/pm2' ] || timeout 300 npm install --prefix '$DEPS' \
+	--no-audit --no-fund --loglevel=error pm2@7" >"$T/npm.log" 2>&1 || fail "npm install pm2: $(tail -n 3 "$T/npm.log")"
+mkdir -p "$T/pm2side"
+"$PY" - "$T" "$PORT2" <<'PY' >"$T/pm2side/ecosystem.json"
+import json, sys
+t, port = sys.argv[1], sys.argv[2]
+print(json.dumps({"apps": [], "deploy": {"prod": {
+    "user": "root", "host": "127.0.0.3", "port": port, "key": t + "/id",
+    "ssh_options": ["UserKnownHostsFile=" + t + "/known_hosts", "StrictHostKeyChecking=accept-new", "BatchMode=yes"],
+    "ref": "origin/master", "repo": t + "/repo.git", "path": t + "/host2/home/pm2-made", "post-deploy": "true"}}}))
+PY
+(cd "$T/pm2side" && PM2_HOME="$T/pm2home" "$DEPS/node_modules/.bin/pm2" deploy ecosystem.json prod setup &&
+	PM2_HOME="$T/pm2home" "$DEPS/node_modules/.bin/pm2" deploy ecosystem.json prod --force) >"$T/pm2deploy.out" 2>&1 ||
+	fail "pm2 deploy: $(tail -n 5 "$T/pm2deploy.out")"
+tree() { (cd "$1" && find . -path ./source -prune -o -printf '%p %y\n' | sort; readlink current | sed "s|^$1|PATH|"; cat .deploys); }
+tree "$H2/pm2-made" >"$T/tree.pm2"
+tree "$P2" >"$T/tree.tend"
+diff "$T/tree.pm2" "$T/tree.tend" >"$T/tree.diff" || fail "layout pm2 differs from PM2's own: $(cat "$T/tree.diff")"
 
 # ---- bad input: exit 2, one line ---------------------------------------------------------------------------
 run $D nosuch

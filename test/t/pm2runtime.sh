@@ -7,11 +7,10 @@
 
 DEPS=$TOP/build/test-deps/pm2
 RUNTIME=$DEPS/node_modules/.bin/pm2-runtime
-if [ ! -x "$RUNTIME" ]; then
-	mkdir -p "$DEPS"
-	timeout 300 npm install --prefix "$DEPS" --no-audit --no-fund --loglevel=error pm2@7 \
-		>"$T/npm.log" 2>&1 || fail "npm install pm2: $(tail -n 3 "$T/npm.log")"
-fi
+mkdir -p "$DEPS"
+# (deploy.sh installs the same: one at a time)
+flock "$DEPS/.lock" sh -c "[ -x '$RUNTIME' ] || timeout 300 npm install --prefix '$DEPS' --no-audit --no-fund \
+	--loglevel=error pm2@7" >"$T/npm.log" 2>&1 || fail "npm install pm2: $(tail -n 3 "$T/npm.log")"
 cd "$T" || fail "cannot cd to $T"
 cat >app.js <<'EOF'
 console.log("out-line 1");
