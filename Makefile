@@ -66,7 +66,7 @@ CORE_OBJS   := $(CORE_SRCS:%.c=$(OBJDIR)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:test/unit/%.c=$(OBJDIR)/unit/%)
 JSMN        := vendor/build/include/jsmn.h
 
-.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster bench-soak bench-compat bench-monit bench-web install install-links clean distclean FORCE
+.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster bench-soak bench-compat bench-monit bench-web bench-deploy install install-links clean distclean FORCE
 
 all: tend
 
@@ -158,7 +158,7 @@ demo: tend
 	@examples/demo.sh ./tend
 
 # Benchmarks run on a copy: a rebuild meanwhile must not change what is measured.
-bench bench-logs bench-cluster bench-soak bench-compat bench-monit bench-web: tend
+bench bench-logs bench-cluster bench-soak bench-compat bench-monit bench-web bench-deploy: tend
 	@cp tend /tmp/tend-bench-bin
 	@bench/$(patsubst bench-%,%,$(patsubst bench,run,$@)).sh /tmp/tend-bench-bin
 

@@ -148,7 +148,7 @@ void deploy_envs(const char *file, struct buf *out)
 {
 	struct eco e;
 	char err[300];
-	if (!eco_load(file, &e, err, sizeof err))
+	if (!eco_load_doc(file, &e, err, sizeof err))
 		return;
 	int dep = json_get(&e.doc, 0, "deploy");
 	if (dep >= 0 && e.doc.tok[dep].type == JSMN_OBJECT)
@@ -164,7 +164,7 @@ void deploy_load(struct dtarget *t, const char *file, const char *env)
 {
 	static struct eco e;
 	char err[400];
-	if (!eco_load(file, &e, err, sizeof err))
+	if (!eco_load_doc(file, &e, err, sizeof err))
 		die_usage("%s", err);
 	C.d = &e.doc;
 	int dep = json_get(&e.doc, 0, "deploy");

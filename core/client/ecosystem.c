@@ -349,6 +349,11 @@ static bool parse(struct eco *e, size_t len, char *err, size_t errlen)
 
 bool eco_load(const char *arg, struct eco *e, char *err, size_t errlen)
 {
+	return eco_load_doc(arg, e, err, errlen) && find_apps(e, err, errlen);
+}
+
+bool eco_load_doc(const char *arg, struct eco *e, char *err, size_t errlen)
+{
 	memset(e, 0, sizeof *e);
 	bool stdin_ = !strcmp(arg, "-");
 	e->label = xstrdup(stdin_ ? "stdin" : arg);
@@ -387,9 +392,7 @@ bool eco_load(const char *arg, struct eco *e, char *err, size_t errlen)
 		}
 	}
 	e->text = raw;
-	if (!parse(e, len, err, errlen))
-		return false;
-	return find_apps(e, err, errlen);
+	return parse(e, len, err, errlen);
 }
 
 void eco_free(struct eco *e)

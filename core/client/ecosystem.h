@@ -22,6 +22,8 @@ bool eco_is_file(const char *arg);
 const char *eco_default(void);
 /* Load arg ("-" = stdin). False with "app.json:3:14: expected ',' or '}'" in err. */
 bool eco_load(const char *arg, struct eco *e, char *err, size_t errlen);
+/* The same, read and parsed only: no apps needed (deploy reads its section). */
+bool eco_load_doc(const char *arg, struct eco *e, char *err, size_t errlen);
 void eco_free(struct eco *e);
 
 /* For applets (these die with exit 2 on a bad file). Is name in the --only list

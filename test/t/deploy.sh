@@ -284,6 +284,12 @@ tree "$H2/pm2-made" >"$T/tree.pm2"
 tree "$P2" >"$T/tree.tend"
 diff "$T/tree.pm2" "$T/tree.tend" >"$T/tree.diff" || fail "layout pm2 differs from PM2's own: $(cat "$T/tree.diff")"
 
+# ---- a file with a deploy section and no apps is a deploy file all the same ---------------------------
+"$PY" -c 'import json; d = json.load(open("ecosystem.json")); d["apps"] = []; json.dump(d, open("deploy-only.json", "w"))'
+run $D deploy-only.json prod list
+expect_rc 0
+[ "$(printf '%s' "$OUT" | cut -f2)" = "$(git rev-parse HEAD)" ] || fail "list from a file without apps: $OUT"
+
 # ---- bad input: exit 2, one line ---------------------------------------------------------------------------
 run $D nosuch
 expect_rc 2
