@@ -67,6 +67,7 @@ EOF
 	unshare --mount sh -c 'mount -t tmpfs tmpfs "$1" && exec /usr/sbin/sshd -D -e -f "$2"' sh \
 		"$WORK/mnt" "$h/sshd_config" 2>>"$LOG" &
 	track $!
+	disown $!   # (its end at cleanup is ours: no word from the shell about it)
 done
 for i in 1 2 3 4 5 6 7 8; do
 	deadline=$(( $(now_us) + 20000000 ))
