@@ -193,6 +193,34 @@ expect_out_has "locked: "
 expect_err_has "another deploy to"
 wait $first || fail "the first deploy failed: $(cat "$T/first.out")"
 [ ! -e "$H1/my app/.deploy.lock" ] || fail "the lock stayed"
+# a lock a dead deploy left: refused until --force-unlock
+mkdir "$H1/my app/.deploy.lock" && echo "gone@elsewhere pid 1" >"$H1/my app/.deploy.lock/owner"
+deploy_file "$(host 1)" '"post-deploy": "true"' '"health": false'
+run $D prod
+expect_rc 1
+expect_err_has "gone@elsewhere pid 1"
+run $D prod --force-unlock
+expect_rc 0
+[ ! -e "$H1/my app/.deploy.lock" ] || fail "--force-unlock left the lock"
+
+# ---- the gate as a command and as a URL ---------------------------------------------------------------
+deploy_file "$(host 1)" '"post-deploy": "true"' '"health": "test -f ready-flag"' '"health_timeout": 3'
+kept=$(readlink "$H1/my app/current")
+run $D prod
+expect_rc 1
+[ "$(readlink "$H1/my app/current")" = "$kept" ] || fail "a failing health command left current moved"
+deploy_file "$(host 1)" '"post-deploy": "touch ready-flag"' '"health": "test -f ready-flag"'
+run $D prod
+expect_rc 0
+expect_out_has "health: passed"
+APP_URL=http://127.0.0.1:$APP_PORT/
+deploy_file "$(host 1)" "\"health\": \"$APP_URL\""
+run $D prod
+expect_rc 0
+expect_out_has "health: waiting for $APP_URL"
+deploy_file "$(host 1)" '"post-deploy": "true"' '"health": "http://127.0.0.1:9/nothing"' '"health_timeout": 2'
+run $D prod
+expect_rc 1
 
 # ---- the health gate: a release whose app dies at once; the old one answers all along -----------------
 deploy_file "$(host 1)"
