@@ -201,9 +201,11 @@ static void local_changes_check(void)
 
 /* ---- the hosts ----------------------------------------------------------------------------- */
 
-static void ssh_argv(const struct dhost *h, char **argv, int *n, bool exit_master)
+/* ssh's words for host h; what was allocated for them goes in owned (NULL-ended), for
+ * the caller to free once the child has them. */
+static void ssh_argv(const struct dhost *h, char **argv, int *n, bool exit_master, char **owned)
 {
-	int k = 0;
+	int k = 0, o = 0;
 	argv[k++] = "ssh";
 	static char control[128];
 	snprintf(control, sizeof control, "ControlPath=%s/%%C", D.control_dir);
@@ -213,7 +215,7 @@ static void ssh_argv(const struct dhost *h, char **argv, int *n, bool exit_maste
 		argv[k++] = (char *)fixed[i];
 	for (int i = 0; i < D.t.nssh; i++) {
 		if (D.t.ssh_options[i][0] == '-') {   /* "-o Name=value" written whole */
-			char *copy = xstrdup(D.t.ssh_options[i]);
+			char *copy = owned[o++] = xstrdup(D.t.ssh_options[i]);
 			for (char *w = strtok(copy, " \t"); w; w = strtok(NULL, " \t"))
 				argv[k++] = w;
 		} else {
@@ -235,11 +237,18 @@ static void ssh_argv(const struct dhost *h, char **argv, int *n, bool exit_maste
 		argv[k++] = "-O";
 		argv[k++] = "exit";
 	}
-	argv[k++] = h->user ? xasprintf("%s@%s", h->user, h->host) : h->host;
+	argv[k++] = h->user ? (owned[o++] = xasprintf("%s@%s", h->user, h->host)) : h->host;
 	if (!exit_master)
 		argv[k++] = "sh -s";
 	argv[k] = NULL;
+	owned[o] = NULL;
 	*n = k;
+}
+
+static void free_owned(char **owned)
+{
+	for (int i = 0; owned[i]; i++)
+		free(owned[i]);
 }
 
 static void start_host(struct dhost *h)
@@ -247,9 +256,9 @@ static void start_host(struct dhost *h)
 	int in[2], out[2], err[2];
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		die("pipe: %s", strerror(errno));
-	char *argv[64 + 2 * D.t.nssh];
+	char *argv[64 + 2 * D.t.nssh], *owned[D.t.nssh + 2];
 	int n;
-	ssh_argv(h, argv, &n, false);
+	ssh_argv(h, argv, &n, false, owned);
 	h->started = mono_ms();
 	h->state = H_RUN;
 	h->pid = fork();
@@ -263,6 +272,7 @@ static void start_host(struct dhost *h)
 		fprintf(stderr, "error: ssh: %s\n", strerror(errno));
 		_exit(255);
 	}
+	free_owned(owned);
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
@@ -375,9 +385,9 @@ static void run_hosts(void)
 static void close_masters(void)
 {
 	for (int i = 0; i < D.t.nhosts; i++) {
-		char *argv[64 + 2 * D.t.nssh];
+		char *argv[64 + 2 * D.t.nssh], *owned[D.t.nssh + 2];
 		int n;
-		ssh_argv(&D.t.hosts[i], argv, &n, true);
+		ssh_argv(&D.t.hosts[i], argv, &n, true, owned);
 		pid_t pid = fork();
 		if (pid == 0) {
 			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -388,6 +398,7 @@ static void close_masters(void)
 		}
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
+		free_owned(owned);
 	}
 	rmdir(D.control_dir);
 }

@@ -175,9 +175,13 @@ releases_update() {
 	sha=$(git -C "$P/repo" rev-parse -q --verify "$REF^{commit}" 2>/dev/null ||
 		git -C "$P/repo" rev-parse -q --verify "${REF#*/}^{commit}" 2>/dev/null) ||
 		die "$REF: no such branch, tag or commit in $REPO"
-	name=$(date -u +%Y%m%dT%H%M%SZ)-$(printf '%.7s' "$sha")
+	base=$(date -u +%Y%m%dT%H%M%SZ)-$(printf '%.7s' "$sha")
+	name=$base n=1
+	while [ -e "$P/releases/$name" ]; do   # (the same commit twice in a second)
+		n=$((n + 1))
+		name=$base-$n
+	done
 	REL=$P/releases/$name
-	[ -e "$REL" ] && die "$REL exists already (two deploys in one second?)"
 	say "release $name: $REF at $sha"
 	git clone -q --no-checkout "$P/repo" "$REL" && git -C "$REL" checkout -q "$sha" ||
 		die "cannot check $sha out into $REL"
