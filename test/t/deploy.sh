@@ -203,6 +203,14 @@ run $D prod --force-unlock
 expect_rc 0
 [ ! -e "$H1/my app/.deploy.lock" ] || fail "--force-unlock left the lock"
 
+# the same commit twice at once: two releases, both recorded
+n0=$(ls "$H1/my app/releases" | wc -l)
+run $D prod
+expect_rc 0
+run $D prod
+expect_rc 0
+[ "$(ls "$H1/my app/releases" | wc -l)" -ge $((n0 < 4 ? n0 + 1 : 5)) ] || fail "two quick deploys: $(ls "$H1/my app/releases")"
+
 # ---- the gate as a command and as a URL ---------------------------------------------------------------
 deploy_file "$(host 1)" '"post-deploy": "true"' '"health": "test -f ready-flag"' '"health_timeout": 3'
 kept=$(readlink "$H1/my app/current")
