@@ -15,6 +15,7 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib/common.sh"
+. "$ROOT/test/lib/sshd.sh"
 bench_args "$@"
 
 RUNS=${BENCH_DEPLOY_RUNS:-5}
@@ -48,22 +49,7 @@ PORT=$(free_port)
 mkdir -p "$WORK/mnt"
 for i in 1 2 3 4 5 6 7 8; do
 	h=$WORK/host$i
-	mkdir -p "$h/home"
-	ssh-keygen -q -t ed25519 -N '' -f "$h/hostkey"
-	cat >"$h/sshd_config" <<EOF
-ListenAddress 127.0.0.$((i + 1)):$PORT
-HostKey $h/hostkey
-AuthorizedKeysFile $WORK/id.pub
-PidFile $h/sshd.pid
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-MaxStartups 100
-SetEnv PATH=$WORK/bin:/usr/local/bin:/usr/bin:/bin HOME=$h/home
-LogLevel ERROR
-EOF
+	sshd_host "$h" "127.0.0.$((i + 1))" "$PORT" "$WORK/id.pub" "$WORK/bin" || exit 1
 	unshare --mount sh -c 'mount -t tmpfs tmpfs "$1" && exec /usr/sbin/sshd -D -e -f "$2"' sh \
 		"$WORK/mnt" "$h/sshd_config" 2>>"$LOG" &
 	track $!

@@ -7,6 +7,7 @@
 # and --parallel 3 --keep-going), parallel hosts at once, the lock, the health gate
 # (a release that dies: current back, the old app answering all along), PM2's layout.
 . "$TEND_TOP/test/lib.sh"
+. "$TEND_TOP/test/lib/sshd.sh"
 
 for tool in ssh ssh-keygen git curl; do
 	command -v "$tool" >/dev/null || fail "$tool is needed (openssh-client, git, curl: test/packages)"
@@ -23,22 +24,8 @@ ssh-keygen -q -t ed25519 -N '' -f "$T/id" || fail "ssh-keygen"
 PORTS=
 for i in 1 2 3; do
 	h=$T/host$i
-	mkdir -p "$h/home"
-	ssh-keygen -q -t ed25519 -N '' -f "$h/hostkey"
 	port=$(free_port)
-	cat >"$h/sshd_config" <<EOF
-ListenAddress 127.0.0.$((i + 1)):$port
-HostKey $h/hostkey
-AuthorizedKeysFile $T/id.pub
-PidFile $h/sshd.pid
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-SetEnv PATH=$T/bin:/usr/local/bin:/usr/bin:/bin HOME=$h/home
-LogLevel ERROR
-EOF
+	sshd_host "$h" "127.0.0.$((i + 1))" "$port" "$T/id.pub" "$T/bin" || fail "sshd_host $i"
 	/usr/sbin/sshd -D -e -f "$h/sshd_config" 2>"$h/sshd.log" &
 	track_pid $!
 	PORTS="$PORTS $port"
