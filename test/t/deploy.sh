@@ -126,11 +126,26 @@ run $D prod revert 1
 expect_rc 1
 expect_out_has "failed: revert 1: only 0 successful release(s) before"
 [ "$(readlink "$H1/my app/current")" = "$cur1" ] || fail "a second revert moved current"
+run $D prod   # (forward again: the file's ref)
+expect_rc 0
+
+# ---- ref REF and a bare REF: that commit instead of the file's ref --------------------------------------
+run $D prod ref "$sha1"
+expect_rc 0
+case $(readlink "$H1/my app/current") in *-"$(printf '%.7s' "$sha1")") ;; *) fail "ref $sha1: current -> $(readlink "$H1/my app/current")" ;; esac
+[ "$(curl -s "http://127.0.0.1:$APP_PORT/")" = "v=one" ] || fail "ref: the app is not v=one"
+run $D prod master
+expect_rc 0
+case $(readlink "$H1/my app/current") in *-"$(printf '%.7s' "$sha2")") ;; *) fail "a bare ref: current -> $(readlink "$H1/my app/current")" ;; esac
+run $D prod revert 1   # (back to the release of ref sha1, for what follows)
+expect_rc 0
+cur1=$(readlink "$H1/my app/current")
 
 # ---- exec; a hook with quotes; the path with a blank ---------------------------------------------------
-run $D prod exec 'echo "home=$HOME dir=$(pwd)"'
+deploy_file "$(host 1)" '"env": {"GREETING": "hi there", "QUOTED": "it'"'"'s"}'
+run $D prod exec 'echo "home=$HOME dir=$(pwd) $GREETING $QUOTED"'
 expect_rc 0
-[ "$OUT" = "home=$H1 dir=$H1/my app/current" ] || fail "exec: $OUT"
+[ "$OUT" = "home=$H1 dir=$H1/my app/current hi there it's" ] || fail "exec: $OUT"
 "$PY" -c 'import json, sys; print("\"pre-deploy\": " + json.dumps("echo \"it'"'"'s \\\"quoted\\\" $HOME\" >\"%s/hook out.txt\"" % sys.argv[1]))' "$T" >extra
 commit three
 run $D prod
