@@ -9,11 +9,16 @@
 #                        make bench-logs, bench-cluster, bench-monit: logs, cluster
 #                        mode, the monit dashboard; bench-web: the HTTP API (also
 #                        bench-soak, bench-compat)
+#   make ARCH=aarch64    a static binary for aarch64 (also armv7, riscv64): Debian's
+#                        cross gcc and musl built with it (vendor/deps.sh cross);
+#                        make cross: every target, with and without TLS
+#   make size            what weighs most in the binary, object by object
 #   make install [PREFIX=/usr/local] ; make install-links
 #   make clean ; make distclean
 
 TLS      ?= 1
 FLAVOUR  ?= musl
+ARCH     ?=
 J        ?= 1
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -34,6 +39,14 @@ OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDFLAGS  := -fsanitize=address,undefined
 MBEDTLS  := vendor/build/mbedtls-glibc
 MBEDTLS_CC := gcc
+else ifneq ($(ARCH),)
+# Another target: Debian's cross gcc through a musl built for it (vendor/deps.sh cross).
+CROSS_CC := $(abspath vendor/build/musl-$(ARCH)/bin/musl-gcc)
+CC       := $(CROSS_CC)
+OPT      := -Os -ffunction-sections -fdata-sections
+LDFLAGS  := -static -s -Wl,--gc-sections
+MBEDTLS  := vendor/build/mbedtls-musl-$(ARCH)
+MBEDTLS_CC := $(CROSS_CC)
 else
 CC       := musl-gcc
 OPT      := -Os -ffunction-sections -fdata-sections
@@ -42,7 +55,7 @@ MBEDTLS  := vendor/build/mbedtls-musl
 MBEDTLS_CC := musl-gcc
 endif
 
-OBJDIR   := build/$(FLAVOUR)$(if $(filter 0,$(TLS)),-notls)
+OBJDIR   := build/$(FLAVOUR)$(if $(ARCH),-$(ARCH))$(if $(filter 0,$(TLS)),-notls)
 BIN      := $(OBJDIR)/tend
 CFLAGS   := -std=c11 $(OPT) $(WARN)
 
@@ -66,12 +79,13 @@ CORE_OBJS   := $(CORE_SRCS:%.c=$(OBJDIR)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:test/unit/%.c=$(OBJDIR)/unit/%)
 JSMN        := vendor/build/include/jsmn.h
 
-.PHONY: all deps test-deps test test-asan unit demo bench bench-logs bench-cluster bench-soak bench-compat bench-monit bench-web bench-deploy install install-links clean distclean FORCE
+.PHONY: all deps test-deps test test-asan unit demo cross size bench bench-logs bench-cluster bench-soak bench-compat bench-monit bench-web bench-deploy install install-links clean distclean FORCE
 
 all: tend
 
 # ./tend is whichever flavour was built last; the copy keeps switching TLS=0/1 honest.
-ifeq ($(FLAVOUR),musl)
+# (Another target's binary stays in its build directory.)
+ifeq ($(FLAVOUR)$(ARCH),musl)
 tend: $(BIN) FORCE
 	@cmp -s $(BIN) $@ || { cp $(BIN) $@.new && mv -f $@.new $@; }   # a running daemon keeps its file
 else
@@ -80,9 +94,40 @@ endif
 
 $(BIN): $(OBJS) $(TLS_DEP) $(OBJDIR)/layers.ok
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(TLS_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) $(MAPFLAG) -o $@ $(OBJS) $(TLS_LIBS) -lm
+	$(if $(BUDGET),@scripts/size-budget.sh $@ $(BUDGET))
 
-$(OBJDIR)/%.o: %.c | $(JSMN) $(TLS_DEP)
+# The size budget of the stripped binary, in bytes, per target and TLS (README, "Size"):
+# today's size and about 10% for what comes. Past it, the build fails.
+BUDGET_x86_64   := 950000
+BUDGET_x86_64_0 := 600000
+BUDGET_aarch64   := 1010000
+BUDGET_aarch64_0 := 660000
+BUDGET_armv7    := 670000
+BUDGET_armv7_0  := 420000
+BUDGET_riscv64   := 775000
+BUDGET_riscv64_0 := 485000
+BUDGET := $(if $(filter musl,$(FLAVOUR)),$(BUDGET_$(or $(ARCH),x86_64)$(if $(filter 0,$(TLS)),_0)))
+
+# Every target, with and without TLS; then their sizes.
+CROSS_ARCHES := aarch64 armv7 riscv64
+cross:
+	@for a in $(CROSS_ARCHES); do for t in 1 0; do \
+		$(MAKE) --no-print-directory ARCH=$$a TLS=$$t tend || exit 1; done; done
+	@for a in $(CROSS_ARCHES); do for t in 1 0; do \
+		b=build/musl-$$a$$([ $$t = 0 ] && echo -notls)/tend; \
+		printf '%-32s %8s bytes  %s\n' "$$b" "$$(stat -c %s $$b)" "$$(file -b $$b | cut -d, -f1-2)"; done; done
+
+# What weighs most: the bytes each object keeps in the binary after --gc-sections, from
+# the link's map (busybox's bloatcheck is the model: diff two runs to see a change's cost).
+comma := ,
+MAPFLAG := $(if $(filter musl,$(FLAVOUR)),-Wl$(comma)-Map=$(OBJDIR)/tend.map)
+size: $(BIN)
+	@echo "   bytes      bss  object"
+	@scripts/size-report.sh $(OBJDIR)/tend.map 40
+	@printf '%8s           %s (stripped)\n' "$$(stat -c %s $(BIN))" "$(BIN)"
+
+$(OBJDIR)/%.o: %.c | $(JSMN) $(TLS_DEP) $(CROSS_CC)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -130,8 +175,13 @@ $(OBJDIR)/buildid.h: $(SRCS) $(CORE_HDRS) $(wildcard core/*/*.js) $(TEMPLATES) F
 $(JSMN):
 	vendor/deps.sh tools
 
-$(MBEDTLS)/library/libmbedtls.a: | $(JSMN)
+$(MBEDTLS)/library/libmbedtls.a: | $(JSMN) $(CROSS_CC)
 	vendor/deps.sh mbedtls $(notdir $(MBEDTLS:vendor/build/mbedtls-%=%)) $(MBEDTLS_CC)
+
+ifneq ($(ARCH),)
+$(CROSS_CC):
+	vendor/deps.sh cross $(ARCH)
+endif
 
 deps: $(JSMN) $(TLS_DEP)
 

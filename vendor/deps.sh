@@ -6,6 +6,10 @@
 #                                   mbedtls (Debian source package) verified and built
 #                                   with CC into vendor/build/mbedtls-FLAVOUR
 #   vendor/deps.sh pkgs PKG...      Debian packages installed when missing (tests, CI)
+#   vendor/deps.sh cross ARCH       for ARCH (aarch64, armv7, riscv64): Debian's cross gcc
+#                                   installed, and musl (Debian source package) verified
+#                                   and built with it into vendor/build/musl-ARCH, whose
+#                                   bin/musl-gcc then builds static binaries for ARCH
 #
 # Versions and checksums are pinned in vendor/PINS. A file whose checksum differs is
 # refused. Everything fetched lands in vendor/build/, which git ignores.
@@ -95,20 +99,56 @@ EOF
 	apt-get update -q >"$build/apt.log" 2>&1 || { tail -n 20 "$build/apt.log" >&2; die "apt-get update failed"; }
 }
 
-fetch_mbedtls() {
-	ver=$(pin mbedtls 3) file=$(pin mbedtls 4) sum=$(pin mbedtls 5)
+fetch_source() { # fetch_source NAME: the pinned .orig tarball of Debian's source package NAME
+	name=$1 ver=$(pin "$1" 3) file=$(pin "$1" 4) sum=$(pin "$1" 5)
 	dl=$build/dl
 	mkdir -p "$dl"
 	sha_ok "$dl/$file" "$sum" && return 0
 	has_deb_src || add_deb_src
-	say "apt-get source mbedtls=$ver"
+	say "apt-get source $name=$ver"
 	# The pinned Debian revision first; a later revision of the same upstream release
 	# carries the same .orig tarball, which the checksum below accepts.
-	( cd "$dl" && { apt-get source -q --download-only "mbedtls=$ver" ||
-		{ apt-get update -q && apt-get source -q --download-only "mbedtls=$ver"; } ||
-		apt-get source -q --download-only mbedtls; } ) >"$build/apt.log" 2>&1 ||
-		{ tail -n 20 "$build/apt.log" >&2; die "apt-get source mbedtls failed"; }
+	( cd "$dl" && { apt-get source -q --download-only "$name=$ver" ||
+		{ apt-get update -q && apt-get source -q --download-only "$name=$ver"; } ||
+		apt-get source -q --download-only "$name"; } ) >"$build/apt.log" 2>&1 ||
+		{ tail -n 20 "$build/apt.log" >&2; die "apt-get source $name failed"; }
 	sha_ok "$dl/$file" "$sum" || die "$file: sha256 differs from vendor/PINS; refusing it"
+}
+
+fetch_mbedtls() { fetch_source mbedtls; }
+
+# The GNU triple of Debian's cross gcc for each target tend builds for.
+triple() {
+	case $1 in
+	aarch64) echo aarch64-linux-gnu ;;
+	armv7) echo arm-linux-gnueabihf ;;
+	riscv64) echo riscv64-linux-gnu ;;
+	*) die "unknown ARCH '$1': aarch64, armv7 or riscv64" ;;
+	esac
+}
+
+cross() {
+	arch=$1 t=$(triple "$1")
+	out=$build/musl-$arch
+	command -v "$t-gcc" >/dev/null 2>&1 || pkgs "gcc-$t"
+	[ -x "$out/bin/musl-gcc" ] && return 0
+	fetch_source musl
+	say "building musl for $arch ($t-gcc)"
+	rm -rf "$out.src" "$out"
+	mkdir -p "$out.src"
+	tar xzf "$build/dl/$(pin musl 4)" -C "$out.src" --strip-components=1
+	extra=
+	[ "$arch" = armv7 ] && extra="-march=armv7-a -mfpu=vfpv3-d16 -mfloat-abi=hard"
+	( cd "$out.src" && ./configure --prefix="$out" --target="$t" CC="$t-gcc" CFLAGS="-Os $extra" \
+		--disable-shared --enable-wrapper=gcc && make -j"$(nproc)" && make install ) \
+		>"$build/musl-$arch.log" 2>&1 || { tail -n 30 "$build/musl-$arch.log" >&2; die "musl build failed"; }
+	rm -rf "$out.src"
+	# the wrapper's gcc is the cross one, with armv7's float settings
+	[ -n "$extra" ] && sed -i "s|exec \"\\\${REALGCC:-$t-gcc}\" \"\\\$@\"|exec \"\\\${REALGCC:-$t-gcc}\" $extra \"\\\$@\"|" "$out/bin/musl-gcc"
+	"$out/bin/musl-gcc" -static -o "$out/hello" -x c - <<EOF || die "musl-gcc for $arch does not link"
+int main(void) { return 0; }
+EOF
+	rm -f "$out/hello"
 }
 
 mbedtls() {
@@ -121,8 +161,10 @@ mbedtls() {
 	mkdir -p "$out.tmp"
 	tar xzf "$build/dl/$(pin mbedtls 4)" -C "$out.tmp" --strip-components=1
 	cflags="-Os -ffunction-sections -fdata-sections"
-	[ "$flavour" = musl ] || cflags="-O1 -g"
-	make -s -C "$out.tmp/library" CC="$cc" AR=ar CFLAGS="$cflags" -j"$(nproc)" static \
+	case $flavour in musl*) ;; *) cflags="-O1 -g" ;; esac
+	ar=ar
+	case $flavour in musl-*) ar=$(triple "${flavour#musl-}")-ar ;; esac
+	make -s -C "$out.tmp/library" CC="$cc" AR="$ar" CFLAGS="$cflags" -j"$(nproc)" static \
 		>"$build/mbedtls-$flavour.log" 2>&1 ||
 		{ tail -n 30 "$build/mbedtls-$flavour.log" >&2; die "mbedtls build failed"; }
 	rm -rf "$out"
@@ -144,5 +186,6 @@ case $cmd in
 tools) tools ;;
 mbedtls) [ $# = 2 ] || die "usage: deps.sh mbedtls FLAVOUR CC"; mbedtls "$@" ;;
 pkgs) pkgs "$@" ;;
-*) die "usage: deps.sh tools | mbedtls FLAVOUR CC | pkgs PKG..." ;;
+cross) [ $# = 1 ] || die "usage: deps.sh cross ARCH"; cross "$1" ;;
+*) die "usage: deps.sh tools | mbedtls FLAVOUR CC | pkgs PKG... | cross ARCH" ;;
 esac
