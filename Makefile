@@ -213,12 +213,15 @@ test-cross:
 	@$(MAKE) --no-print-directory ARCH=$(ARCH) tend unit test-deps
 	@J=$(J) test/cross.sh $(ARCH)
 test-cross-smoke: test-deps
-	@total=0; bad=0; for a in $(CROSS_ARCHES); do \
-		$(MAKE) --no-print-directory ARCH=$$a tend unit || exit 1; \
-		J=1 test/cross.sh $$a $(CROSS_SMOKE) | tee build/cross-$$a.log; \
-		p=$$(awk '$$2 == "passed," { print $$1 }' build/cross-$$a.log); \
-		f=$$(awk '$$2 == "passed," { print $$3 }' build/cross-$$a.log); \
-		total=$$((total + $${p:-0})); bad=$$((bad + $${f:-1})); done; \
+	@mkdir -p build; total=0; bad=0; for a in $(CROSS_ARCHES); do \
+		if ! $(MAKE) --no-print-directory ARCH=$$a tend unit; then \
+			echo "cross $$a: the build failed"; bad=$$((bad + 1)); continue; fi; \
+		J=1 test/cross.sh $$a $(CROSS_SMOKE) >build/cross-$$a.log 2>&1; \
+		sed -n '/^cross: /p; /^ok /p; /^FAIL /,/^[^ ]/p' build/cross-$$a.log | grep -v '^[0-9]* passed'; \
+		p=$$(awk '$$2 == "passed," { n = $$1 } END { print n + 0 }' build/cross-$$a.log); \
+		f=$$(awk '$$2 == "passed," { n = $$3; s = 1 } END { print s ? n : 1 }' build/cross-$$a.log); \
+		echo "cross $$a: $$p passed, $$f failed"; \
+		total=$$((total + p)); bad=$$((bad + f)); done; \
 		echo "$$total passed, $$bad failed"; [ $$bad = 0 ]
 
 demo: tend

@@ -18,6 +18,9 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/build
 export DEBIAN_FRONTEND=noninteractive
+# Run from make, the makes below would inherit its command line (ARCH=armv7 would
+# override musl's own ARCH): they get none of it.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 say() { printf 'vendor: %s\n' "$*" >&2; }
 die() { printf 'vendor: %s\n' "$*" >&2; exit 1; }
