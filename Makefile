@@ -2,7 +2,7 @@
 #
 #   make                 ./tend, static, musl, with TLS (mbedtls)
 #   make TLS=0           ./tend without mbedtls
-#   make test [J=2]      build, then every unit and shell test
+#   make test [J=2]      build, then every unit and shell test (ARCH=...: under qemu)
 #   make test-asan       the same suite against a glibc + ASan/UBSan build
 #   make demo            build and run the examples
 #   make bench           side-by-side benchmarks against PM2 (bench/): supervision;
@@ -196,9 +196,14 @@ unit: $(UNIT_BINS)
 test-deps:
 	@vendor/deps.sh pkgs $$(cat test/packages)
 
+# With ARCH, the same suite against that target's binary, under qemu-user (test/cross.sh).
 test: tend unit test-deps
+ifeq ($(ARCH),)
 	@TEND_BIN=$(abspath $(BIN)) UNIT_DIR=$(abspath $(OBJDIR)/unit) \
 		test/run.sh -j $(J) $(TESTS)
+else
+	@J=$(J) test/cross.sh $(ARCH) $(TESTS)
+endif
 
 test-asan:
 	@$(MAKE) --no-print-directory FLAVOUR=asan TLS=$(TLS) test
