@@ -176,27 +176,44 @@ static void parse(int argc, char **argv)
 	free(words);
 }
 
+/* sh -c cmd in the file's directory (with the env section when env): its exit status,
+ * 0 only when it ran and succeeded; quiet sends its output away. */
+static int run_local(const char *cmd, bool env, bool quiet)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 0; env && i < D.t.nenv; i++)
+			setenv(D.t.env_names[i], D.t.env_values[i], 1);
+		if (quiet) {
+			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		if (chdir(D.t.file_dir) < 0)
+			_exit(126);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 /* PM2's check before a deploy: nothing here that the hosts would not get. */
 static void local_changes_check(void)
 {
-	char *dir = D.t.file_dir;
-	char *cmd = xasprintf("cd '%s' 2>/dev/null && git rev-parse --git-dir >/dev/null 2>&1", dir);
-	bool repo = system(cmd) == 0;
-	free(cmd);
-	if (!repo || D.force)
-		return;
+	if (D.force || run_local("git rev-parse --git-dir", false, true) != 0)
+		return;   /* (not a git checkout: nothing to compare) */
 	static const struct { const char *test, *why; } checks[] = {
 		{"git diff --quiet", "commit or stash your changes before deploying (or --force)"},
 		{"git diff --cached --quiet", "commit your staged changes before deploying (or --force)"},
 		{"test -z \"$(git rev-list '@{upstream}..' -n 1 2>/dev/null)\"", "push your changes before deploying (or --force)"},
 	};
-	for (size_t i = 0; i < ARRAY_LEN(checks); i++) {
-		cmd = xasprintf("cd '%s' && %s", dir, checks[i].test);
-		int rc = system(cmd);
-		free(cmd);
-		if (rc != 0)
+	for (size_t i = 0; i < ARRAY_LEN(checks); i++)
+		if (run_local(checks[i].test, false, true) != 0)
 			die("%s", checks[i].why);
-	}
 }
 
 /* ---- the hosts ----------------------------------------------------------------------------- */
@@ -294,8 +311,6 @@ static void host_line(struct dhost *h, int which, const char *line, size_t len)
 	fflush(f);
 }
 
-static char **errors;   /* each host's last "error: ..." line, for the table */
-
 static void host_read(struct dhost *h, int which)
 {
 	int *fd = which ? &h->err : &h->out;
@@ -315,9 +330,8 @@ static void host_read(struct dhost *h, int which)
 	while ((nl = memchr(start, '\n', left))) {
 		size_t l = (size_t)(nl - start);
 		if (which && l > 7 && !memcmp(start, "error: ", 7)) {
-			int idx = (int)(h - D.t.hosts);
-			free(errors[idx]);
-			errors[idx] = xstrndup(start + 7, l - 7);
+			free(h->last_error);
+			h->last_error = xstrndup(start + 7, l - 7);
 		}
 		host_line(h, which, start, l);
 		left -= l + 1;
@@ -405,7 +419,7 @@ static void close_masters(void)
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-static const char *result_of(const struct dhost *h, int i)
+static const char *result_of(const struct dhost *h)
 {
 	static char text[300];
 	switch (h->state) {
@@ -417,7 +431,8 @@ static const char *result_of(const struct dhost *h, int i)
 		return "ok";
 	if (h->status == -1)
 		return "ssh failed";
-	snprintf(text, sizeof text, "%s: %s", h->status == 3 ? "locked" : "failed", errors[i] ? errors[i] : "");
+	snprintf(text, sizeof text, "%s: %s", h->status == 3 ? "locked" : "failed",
+	         h->last_error ? h->last_error : "");
 	return text;
 }
 
@@ -433,7 +448,7 @@ static void summary(void)
 		char took[32] = "-";
 		if (h->state == H_DONE)
 			snprintf(took, sizeof took, "%.1fs", (double)(h->ended - h->started) / 1000);
-		printf("%-*s  %-20s  %8s  %s\n", wide, h->label, D.ref, took, result_of(h, i));
+		printf("%-*s  %-20s  %8s  %s\n", wide, h->label, D.ref, took, result_of(h));
 	}
 }
 
@@ -442,25 +457,13 @@ int deploy_main(int argc, char **argv)
 	parse(argc, argv);
 	D.prefix = D.t.nhosts > 1;
 	D.ref = D.w.ref ? D.w.ref : D.w.cmd == D_REVERT ? "(revert)" : D.t.ref;
-	errors = xcalloc((size_t)D.t.nhosts, sizeof *errors);
-	bool changes = D.w.cmd == D_UPDATE || D.w.cmd == D_REVERT;
 	if (D.w.cmd == D_UPDATE)
 		local_changes_check();
-	if (changes && D.t.hooks[HOOK_PRE_DEPLOY_LOCAL] && *D.t.hooks[HOOK_PRE_DEPLOY_LOCAL]) {
+	bool deploys = D.w.cmd == D_UPDATE || D.w.cmd == D_REVERT;
+	if (deploys && D.t.hooks[HOOK_PRE_DEPLOY_LOCAL] && *D.t.hooks[HOOK_PRE_DEPLOY_LOCAL]) {
 		/* once, here, before any host: it builds what they all get */
 		printf("pre-deploy-local: %s\n", D.t.hooks[HOOK_PRE_DEPLOY_LOCAL]);
-		fflush(stdout);
-		pid_t pid = fork();
-		if (pid == 0) {
-			for (int i = 0; i < D.t.nenv; i++)
-				setenv(D.t.env_names[i], D.t.env_values[i], 1);
-			if (chdir(D.t.file_dir) < 0)
-				_exit(126);
-			execl("/bin/sh", "sh", "-c", D.t.hooks[HOOK_PRE_DEPLOY_LOCAL], (char *)NULL);
-			_exit(127);
-		}
-		int status = 0;
-		if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		if (run_local(D.t.hooks[HOOK_PRE_DEPLOY_LOCAL], true, false) != 0)
 			die("pre-deploy-local failed: no host was touched");
 	}
 	snprintf(D.control_dir, sizeof D.control_dir, "/tmp/tend-deploy-XXXXXX");

@@ -20,6 +20,7 @@ struct dhost {
 	struct buf line[2];                /* what came without its newline yet */
 	int64_t started, ended;
 	int status;                        /* the remote script's: 0, 1, 3 locked; -1 ssh */
+	char *last_error;                  /* its last "error: ..." line, for the table */
 	enum { H_WAIT, H_RUN, H_DONE, H_SKIPPED } state;
 };
 

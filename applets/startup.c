@@ -213,16 +213,31 @@ bool written_by_tend(const char *path)
 	return strstr(head, STARTUP_MARK) != NULL;
 }
 
-void write_file(const struct service *sv, const char *path, const char *text, mode_t mode)
+/* path (under --root) holds text now, with mode; put_file says so */
+void put_quietly(const struct service *sv, const char *path, const char *text, mode_t mode)
 {
 	char full[PATH_MAX], why[PATH_MAX + 200];
 	root_path(sv, path, full, sizeof full);
-	if (access(full, F_OK) == 0 && !written_by_tend(full))
-		die("%s exists and tend did not write it: remove it, or choose --service-name", full);
 	if (safe_replace(full, text, strlen(text), mode, true, why, sizeof why) < 0)
 		die("%s", why);
 	chmod(full, mode);   /* (the umask may have taken bits off) */
+}
+
+void put_file(const struct service *sv, const char *path, const char *text, mode_t mode)
+{
+	char full[PATH_MAX];
+	root_path(sv, path, full, sizeof full);
+	put_quietly(sv, path, text, mode);
 	printf("wrote %s\n", full);
+}
+
+void write_file(const struct service *sv, const char *path, const char *text, mode_t mode)
+{
+	char full[PATH_MAX];
+	root_path(sv, path, full, sizeof full);
+	if (access(full, F_OK) == 0 && !written_by_tend(full))
+		die("%s exists and tend did not write it: remove it, or choose --service-name", full);
+	put_file(sv, path, text, mode);
 }
 
 /* Remove what tend wrote; a file of someone else's stays, with a word. */

@@ -47,7 +47,9 @@ const struct init *init_detect(char *found, size_t foundlen);
 /* startup.c */
 void root_path(const struct service *sv, const char *path, char *out, size_t n);
 bool written_by_tend(const char *path);
-void write_file(const struct service *sv, const char *path, const char *text, mode_t mode);
+void write_file(const struct service *sv, const char *path, const char *text, mode_t mode);   /* tend's only */
+void put_file(const struct service *sv, const char *path, const char *text, mode_t mode);
+void put_quietly(const struct service *sv, const char *path, const char *text, mode_t mode);
 void remove_file(const struct service *sv, const char *path);
 int run_commands(const struct service *sv, const struct command *cmds, int n);
 

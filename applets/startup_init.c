@@ -2,8 +2,8 @@
  * each gets (a template of core/client/templates/ with @KEY@ fields filled in, quoted
  * for that file's language) and the commands that enable or disable it. */
 #include "applets/startup.h"
+#include "client/decl.h"
 #include "lib/home.h"
-#include "lib/safefile.h"
 #include "lib/util.h"
 
 #include "templates.h"
@@ -175,26 +175,11 @@ static int run(const struct service *sv, struct commands *cs)
 	return rc;
 }
 
-static char *fmt(const char *f, const char *a) /* one %s */
-{
-	size_t n = strlen(f) + strlen(a) + 1;
-	char *s = xmalloc(n);
-	snprintf(s, n, f, a);
-	return s;
-}
-
 static bool on_path(const char *tool)
 {
-	const char *path = getenv("PATH");
-	char cand[PATH_MAX];
-	for (const char *p = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"; *p;) {
-		size_t l = strcspn(p, ":");
-		snprintf(cand, sizeof cand, "%.*s/%s", (int)l, p, tool);
-		if (l && access(cand, X_OK) == 0)
-			return true;
-		p += l + (p[l] == ':');
-	}
-	return false;
+	char *found = decl_which(tool);
+	free(found);
+	return found != NULL;
 }
 
 static bool exists_in(const struct service *sv, const char *path)
@@ -258,11 +243,11 @@ static void remove_tree(const char *dir)
 
 /* ---- systemd ------------------------------------------------------------------------------- */
 
-static char *unit_path(const struct service *sv) { return fmt("/etc/systemd/system/%s.service", sv->name); }
+static char *unit_path(const struct service *sv) { return xasprintf("/etc/systemd/system/%s.service", sv->name); }
 
 static int systemd_install(struct service *sv)
 {
-	char *path = unit_path(sv), *unit = fmt("%s.service", sv->name);
+	char *path = unit_path(sv), *unit = xasprintf("%s.service", sv->name);
 	write_template(sv, path, tmpl_systemd_service, Q_SYSTEMD, 0644);
 	struct commands cs = {0};
 	add(&cs, false, "systemctl", "daemon-reload", NULL);
@@ -274,7 +259,7 @@ static int systemd_install(struct service *sv)
 
 static int systemd_uninstall(struct service *sv)
 {
-	char *path = unit_path(sv), *unit = fmt("%s.service", sv->name);
+	char *path = unit_path(sv), *unit = xasprintf("%s.service", sv->name);
 	struct commands cs = {0};
 	add(&cs, true, "systemctl", "stop", unit, NULL);
 	add(&cs, true, "systemctl", "disable", unit, NULL);
@@ -291,7 +276,7 @@ static int systemd_uninstall(struct service *sv)
 
 static int upstart_install(struct service *sv)
 {
-	char *path = fmt("/etc/init/%s.conf", sv->name);
+	char *path = xasprintf("/etc/init/%s.conf", sv->name);
 	write_template(sv, path, tmpl_upstart_conf, Q_SH, 0644);
 	struct commands cs = {0};
 	add(&cs, false, "initctl", "reload-configuration", NULL);
@@ -301,7 +286,7 @@ static int upstart_install(struct service *sv)
 
 static int upstart_uninstall(struct service *sv)
 {
-	char *path = fmt("/etc/init/%s.conf", sv->name);
+	char *path = xasprintf("/etc/init/%s.conf", sv->name);
 	struct commands cs = {0};
 	add(&cs, true, "initctl", "stop", sv->name, NULL);
 	int rc = run(sv, &cs);
@@ -316,7 +301,7 @@ static int upstart_uninstall(struct service *sv)
 
 static int initd_install(struct service *sv, const char *tmpl)
 {
-	char *path = fmt("/etc/init.d/%s", sv->name);
+	char *path = xasprintf("/etc/init.d/%s", sv->name);
 	write_template(sv, path, tmpl, Q_SH, 0755);
 	struct commands cs = {0};
 	if (!strcmp(sv->init->name, "openrc"))
@@ -333,7 +318,7 @@ static int initd_install(struct service *sv, const char *tmpl)
 
 static int initd_uninstall(struct service *sv)
 {
-	char *path = fmt("/etc/init.d/%s", sv->name);
+	char *path = xasprintf("/etc/init.d/%s", sv->name);
 	int rc = 0;
 	if (exists_in(sv, path)) {   /* (stopping what is not there would only fail) */
 		struct commands cs = {0};
@@ -378,22 +363,17 @@ static const char *scan_dir(const struct service *sv)
 
 static char *service_dir(const struct service *sv)
 {
-	return fmt(!strcmp(sv->init->name, "runit") ? "/etc/sv/%s" : "/etc/s6/sv/%s", sv->name);
+	return xasprintf(!strcmp(sv->init->name, "runit") ? "/etc/sv/%s" : "/etc/s6/sv/%s", sv->name);
 }
 
 static int svdir_install(struct service *sv)
 {
 	bool runit = !strcmp(sv->init->name, "runit");
-	char *dir = service_dir(sv), *run_file = fmt("%s/run", dir), *link = NULL;
+	char *dir = service_dir(sv), *run_file = xasprintf("%s/run", dir), *link = NULL;
 	write_template(sv, run_file, runit ? tmpl_runit_run : tmpl_s6_run, Q_SH, 0755);
 	if (!runit) {   /* s6-rc reads the same directory as a source definition */
-		char *type = fmt("%s/type", dir);
-		char full[PATH_MAX];
-		root_path(sv, type, full, sizeof full);
-		char why[PATH_MAX + 200];
-		if (safe_replace(full, "longrun\n", 8, 0644, true, why, sizeof why) < 0)
-			die("%s", why);
-		printf("wrote %s\n", full);
+		char *type = xasprintf("%s/type", dir);
+		put_file(sv, type, "longrun\n", 0644);
 		free(type);
 	}
 	const char *scan = scan_dir(sv);
@@ -461,7 +441,7 @@ static char *inittab_text(const struct service *sv, bool with_ours, bool *had_ou
 		old = b.data;
 		len = b.len;
 	}
-	char *mark = fmt("# %s: " STARTUP_MARK " busybox`", sv->name);
+	char *mark = xasprintf("# %s: " STARTUP_MARK " busybox`", sv->name);
 	struct buf out = {0};
 	*had_ours = false;
 	for (size_t i = 0; i < len;) {
@@ -489,21 +469,13 @@ static char *inittab_text(const struct service *sv, bool with_ours, bool *had_ou
 	return out.data ? out.data : xstrdup("");
 }
 
-static void write_inittab(const struct service *sv, const char *text)
-{
-	char full[PATH_MAX], why[PATH_MAX + 200];
-	root_path(sv, "/etc/inittab", full, sizeof full);
-	if (safe_replace(full, text, strlen(text), 0644, true, why, sizeof why) < 0)
-		die("%s", why);
-}
-
 static int busybox_install(struct service *sv)
 {
-	char *path = fmt("/etc/tend/%s.run", sv->name);
+	char *path = xasprintf("/etc/tend/%s.run", sv->name);
 	bool had;
 	char *text = inittab_text(sv, true, &had);   /* (no inittab: nothing written) */
 	write_template(sv, path, tmpl_busybox_run, Q_SH, 0755);
-	write_inittab(sv, text);
+	put_quietly(sv, "/etc/inittab", text, 0644);
 	printf("%s %s/etc/inittab\n", had ? "kept the line in" : "added a respawn line to", sv->root);
 	struct commands cs = {0};
 	add(&cs, false, "kill", "-HUP", "1", NULL);
@@ -514,11 +486,11 @@ static int busybox_install(struct service *sv)
 
 static int busybox_uninstall(struct service *sv)
 {
-	char *path = fmt("/etc/tend/%s.run", sv->name);
+	char *path = xasprintf("/etc/tend/%s.run", sv->name);
 	bool had;
 	char *text = inittab_text(sv, false, &had);
 	if (had) {
-		write_inittab(sv, text);
+		put_quietly(sv, "/etc/inittab", text, 0644);
 		printf("removed the respawn line from %s/etc/inittab\n", sv->root);
 	}
 	free(text);

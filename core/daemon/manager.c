@@ -5,7 +5,6 @@
 #include "daemon/proc.h"
 
 #include <stddef.h>
-
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,8 +25,8 @@ void manager_setup(void)
 	if (path[0] == '@')
 		addr.sun_path[0] = 0;   /* the abstract namespace */
 	addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-	/* Ours alone: what the apps get is the daemon's own notify socket (spawn.c). */
-	unsetenv("NOTIFY_SOCKET");
+	/* (left in the environment: a daemon `tend update` executes reads it again; the
+	 * apps never see it, spawn.c gives them the daemon's own socket) */
 }
 
 void manager_notify(const char *state)

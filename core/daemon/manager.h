@@ -1,7 +1,7 @@
 #ifndef TEND_MANAGER_H
 #define TEND_MANAGER_H
 
-/* Read NOTIFY_SOCKET (and take it out of the environment): at start-up. */
+/* Read NOTIFY_SOCKET: at start-up. */
 void manager_setup(void);
 /* "READY=1", "STOPPING=1"...: to the service manager, if one asked. */
 void manager_notify(const char *state);

@@ -24,11 +24,19 @@ esac
 SHARED=$P/shared
 export SHARED
 
-# hook NAME DIR TEXT: the hook's text in DIR, with the env section's variables
-hook() {
+# run_hook NAME DIR TEXT: the hook's text in DIR, with the env section's variables;
+# hook ends the script when it fails, hook_ok returns its status
+run_hook() {
 	[ -n "$3" ] || return 0
 	say "$1: $3"
-	(cd "$2" && sh -c "$3") || die "$1 failed"
+	(cd "$2" && sh -c "$3")
+}
+hook() { run_hook "$@" || die "$1 failed"; }
+hook_ok() {
+	run_hook "$@" || {
+		say "$1 failed"
+		return 1
+	}
 }
 
 # ---- the lock: one deploy at a time per path --------------------------------------------------
@@ -203,16 +211,6 @@ releases_update() {
 	record "$sha" failed "$name"
 	rm -rf "$REL"
 	die "deploy of $REF failed; current is ${prev:-gone}"
-}
-
-# hook_ok: hook, returning its status instead of ending the script
-hook_ok() {
-	[ -n "$3" ] || return 0
-	say "$1: $3"
-	(cd "$2" && sh -c "$3") || {
-		say "$1 failed"
-		return 1
-	}
 }
 
 # revert N: current goes to the Nth successful release before it; nothing is fetched or
