@@ -258,12 +258,39 @@ def c_strtod(s):
     return v
 
 
+JSON_MAX_DEPTH = 512
+
+
+def too_deep(js):
+    """core/lib/json.c too_deep: nested past JSON_MAX_DEPTH anywhere, strings skipped."""
+    if js.count(b"[") + js.count(b"{") <= JSON_MAX_DEPTH:
+        return False
+    depth, i, n, in_string = 0, 0, len(js), False
+    while i < n:
+        c = js[i]
+        if in_string:
+            if c == 0x5C:
+                i += 1
+            elif c == 0x22:
+                in_string = False
+        elif c == 0x22:
+            in_string = True
+        elif c in (0x5B, 0x7B):
+            depth += 1
+            if depth > JSON_MAX_DEPTH:
+                return True
+        elif c in (0x5D, 0x7D):
+            depth -= 1
+        i += 1
+    return False
+
+
 class Doc:
     """A parsed line and the accessors of core/lib/json.c over it."""
 
     def __init__(self, js):
         self.js = js
-        r = jsmn_parse(js)
+        r = E_INVAL if too_deep(js) else jsmn_parse(js)
         self.err = r if isinstance(r, int) else (0 if not r else None)   # 0: empty document
         self.t = r if isinstance(r, list) else []
 
@@ -354,7 +381,14 @@ class Doc:
         return self.js[self.t[i][1]:self.t[i][2]]
 
     def eq(self, i, key):
-        return self.typ(i) == J_STR and self.raw(i) == key
+        """json_eq: compared as written, or unescaped when the key has a backslash
+        ("c\\u006dd" is "cmd", since 50f3c01)."""
+        if self.typ(i) != J_STR:
+            return False
+        raw = self.raw(i)
+        if b"\\" not in raw:
+            return raw == key
+        return self.dup(i) == key
 
     def is_null(self, i):
         return self.typ(i) == J_PRIM and self.js[self.t[i][1]] == 0x6E
