@@ -18,7 +18,8 @@ struct applet {
 	const char *name;
 	int (*main)(int argc, char **argv);
 	const char *help;
-	const char *flags;     /* "a" alias, "c" clashes with a system command */
+	const char *flags;     /* "a" alias, "c" clashes with a system command, "s" takes -s
+	                        * itself, "o" stdout is data (scripts/mkapplets.sh) */
 	const char *summary;   /* for an alias: the applet it stands for */
 };
 
@@ -120,13 +121,67 @@ static void print_applet_help(const char *help, FILE *f)
 	fputs(help, f);
 }
 
+static bool is_silent_flag(const char *arg)
+{
+	return !strcmp(arg, "-s") || !strcmp(arg, "--silent");
+}
+
+/* PM2's -s/--silent (and PM2_SILENT in the environment) is accepted by every command and
+ * hides its messages. Applets with flag 's' take it themselves (they still print what
+ * scripts read, such as a reload's errors); for the others it is taken out of argv here,
+ * and their stdout goes to /dev/null unless it carries the data asked for (flag 'o':
+ * jlist, logs, pid...). Errors stay on stderr and exit codes are unchanged: a script that
+ * silences PM2 still learns why a command failed. Returns the new argc; *argvp may be
+ * a new array (PM2_SILENT given to an 's' applet as its own -s). */
+static int apply_silent(const struct applet *t, int argc, char ***argvp)
+{
+	char **argv = *argvp;
+	bool silent = getenv("PM2_SILENT") && *getenv("PM2_SILENT");
+	bool own = strchr(t->flags, 's') != NULL;
+	int n = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (!own && is_silent_flag(argv[i]))
+			silent = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	if (!silent)
+		return n;
+	if (own) {
+		static char dash_s[] = "-s";
+		char **v = xcalloc((size_t)n + 2, sizeof *v);
+		v[0] = argv[0];
+		v[1] = dash_s;
+		memcpy(v + 2, argv + 1, (size_t)(n - 1) * sizeof *v);
+		*argvp = v;
+		return n + 1;
+	}
+	if (!strchr(t->flags, 'o')) {
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		fflush(stdout);
+		if (fd == STDOUT_FILENO) {
+			fcntl(fd, F_SETFD, 0);
+		} else if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+	}
+	return n;
+}
+
 static int run_applet(const struct applet *a, int argc, char **argv)
 {
+	const struct applet *target = a;
 	applet_name = a->name;
-	if (is_alias(a)) {
-		const struct applet *target = applet_find(a->summary);
-		if (target)
-			applet_name = target->name;
+	if (is_alias(a) && applet_find(a->summary)) {
+		target = applet_find(a->summary);
+		applet_name = target->name;
 	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
@@ -136,6 +191,7 @@ static int run_applet(const struct applet *a, int argc, char **argv)
 			return EXIT_OK;
 		}
 	}
+	argc = apply_silent(target, argc, &argv);
 	return a->main(argc, argv);
 }
 

@@ -14,12 +14,12 @@
 #include <string.h>
 
 //applet: del delete_main delete_help a delete
-//applet: delete delete_main delete_help - stop apps and forget them
-//applet: reset reset_main reset_help c reset the restart counters of apps
+//applet: delete delete_main delete_help s stop apps and forget them
+//applet: reset reset_main reset_help cs reset the restart counters of apps
 //applet: gracefulReload reload_main reload_help a reload
-//applet: reload reload_main reload_help - replace apps' processes without downtime
-//applet: restart restart_main restart_help - restart apps (stop, then start again)
-//applet: stop stop_main stop_help - stop apps (their kill signal, then SIGKILL)
+//applet: reload reload_main reload_help s replace apps' processes without downtime
+//applet: restart restart_main restart_help s restart apps (stop, then start again)
+//applet: stop stop_main stop_help s stop apps (their kill signal, then SIGKILL)
 
 #define TARGETS_HELP \
 	"TARGET is an id, a name, a namespace, \"all\", /regex/ (matched against names), or\n" \

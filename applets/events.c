@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-//applet: events events_main events_help - print the daemon's events live: state changes, exits, samples
+//applet: events events_main events_help o print the daemon's events live: state changes, exits, samples
 
 const char events_help[] =
 	"usage: tend events [TARGET...] [--json] [--samples MS] [--no-color]\n"

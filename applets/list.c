@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-//applet: jlist jlist_main jlist_help - print every app as JSON (PM2's jlist format)
+//applet: jlist jlist_main jlist_help o print every app as JSON (PM2's jlist format)
 //applet: l list_main list_help a list
 //applet: list list_main list_help - print the process table
 //applet: ls list_main list_help ac list
-//applet: prettylist prettylist_main prettylist_help - print every app as PM2's prettylist does
+//applet: prettylist prettylist_main prettylist_help o print every app as PM2's prettylist does
 //applet: ps list_main list_help ac list
 //applet: status list_main list_help a list
 

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-//applet: logs logs_main logs_help - show app logs, then follow them live
+//applet: logs logs_main logs_help o show app logs, then follow them live
 
 const char logs_help[] =
 	"usage: tend logs [TARGET...] [--lines N] [--out|--err] [--raw|--json]\n"

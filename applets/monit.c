@@ -21,11 +21,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-//applet: monit monit_main monit_help - live dashboard: apps with CPU and memory, logs, metadata; keys act on them
+//applet: monit monit_main monit_help o live dashboard: apps with CPU and memory, logs, metadata; keys act on them
 //applet: dashboard monit_main monit_help a monit
 //applet: dash monit_main monit_help a monit
 //applet: imonit monit_main monit_help a monit
-//applet: ilogs ilogs_main monit_help - monit with the logs pane full screen
+//applet: ilogs ilogs_main monit_help o monit with the logs pane full screen
 
 const char monit_help[] =
 	"usage: tend monit [-d TENTHS] [--sort FIELD[:desc]] [--readonly] [--no-mouse]\n"

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-//applet: cleardump cleardump_main cleardump_help - empty the saved app list
+//applet: cleardump cleardump_main cleardump_help s empty the saved app list
 //applet: dump save_main save_help a save
-//applet: resurrect resurrect_main resurrect_help - bring back the saved apps, in their saved state
-//applet: save save_main save_help - save the app list for resurrect (and boot)
+//applet: resurrect resurrect_main resurrect_help s bring back the saved apps, in their saved state
+//applet: save save_main save_help s save the app list for resurrect (and boot)
 
 const char save_help[] =
 	"usage: tend save [--force] [-s]    (also: tend dump)\n"

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-//applet: env env_main env_help c print the environment an instance was started with
-//applet: id id_main id_help c print the ids of the apps with this name
-//applet: pid pid_main pid_help - print the pids of apps (all apps without a name)
+//applet: env env_main env_help co print the environment an instance was started with
+//applet: id id_main id_help co print the ids of the apps with this name
+//applet: pid pid_main pid_help o print the pids of apps (all apps without a name)
 //applet: sendSignal signal_main signal_help - send a signal to apps
 
 const char id_help[] =

@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-//applet: runtime runtime_main runtime_help - run apps in the foreground for a container, as its PID 1 (pm2-runtime)
+//applet: runtime runtime_main runtime_help o run apps in the foreground for a container, as its PID 1 (pm2-runtime)
 //applet: pm2-runtime runtime_main runtime_help a runtime
 //applet: pm2-docker runtime_main runtime_help a runtime
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-//applet: scale scale_main scale_help - add or remove instances of an app
+//applet: scale scale_main scale_help s add or remove instances of an app
 
 const char scale_help[] =
 	"usage: tend scale NAME N|+N|-N\n"

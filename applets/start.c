@@ -23,10 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-//applet: start start_main start_help - start apps: a script, binary, "command", or a declaration file
+//applet: start start_main start_help s start apps: a script, binary, "command", or a declaration file
 //applet: startOrGracefulReload start_or_reload_main start_help a startOrRestart
 //applet: startOrReload start_or_reload_main start_help a startOrRestart
-//applet: startOrRestart start_or_restart_main start_help - start the apps of a file, restart (or reload) those running
+//applet: startOrRestart start_or_restart_main start_help s start the apps of a file, restart (or reload) those running
 
 const char start_help[] =
 	"usage: tend start SCRIPT|BINARY|\"COMMAND\"... [OPTIONS] [-- ARGS...]\n"

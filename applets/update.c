@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-//applet: update update_main update_help - replace the daemon with this build; apps keep running
+//applet: update update_main update_help s replace the daemon with this build; apps keep running
 //applet: updatePM2 update_main update_help a update
 
 const char update_help[] =

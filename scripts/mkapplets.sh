@@ -4,7 +4,9 @@
 #   //applet: NAME FUNCTION HELP FLAGS SUMMARY...
 #
 # FLAGS: "-" none; "a" an alias (SUMMARY names the applet it stands for); "c" the name
-# clashes with a common system command, so --install links it as tend-NAME.
+# clashes with a common system command, so --install links it as tend-NAME; "s" the
+# applet takes PM2's -s/--silent itself; "o" what it prints on stdout is the data asked
+# for, which the global -s leaves alone (main.c).
 # Output is sorted by name (C locale, the order strcmp sees) for a binary search.
 set -eu
 grep -h '^//applet:' "$@" | LC_ALL=C sort -k2,2 | awk '

@@ -415,5 +415,39 @@ list_targets() {
 }
 part "list with targets" list_targets
 
+# PM2's -s/--silent is global: every command takes it (and PM2_SILENT). Messages go,
+# the data asked for stays, errors stay on stderr with their exit code.
+silent_everywhere() {
+	"$TEND" start "sleep 1000" -n quiet -s || fail "start quiet"
+	for a in list ls status describe info flush reloadLogs ping sendSignal; do
+		case $a in describe | info | flush) set -- quiet ;; sendSignal) set -- SIGCONT quiet ;; *) set -- ;; esac
+		run "$TEND" "$a" "$@" -s
+		expect_rc 0 "$a -s"
+		[ -z "$OUT$ERR" ] || fail "$a -s printed: $(_show "$OUT$ERR")"
+		run "$TEND" "$a" "$@" --silent
+		expect_rc 0 "$a --silent"
+		[ -z "$OUT" ] || fail "$a --silent printed: $(_show "$OUT")"
+	done
+	run "$TEND" jlist -s
+	expect_rc 0
+	expect_out_has '"name":"quiet"'
+	run "$TEND" pid quiet --silent
+	[ "$OUT" = "$(jl "by('quiet')[0]['pid']")" ] || fail "pid --silent gave '$OUT'"
+	run env PM2_SILENT=true "$TEND" restart quiet
+	expect_rc 0 "restart with PM2_SILENT"
+	[ -z "$OUT" ] || fail "restart with PM2_SILENT printed the table: $(_show "$OUT")"
+	run env PM2_SILENT=1 "$TEND" list
+	[ -z "$OUT" ] || fail "list with PM2_SILENT printed: $(_show "$OUT")"
+	run "$TEND" describe no-such-app -s
+	expect_rc 1 "describe of a missing app with -s"
+	expect_err_has "no-such-app"
+	# after "--", -s is the app's argument
+	run "$TEND" start sh -n quiet-args -s -- -c 'sleep 1000' -s
+	expect_rc 0 "start with -s after --"
+	[ "$(jl "by('quiet-args')[0]['pm2_env']['args'][-1]")" = "-s" ] || fail "the app lost its -s argument"
+	"$TEND" delete quiet quiet-args -s
+}
+part "-s everywhere" silent_everywhere
+
 part_report
 exit 0
