@@ -112,6 +112,7 @@ int describe_main(int argc, char **argv)
 		field(&d, env, "watch", "watch");
 		field(&d, env, "watch_paths", "watch paths");
 		field(&d, env, "ignore_watch", "ignore watch");
+		field(&d, env, "watch_ext", "watch extensions");
 		field(&d, env, "restart_reason", "last restart reason");
 		time_field(&d, env, "restart_reason_at", "restarted for it", true);
 		field(&d, monit, "cpu", "cpu %");

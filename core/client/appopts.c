@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 /* Option ids: A_KEY + i is app_keys[i]'s option; the rest are not app keys. */
-enum { A_EXT = APPOPT_FIRST, A_NOOP, A_KEY };
+enum { A_NOOP = APPOPT_FIRST, A_KEY };
 
 /* PM2's, about its own runtime and hosted service (Keymetrics, source maps, tracing,
  * git metadata), or about startup: accepted, nothing to do here. */
@@ -62,7 +62,6 @@ const struct opt *appopt_table(void)
 			f += len;
 		}
 	}
-	table[n++] = (struct opt){"ext", 0, OPT_REQUIRED, A_EXT};
 	for (size_t i = 0; i < ARRAY_LEN(noop_options); i++)
 		table[n++] = noop_options[i];
 	return table;
@@ -96,9 +95,7 @@ void appopts_help(FILE *f)
 				fprintf(f, "%28s", "");
 		}
 	}
-	fputs("      --ext EXTS            (accepted with a warning: every file under the watched\n"
-	      "                            paths counts)\n"
-	      "  PM2's options about its own runtime and services are accepted and do nothing:\n ", f);
+	fputs("  PM2's options about its own runtime and services are accepted and do nothing:\n ", f);
 	size_t col = 1;
 	for (size_t i = 0; i < ARRAY_LEN(noop_options); i++) {
 		const struct opt *o = &noop_options[i];
@@ -321,10 +318,6 @@ bool appopts_take(struct appopts *a, struct optstate *s, int id, const char *v)
 		return false;
 	if (id == A_NOOP)
 		return true;
-	if (id == A_EXT) {
-		warn("--ext %s: not supported: every file under the watched paths counts", v);
-		return true;
-	}
 	take_key(a, s, &app_keys[id - A_KEY], v);
 	a->count++;
 	return true;

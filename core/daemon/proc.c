@@ -97,6 +97,7 @@ void spec_unref(struct spec *s)
 	free(s->cron_text);
 	free_strv(s->watch);
 	free_strv(s->ignore_watch);
+	free_strv(s->watch_ext);
 	free(s->listen);
 	free(s->listen_host);
 	listener_unref(s->listener);

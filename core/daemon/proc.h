@@ -93,6 +93,7 @@ struct spec {
 	char *cron_text;
 	char **watch;          /* absolute paths; NULL = not watched */
 	char **ignore_watch;
+	char **watch_ext;      /* only files with these extensions count; NULL = all */
 	bool watching;         /* watch is on (restart --watch toggles it) */
 	int64_t watch_delay_ms;
 	struct app_watch *watch_rt;     /* watchdog.c's, once watching began */

@@ -129,7 +129,7 @@ static const struct { const char *name; size_t len; } fixed_keys[] = {
 	K("restart_delay"), K("exp_backoff_restart_delay"), K("prev_restart_delay"),
 	K("stop_exit_codes"), K("exit_signal"), K("port"), K("max_memory_restart"),
 	K("memory_check_interval"), K("cron_restart"), K("next_cron_restart"), K("watch_paths"),
-	K("ignore_watch"), K("watch_delay"), K("restart_reason"), K("restart_reason_at"),
+	K("ignore_watch"), K("watch_ext"), K("watch_delay"), K("restart_reason"), K("restart_reason_at"),
 	K("listen"), K("lb"), K("proxy_port"), K("proxy_connections"), K("proxy_accepted"),
 	K("wait_ready"), K("listen_timeout"), K("log_bytes_dropped"), K("last_error"),
 };
@@ -170,6 +170,8 @@ static void watchdog_fields(struct buf *b, const struct proc *p)
 	if (s->watch) {
 		strv(b, "watch_paths", s->watch);
 		strv(b, "ignore_watch", s->ignore_watch);
+		if (s->watch_ext)
+			strv(b, "watch_ext", s->watch_ext);
 		json_kint(b, "watch_delay", s->watch_delay_ms);
 	}
 	kstr_if(b, "restart_reason", p->restart_reason);

@@ -237,6 +237,11 @@ static void get_watchdogs(struct reader *r, struct spec *s)
 	}
 	s->watch = get_strv(r, "watch");
 	s->ignore_watch = get_strv(r, "ignore_watch");
+	s->watch_ext = get_strv(r, "watch_ext");
+	if (s->watch_ext && !s->watch_ext[0]) {
+		free(s->watch_ext);   /* [] (or --ext ""): every file, as without it */
+		s->watch_ext = NULL;
+	}
 	s->watch_delay_ms = get_key(r, "watch_delay");
 	s->watching = s->watch && get_bool(r, "watching", true);
 	for (char **w = s->watch; w && *w; w++)

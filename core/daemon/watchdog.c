@@ -114,6 +114,8 @@ static void open_watcher(struct spec *s)
 		}
 	struct watcher *w = watch_open(s->watch, s->ignore_watch, exclude, 0);
 	free(exclude);
+	if (w && s->watch_ext)
+		watch_only_extensions(w, s->watch_ext);
 	s->watch_rt->watcher = w;
 	if (!w) {
 		if (!failed_before)

@@ -61,6 +61,9 @@ const struct app_key app_keys[] = {
 	 "start also takes --watch DIR, as PM2 does"},
 	{"ignore_watch", KT_STRS, NULL, 0, 0, 0, "ignore-watch", 0, "LIST",
 	 "globs not to watch (node_modules and .dirs never are)"},
+	{"watch_ext", KT_STRS, "ext", 0, 0, 0, "ext", 0, "EXTS",
+	 "with watch: only files ending in these extensions\n"
+	 "count (js,json)"},
 	{"watch_delay", KT_MS, NULL, 0, 3600000, 1000, "watch-delay", 0, "TIME", "wait for changes to settle"},
 	{"port", KT_PORT, NULL, 1, 65535, 0, "port", 0, "N",
 	 "PORT for the app; in cluster mode the daemon listens on it\n"

@@ -32,6 +32,7 @@ struct watcher {
 	int fd, max, n, cap, err;
 	bool overflowed;
 	char **roots, **ignore, **exclude;  /* without trailing slashes */
+	char **exts;        /* NULL: every file; else ".js", ".json"... */
 	struct wdir *dirs;  /* sorted by wd, for binary search */
 	_Alignas(struct inotify_event) char buf[16384];
 };
@@ -52,7 +53,7 @@ static char **copy_list(char *const *v)
 
 static void free_list(char **v)
 {
-	for (size_t i = 0; v[i]; i++)
+	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
 }
@@ -252,6 +253,28 @@ struct watcher *watch_open(char *const *roots, char *const *ignore, char *const 
 
 /* A root named inside a watched directory: a single-file root, reported by name
  * even where the other root's rules would skip it. */
+static bool has_extension(const struct watcher *w, const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = w->exts; *e; e++) {
+		size_t k = strlen(*e);
+		if (n > k && strcmp(name + n - k, *e) == 0)
+			return true;
+	}
+	return false;
+}
+
+void watch_only_extensions(struct watcher *w, char *const *exts)
+{
+	size_t n = 0;
+	while (exts && exts[n])
+		n++;
+	free_list(w->exts);
+	w->exts = xcalloc(n + 1, sizeof *w->exts);
+	for (size_t i = 0; i < n; i++)
+		w->exts[i] = xasprintf("%s%s", exts[i][0] == '.' ? "" : ".", exts[i]);
+}
+
 static bool is_root(const struct watcher *w, const char *path)
 {
 	for (char **r = w->roots; *r; r++)
@@ -309,6 +332,8 @@ static bool event(struct watcher *w, const struct inotify_event *ev, char *what,
 		unwatch(w, full);
 	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 		walk(w, d.root, full, false);
+	if (w->exts && !file_root && ((ev->mask & IN_ISDIR) || !has_extension(w, ev->name)))
+		return false;
 	if (what && whatlen)
 		snprintf(what, whatlen, "%s", rel);
 	return true;
@@ -347,6 +372,7 @@ void watch_close(struct watcher *w)
 	free(w->dirs);
 	free_list(w->roots);
 	free_list(w->ignore);
+	free_list(w->exts);
 	free_list(w->exclude);
 	free(w);
 }

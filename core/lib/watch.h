@@ -24,6 +24,11 @@ struct watcher;
  * reported); reopen to pick up a root created again. */
 struct watcher *watch_open(char *const *roots, char *const *ignore, char *const *exclude,
                            int max_watches);
+/* From now on only changes to files whose names end in ".EXT" for one of exts count
+ * ("js" and ".js" alike; the list is copied): what --ext does for PM2, which lists
+ * every other file of the tree in ignore_watch once at start instead. Directories are
+ * still walked; their own creation, moves and deletion do not count. */
+void watch_only_extensions(struct watcher *w, char *const *exts);
 int watch_fd(const struct watcher *w);
 /* Read every pending event (the fd is non-blocking). Directories created inside the
  * tree are added with whatever they already hold. Returns the number of relevant

@@ -126,3 +126,20 @@ out=$(sock '{"cmd":"restart","targets":["nocwd"],"watch":true}')
 case $out in *'"ok":true'*) ;; *) fail "restart watch:true without cwd: $out" ;; esac
 [ "$(jget nocwd 'e["watch_paths"]')" = "['$T/nocwd/']" ] || fail "watch paths: $(jget nocwd 'e.get("watch_paths")')"
 "$TEND" delete nocwd -s
+
+# --ext (PM2's): only files with those extensions count, in directories made later too.
+# The daemon logs the first change it counted: not the .txt or .md written before the .js.
+X=$T/exts
+mkdir -p "$X/lib"
+printf 'setInterval(() => {}, 1000);\n' >"$X/app.js"
+"$TEND" start "$X/app.js" -n wext --watch --ext js,.json --watch-delay 200 --cwd "$X" -s || fail "start --ext"
+[ "$(jget wext 'e["watch_ext"]')" = "['js', '.json']" ] || fail "watch_ext: $(jget wext 'e.get("watch_ext")')"
+echo x >"$X/notes.txt"
+echo x >"$X/lib/README.md"
+mkdir -p "$X/lib/later"
+echo x >"$X/lib/later/mod.js"
+wait_for 5 restarts_are wext 1
+grep "wext: .* changed; restarting" "$TEND_HOME/tend.log" | tail -n 1 | grep -q "lib/later/mod.js changed" ||
+	fail "--ext counted another file: $(grep 'wext: .* changed' "$TEND_HOME/tend.log" | tail -n 1)"
+"$TEND" describe wext | grep -q "watch extensions" || fail "describe lacks the watch extensions"
+"$TEND" delete wext -s

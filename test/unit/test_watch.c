@@ -197,6 +197,35 @@ static void test_exclude(void)
 	watch_close(w);
 }
 
+/* --ext: only files with those extensions count, in directories made after the start
+ * too; a new directory alone is no change, and the names must end in ".EXT". */
+static void test_extensions(void)
+{
+	char what[256];
+	dir("exts/lib");
+	struct watcher *w = open1("exts", NULL, NULL, 0);
+	char *exts[] = {"js", ".json", NULL};
+	watch_only_extensions(w, exts);
+	put("exts/readme.md", "x");
+	put("exts/lib/data.jsonl", "x");
+	put("exts/js", "x");
+	put("exts/notjs", "x");
+	dir("exts/new/deeper");
+	CHECK(changes(w, NULL, 0) == 0);
+	put("exts/new/deeper/app.js", "x");
+	CHECK(changes(w, what, sizeof what) >= 1);
+	CHECK_STR(what, "new/deeper/app.js");
+	put("exts/package.json", "{}");
+	CHECK(changes(w, what, sizeof what) >= 1);
+	CHECK_STR(what, "package.json");
+	CHECK(unlink(at("exts/lib/data.jsonl")) == 0);
+	CHECK(changes(w, NULL, 0) == 0);
+	CHECK(unlink(at("exts/package.json")) == 0);
+	CHECK(changes(w, what, sizeof what) >= 1);
+	CHECK_STR(what, "package.json");
+	watch_close(w);
+}
+
 static void test_single_file(void)
 {
 	char what[256];
@@ -325,6 +354,7 @@ int main(void)
 	}
 	test_tree();
 	test_exclude();
+	test_extensions();
 	test_single_file();
 	test_queue_overflow();
 	test_roots();
