@@ -79,6 +79,7 @@ static struct {
 	pid_t daemon, starter;
 	int daemon_status;
 	struct conn logs, events;
+	struct conn list;            /* a resync after dropped events; fd -1 when idle */
 	int subscribed;              /* of the two streams, how many said ok */
 	int64_t deadline;            /* the phase's: delay over, next auto-exit check, kill now */
 	int dead_checks;
@@ -357,6 +358,44 @@ static void on_stream_close(struct conn *c)
 	RT.daemon_up = false;   /* the daemon is going; its exit says the rest */
 }
 
+static void on_list_line(struct conn *c, char *line, size_t len)
+{
+	(void)c;
+	struct jdoc d;
+	if (json_parse(&d, line, len))
+		rt_take_list(&d);
+	json_free(&d);
+}
+
+static void on_list_done(struct conn *c, bool ok, int code, const char *error)
+{
+	(void)ok;
+	(void)code;
+	(void)error;
+	conn_close(c);
+}
+
+static void on_list_gone(struct conn *c)
+{
+	(void)c;   /* the events stream's close says what there is to say */
+}
+
+/* Events were dropped: one list, asked without waiting for it, states every instance
+ * afresh. Drops during it ask again once it is in. */
+static void resync(void)
+{
+	if (!RT.resync || R.list.fd >= 0 || R.phase == P_STOPPING || !RT.daemon_up)
+		return;
+	RT.resync = false;
+	struct buf req = {0};
+	req_begin(&req, "list");
+	req_end(&req);
+	R.list = (struct conn){.fd = -1, .on_line = on_list_line, .on_reply = on_list_done,
+	                       .on_close = on_list_gone};
+	conn_open(&R.list, &req);
+	buf_free(&req);
+}
+
 static void subscribe(void)
 {
 	struct buf req = {0};
@@ -381,7 +420,7 @@ static void subscribe(void)
 
 /* ---- the loop ------------------------------------------------------------------------------- */
 
-static size_t src_most(void) { return 4; }
+static size_t src_most(void) { return 5; }
 
 static size_t src_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
 {
@@ -394,8 +433,8 @@ static size_t src_fill(struct pollfd *fds, void **tags, size_t room, int64_t now
 		fds[n] = (struct pollfd){.fd = R.ready_fd, .events = POLLIN};
 		tags[n++] = &R.ready_fd;
 	}
-	struct conn *cs[] = {&R.logs, &R.events};
-	for (int i = 0; i < 2; i++)
+	struct conn *cs[] = {&R.logs, &R.events, &R.list};
+	for (int i = 0; i < 3; i++)
 		if (cs[i]->fd >= 0) {
 			fds[n] = (struct pollfd){.fd = cs[i]->fd, .events = conn_events(cs[i])};
 			tags[n++] = cs[i];
@@ -460,6 +499,7 @@ static const struct loop_source runtime_source = {
 static bool after_pass(void)
 {
 	rt_out_flush();
+	resync();
 	if (RT.exit_from_done && R.phase == P_RUNNING)
 		begin_stop(RT.exit_from_code >= 0 ? RT.exit_from_code : EXIT_FAIL, NULL);
 	return false;
@@ -472,7 +512,7 @@ int runtime_main(int argc, char **argv)
 	if (!strncmp(base, "pm2-", 4))
 		home_use_pm2_names();   /* pm2-runtime: PM2_HOME and PM2's file names */
 	parse(argc, argv);
-	R.logs.fd = R.events.fd = -1;   /* (not stdin: the streams are opened later) */
+	R.logs.fd = R.events.fd = R.list.fd = -1;   /* (not stdin: opened later) */
 	if (client_connect() >= 0)
 		die("a daemon already runs for %s: tend runtime runs its own (set %s)", home_dir(),
 		    home_is_pm2() ? "PM2_HOME" : "TEND_HOME");
@@ -512,6 +552,7 @@ int runtime_main(int argc, char **argv)
 	rt_out_flush();
 	conn_close(&R.logs);
 	conn_close(&R.events);
+	conn_close(&R.list);
 	if (R.health)
 		http_close_all();
 	loop_free(&l);

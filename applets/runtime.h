@@ -26,11 +26,13 @@ extern struct runtime_state {
 	struct inst *insts;
 	int ninsts;
 	bool daemon_up;             /* its socket answers and the streams are open */
+	bool resync;                /* events were dropped: the states need a fresh list */
 } RT;
 
 /* runtime_out.c */
 void rt_log_line(struct conn *c, char *line, size_t len);     /* a line of the logs stream */
 void rt_event_line(struct conn *c, char *line, size_t len);   /* a line of the events stream */
+void rt_take_list(const struct jdoc *d);   /* a list (one array): every state afresh */
 bool rt_any_alive(void);         /* an instance online or launching (pm2-runtime's test) */
 bool rt_health_listen(const char *spec, char *err, size_t errlen);   /* [ADDR:]PORT */
 void rt_out_flush(void);

@@ -136,6 +136,49 @@ static struct inst *inst_of(long long id, const char *name)
 	return in;
 }
 
+static bool is_exit_from(const struct inst *in)
+{
+	return RT.exit_from && !strcmp(in->name, RT.exit_from);
+}
+
+static bool is_down(const char *status)
+{
+	return !strcmp(status, "stopped") || !strcmp(status, "errored");
+}
+
+void rt_take_list(const struct jdoc *d)
+{
+	if (d->ntok < 1 || d->tok[0].type != JSMN_ARRAY)
+		return;
+	for (int i = 0; i < RT.ninsts; i++)
+		RT.insts[i].gone = true;   /* until the list names it */
+	for (int i = 0, a = 1; i < d->tok[0].size; i++, a = json_next(d, a)) {
+		int env = json_get(d, a, "pm2_env");
+		long long id = -1, code = -1;
+		if (!json_as_ll(d, json_get(d, a, "pm_id"), &id) || id < 0)
+			continue;
+		char *name = json_dup(d, json_get(d, a, "name"));
+		char *status = json_dup(d, json_get(d, env, "status"));
+		struct inst *in = NULL;
+		for (int k = 0; k < RT.ninsts && !in; k++)
+			if (RT.insts[k].id == id && !strcmp(RT.insts[k].name, name ? name : ""))
+				in = &RT.insts[k];
+		if (!in)
+			in = inst_of(id, name);
+		in->gone = false;
+		if (status)
+			snprintf(in->status, sizeof in->status, "%s", status);
+		if (json_as_ll(d, json_get(d, env, "exit_code"), &code) && code >= 0)
+			in->last_code = (int)code;
+		if (is_exit_from(in) && is_down(in->status)) {
+			RT.exit_from_code = in->last_code;
+			RT.exit_from_done = true;
+		}
+		free(name);
+		free(status);
+	}
+}
+
 bool rt_any_alive(void)
 {
 	for (int i = 0; i < RT.ninsts; i++)
@@ -162,11 +205,6 @@ static void process_event(int64_t at, const char *status, const char *name)
 	buf_putc(&out[0], '\n');
 }
 
-static bool is_exit_from(const struct inst *in)
-{
-	return RT.exit_from && !strcmp(in->name, RT.exit_from);
-}
-
 void rt_event_line(struct conn *c, char *line, size_t len)
 {
 	(void)c;
@@ -178,8 +216,12 @@ void rt_event_line(struct conn *c, char *line, size_t len)
 	long long id = -1, at = 0, missed = 0;
 	json_as_ll(&d, json_get(&d, 0, "id"), &id);
 	json_as_ll(&d, json_get(&d, 0, "at"), &at);
-	if (!event && json_as_ll(&d, json_get(&d, 0, "missed"), &missed))
-		warn("%lld of the daemon's events were dropped", missed);
+	if (!event && json_as_ll(&d, json_get(&d, 0, "missed"), &missed)) {
+		/* an exit or a delete may be among them: auto-exit and --exit-code-from must
+		 * not wait for news that will never come */
+		warn("%lld of the daemon's events were dropped: asking for the list", missed);
+		RT.resync = true;
+	}
 	if (event && name && id >= 0) {
 		struct inst *in = inst_of(id, name);
 		if (!strcmp(event, "state")) {

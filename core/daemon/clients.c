@@ -322,8 +322,11 @@ static void client_read(struct client *c)
 
 void client_ready(struct client *c, short revents)
 {
-	if (revents & POLLOUT)
+	if (revents & POLLOUT) {
 		client_flush(c);
+		if (c->fd >= 0)
+			ctl_client_sent(c);
+	}
 	if (revents & POLLIN)
 		client_read(c);
 	else if (revents & (POLLHUP | POLLERR))

@@ -202,6 +202,14 @@ void ctl_client_free(struct client *c)
 		events_unsubscribe(c);
 }
 
+void ctl_client_sent(struct client *c)
+{
+	if (logstream_subscribers)
+		logstream_caught_up(c);
+	if (events_subscribers)
+		events_caught_up(c);
+}
+
 /* Target i of a wait, if it is still the instance the request named. */
 static struct proc *wait_target(const struct wait *w, int i)
 {

@@ -42,6 +42,8 @@ void ctl_request(struct client *c, const char *line, size_t len);
 /* Re-check a pending wait after events; completes it when its condition holds. */
 void ctl_check_wait(struct client *c);
 void ctl_client_free(struct client *c);
+/* c's socket took some of its queued output. */
+void ctl_client_sent(struct client *c);
 
 /* A request being handled; for the command files (ctl.c, apps.c, dump.c). */
 struct request {

@@ -67,6 +67,13 @@ void events_unsubscribe(struct client *c)
 	}
 }
 
+void events_caught_up(struct client *c)
+{
+	for (struct eventsub *s = subs; s; s = s->next)
+		if (s->sub.c == c)
+			sub_caught_up(&s->sub);
+}
+
 /* msg (one complete line) to every subscriber following p (NULL: every subscriber). */
 static void publish(const struct proc *p, const struct buf *msg)
 {

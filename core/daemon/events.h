@@ -18,6 +18,7 @@ extern int events_subscribers;
 bool events_subscribe(struct client *c, const struct jdoc *d, int targets, int64_t samples_ms,
                       char *err, size_t errlen);
 void events_unsubscribe(struct client *c);
+void events_caught_up(struct client *c);   /* c sent some backlog (sub_caught_up) */
 /* p went from `from` to its state now (or got a new pid), because of reason. */
 void events_state(const struct proc *p, enum pstate from, const char *reason);
 /* p's process pid ended: p->exit_code / p->exit_signal, after uptime_ms. */

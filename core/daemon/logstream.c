@@ -52,6 +52,13 @@ void logstream_unsubscribe(struct client *c)
 	}
 }
 
+void logstream_caught_up(struct client *c)
+{
+	for (struct logsub *s = subs; s; s = s->next)
+		if (s->sub.c == c)
+			sub_caught_up(&s->sub);
+}
+
 static long long count_lines(const char *data, size_t n)
 {
 	long long lines = 1;

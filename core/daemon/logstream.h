@@ -16,6 +16,7 @@ extern int logstream_subscribers;
 bool logstream_subscribe(struct client *c, const struct jdoc *d, int targets, bool out, bool err,
                          char *errbuf, size_t errlen);
 void logstream_unsubscribe(struct client *c);
+void logstream_caught_up(struct client *c);   /* c sent some backlog (sub_caught_up) */
 /* tend update: c's subscriptions, and back. */
 void logstream_save(struct buf *b, const struct client *c);
 void logstream_restore(struct client *c, const struct jdoc *d, int arr);

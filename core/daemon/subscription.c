@@ -3,16 +3,25 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 enum {
 	PENDING_MAX = 1 << 20,   /* unsent bytes a subscriber may have before it misses */
 	GIVE_UP_MS = 60000,      /* a subscriber missing everything this long is dropped */
+	/* The kernel's share of a subscriber's backlog. Connections get a 4 MiB send buffer
+	 * for big replies (clients.c); a stream needs no such thing, and a reader that
+	 * stopped would pin that much kernel memory before PENDING_MAX even counts. */
+	SUBSCRIBER_SNDBUF = 1 << 18,
 };
 
 bool sub_init(struct subscription *s, struct client *c, const struct jdoc *d, int targets,
               char *err, size_t errlen)
 {
 	*s = (struct subscription){.c = c};
+	if (c->fd >= 0) {
+		int sndbuf = SUBSCRIBER_SNDBUF;
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	}
 	int n = targets >= 0 ? d->tok[targets].size : 0;
 	s->targets = xcalloc((size_t)n + 1, sizeof *s->targets);
 	char *cwd = json_dup(d, json_get(d, 0, "cwd"));
@@ -55,12 +64,33 @@ bool sub_matches(const struct subscription *s, const struct proc *p)
 	return false;
 }
 
+/* Once missing, it misses until half its backlog is gone: fewer, longer runs of misses
+ * between notices. */
+static size_t backlog_limit(const struct subscription *s)
+{
+	return s->missing_since ? PENDING_MAX / 2 : PENDING_MAX;
+}
+
+static void notice_missed(struct subscription *s)
+{
+	if (s->missed) {
+		char line[64];
+		int len = snprintf(line, sizeof line, "{\"missed\":%lld}\n", s->missed);
+		client_send(s->c, line, (size_t)len);
+	}
+	s->missed = 0;
+	s->missing_since = 0;
+}
+
+void sub_caught_up(struct subscription *s)
+{
+	if (s->missed && !s->c->closing && client_queued(s->c) <= backlog_limit(s))
+		notice_missed(s);
+}
+
 bool sub_room(struct subscription *s, long long messages, const char *what)
 {
-	/* Once missing, it misses until half its backlog is gone: fewer, longer runs of
-	 * misses between notices. */
-	size_t limit = s->missing_since ? PENDING_MAX / 2 : PENDING_MAX;
-	if (client_queued(s->c) > limit) {
+	if (client_queued(s->c) > backlog_limit(s)) {
 		int64_t now = mono_ms();
 		if (!s->missing_since)
 			s->missing_since = now;
@@ -72,13 +102,7 @@ bool sub_room(struct subscription *s, long long messages, const char *what)
 		}
 		return false;
 	}
-	if (s->missed) {
-		char line[64];
-		int len = snprintf(line, sizeof line, "{\"missed\":%lld}\n", s->missed);
-		client_send(s->c, line, (size_t)len);
-	}
-	s->missed = 0;
-	s->missing_since = 0;
+	notice_missed(s);
 	return true;
 }
 

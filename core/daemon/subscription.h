@@ -29,6 +29,10 @@ bool sub_matches(const struct subscription *s, const struct proc *p);
  * them, for the log line if the subscriber is dropped). If it may and some were
  * missed, the {"missed":N} notice goes first. */
 bool sub_room(struct subscription *s, long long messages, const char *what);
+/* The connection sent some of its backlog: once it is under the cap again after a
+ * miss, the {"missed":N} notice goes now, not with the next message, which may never
+ * come (a crash loop that ended in errored). */
+void sub_caught_up(struct subscription *s);
 /* "targets":[...] or null, for tend update. */
 void sub_save_targets(struct buf *b, const struct subscription *s);
 /* The target array of a saved subscription object o, or -1 for every app. */

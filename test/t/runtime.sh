@@ -135,6 +135,29 @@ expect_err_has "no app is online"
 run "$TEND" runtime "exit 0" --name once --no-autorestart --exit-code-from once
 expect_rc 0
 
+# ---- events dropped while the runtime was not reading: it asks for the list --------------------------
+# Stopped (SIGSTOP) while an app crash-loops to errored, the runtime misses more events than
+# the daemon keeps for a subscriber, the last transition among them; woken, it is told how
+# many it missed (at once, with no event after it), lists, and --exit-code-from ends it.
+long=dropper-$(printf '%0190d' 0)
+cat >gate.sh <<EOF
+#!/bin/sh
+while [ ! -e "$T/go" ]; do sleep 0.05; done
+exit 7
+EOF
+chmod +x gate.sh
+rt dropped ./gate.sh --name "$long" --max-restarts 2500 --min-uptime 60000 --restart-delay 0 --exit-code-from "$long"
+wait_for 20 sh -c "[ -S '$TEND_HOME/tend.sock' ]"
+wait_for 20 sh -c "[ \"\$('$TEND' pid '$long' 2>/dev/null)\" -gt 0 ]"
+kill -STOP $RPID
+touch "$T/go"
+wait_for 300 sh -c "'$TEND' jlist | grep -q '\"status\":\"errored\"'"
+kill -CONT $RPID
+rt_end
+rc=$?
+[ "$rc" = 7 ] || fail "after dropped events: exit status $rc, expected the app's 7: $(grep -v '^20' "$T/dropped.err" | tail -n 3)"
+has dropped.err "events were dropped: asking for the list"
+
 # ---- an app that ignores SIGINT, with children: killed at its kill_timeout, children too --------------
 cat >stubborn.sh <<'EOF'
 #!/bin/sh
