@@ -625,7 +625,7 @@ static void cmd_logs(struct request *r)
 	json_as_bool(r->d, json_get(r->d, 0, "err"), &err);
 	json_as_bool(r->d, json_get(r->d, 0, "stream"), &stream);
 	char why[300];
-	if (stream && !logstream_subscribe(r->c, r->d, targets, out, err, why, sizeof why)) {
+	if (stream && !logstream_subscribe(r->c, r->d, 0, out, err, why, sizeof why)) {
 		reply_error(r->c, 2, "%s", why);
 		free(ids);
 		return;
@@ -663,7 +663,7 @@ static void cmd_events(struct request *r)
 		return;
 	}
 	char why[300];
-	if (!events_subscribe(r->c, r->d, targets, samples, why, sizeof why)) {
+	if (!events_subscribe(r->c, r->d, 0, samples, why, sizeof why)) {
 		reply_error(r->c, 2, "events: %s", why);
 		return;
 	}

@@ -31,7 +31,7 @@ struct eventsub {
 static struct eventsub *subs;
 int events_subscribers;
 
-bool events_subscribe(struct client *c, const struct jdoc *d, int targets, int64_t samples_ms,
+bool events_subscribe(struct client *c, const struct jdoc *d, int obj, int64_t samples_ms,
                       char *err, size_t errlen)
 {
 	if (samples_ms && (samples_ms < SAMPLE_MIN_MS || samples_ms > SAMPLE_MAX_MS)) {
@@ -40,7 +40,7 @@ bool events_subscribe(struct client *c, const struct jdoc *d, int targets, int64
 		return false;
 	}
 	struct eventsub *s = xcalloc(1, sizeof *s);
-	if (!sub_init(&s->sub, c, d, targets, err, errlen)) {
+	if (!sub_init(&s->sub, c, d, obj, err, errlen)) {
 		free(s);
 		return false;
 	}
@@ -237,7 +237,7 @@ void events_restore(struct client *c, const struct jdoc *d, int arr)
 		long long samples = 0, missed = 0;
 		json_as_ll(d, json_get(d, o, "samples"), &samples);
 		char why[200];
-		if (!events_subscribe(c, d, sub_saved_targets(d, o), samples, why, sizeof why))
+		if (!events_subscribe(c, d, o, samples, why, sizeof why))
 			continue;
 		json_as_ll(d, json_get(d, o, "missed"), &missed);
 		subs->sub.missed = missed;   /* the newest subscription is first */

@@ -13,9 +13,9 @@
 /* Subscribers now: the hooks below cost nothing without any. */
 extern int events_subscribers;
 
-/* Subscribe c (targets: an array token of d, or -1 for every app; samples_ms: 0 for no
- * samples). False with err on a bad target. */
-bool events_subscribe(struct client *c, const struct jdoc *d, int targets, int64_t samples_ms,
+/* Subscribe c to what the "targets" of object obj of d match (see sub_init; none: every
+ * app); samples_ms: 0 for no samples. False with err on a bad target. */
+bool events_subscribe(struct client *c, const struct jdoc *d, int obj, int64_t samples_ms,
                       char *err, size_t errlen);
 void events_unsubscribe(struct client *c);
 void events_caught_up(struct client *c);   /* c sent some backlog (sub_caught_up) */

@@ -20,11 +20,11 @@ struct logsub {
 static struct logsub *subs;
 int logstream_subscribers;
 
-bool logstream_subscribe(struct client *c, const struct jdoc *d, int targets, bool out, bool err,
+bool logstream_subscribe(struct client *c, const struct jdoc *d, int obj, bool out, bool err,
                          char *errbuf, size_t errlen)
 {
 	struct logsub *s = xcalloc(1, sizeof *s);
-	if (!sub_init(&s->sub, c, d, targets, errbuf, errlen)) {
+	if (!sub_init(&s->sub, c, d, obj, errbuf, errlen)) {
 		free(s);
 		return false;
 	}
@@ -125,7 +125,7 @@ void logstream_restore(struct client *c, const struct jdoc *d, int arr)
 		json_as_bool(d, json_get(d, o, "out"), &out);
 		json_as_bool(d, json_get(d, o, "err"), &err);
 		char why[200];
-		if (!logstream_subscribe(c, d, sub_saved_targets(d, o), out, err, why, sizeof why))
+		if (!logstream_subscribe(c, d, o, out, err, why, sizeof why))
 			continue;
 		long long missed = 0;
 		json_as_ll(d, json_get(d, o, "missed"), &missed);

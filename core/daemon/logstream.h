@@ -11,9 +11,10 @@
 /* Subscribers now: the log pipeline splits lines for them only when there are some. */
 extern int logstream_subscribers;
 
-/* Subscribe c to the instances that targets (an array token of d, or -1 for all apps,
- * present and future) match; out/err: which streams. False with err on a bad target. */
-bool logstream_subscribe(struct client *c, const struct jdoc *d, int targets, bool out, bool err,
+/* Subscribe c to the instances that the "targets" of object obj of d match (see
+ * sub_init; none: all apps, present and future); out/err: which streams. False with
+ * err on a bad target. */
+bool logstream_subscribe(struct client *c, const struct jdoc *d, int obj, bool out, bool err,
                          char *errbuf, size_t errlen);
 void logstream_unsubscribe(struct client *c);
 void logstream_caught_up(struct client *c);   /* c sent some backlog (sub_caught_up) */

@@ -14,9 +14,12 @@ enum {
 	SUBSCRIBER_SNDBUF = 1 << 18,
 };
 
-bool sub_init(struct subscription *s, struct client *c, const struct jdoc *d, int targets,
+bool sub_init(struct subscription *s, struct client *c, const struct jdoc *d, int obj,
               char *err, size_t errlen)
 {
+	int targets = json_get(d, obj, "targets");
+	if (json_is_null(d, targets))
+		targets = -1;
 	*s = (struct subscription){.c = c};
 	if (c->fd >= 0) {
 		int sndbuf = SUBSCRIBER_SNDBUF;
@@ -24,7 +27,7 @@ bool sub_init(struct subscription *s, struct client *c, const struct jdoc *d, in
 	}
 	int n = targets >= 0 ? d->tok[targets].size : 0;
 	s->targets = xcalloc((size_t)n + 1, sizeof *s->targets);
-	char *cwd = json_dup(d, json_get(d, 0, "cwd"));
+	char *cwd = json_dup(d, json_get(d, obj, "cwd"));
 	for (int i = 0, e = targets + 1; i < n; i++, e = json_next(d, e)) {
 		char *word = json_dup(d, e);
 		if (!word)
@@ -39,7 +42,7 @@ bool sub_init(struct subscription *s, struct client *c, const struct jdoc *d, in
 		target_settle(&s->targets[i]);
 		s->ntargets++;
 	}
-	free(cwd);
+	s->cwd = cwd;
 	return true;
 }
 
@@ -49,6 +52,8 @@ void sub_fini(struct subscription *s)
 		target_free(&s->targets[i]);
 	free(s->targets);
 	s->targets = NULL;
+	free(s->cwd);
+	s->cwd = NULL;
 	s->ntargets = 0;
 }
 
@@ -108,6 +113,8 @@ bool sub_room(struct subscription *s, long long messages, const char *what)
 
 void sub_save_targets(struct buf *b, const struct subscription *s)
 {
+	if (s->cwd)
+		json_kstr(b, "cwd", s->cwd);
 	json_key(b, "targets");
 	if (!s->ntargets) {
 		json_null(b);
@@ -117,10 +124,4 @@ void sub_save_targets(struct buf *b, const struct subscription *s)
 	for (int i = 0; i < s->ntargets; i++)
 		json_str(b, s->targets[i].word);
 	json_close(b, ']');
-}
-
-int sub_saved_targets(const struct jdoc *d, int o)
-{
-	int t = json_get(d, o, "targets");
-	return t >= 0 && !json_is_null(d, t) ? t : -1;
 }

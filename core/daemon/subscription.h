@@ -14,14 +14,16 @@
 struct subscription {
 	struct client *c;
 	struct target *targets;   /* none: every app, present and future */
+	char *cwd;                /* the subscriber's, for script-path targets; may be NULL */
 	int ntargets;
 	long long missed;         /* messages dropped since the last one sent */
 	int64_t missing_since;    /* monotonic ms when it began to miss, or 0 */
 };
 
-/* Compile targets (an array token of d, or -1) for c; "cwd" of d resolves script
- * paths. False with err on a bad target, and nothing to free. */
-bool sub_init(struct subscription *s, struct client *c, const struct jdoc *d, int targets,
+/* Compile the "targets" of object obj of d (absent or null: every app) for c; "cwd" of
+ * obj resolves script paths. obj is the request (0), or a subscription saved across
+ * tend update. False with err on a bad target, and nothing to free. */
+bool sub_init(struct subscription *s, struct client *c, const struct jdoc *d, int obj,
               char *err, size_t errlen);
 void sub_fini(struct subscription *s);
 bool sub_matches(const struct subscription *s, const struct proc *p);
@@ -33,9 +35,7 @@ bool sub_room(struct subscription *s, long long messages, const char *what);
  * miss, the {"missed":N} notice goes now, not with the next message, which may never
  * come (a crash loop that ended in errored). */
 void sub_caught_up(struct subscription *s);
-/* "targets":[...] or null, for tend update. */
+/* "targets":[...] or null, and "cwd", for tend update (sub_init reads them back). */
 void sub_save_targets(struct buf *b, const struct subscription *s);
-/* The target array of a saved subscription object o, or -1 for every app. */
-int sub_saved_targets(const struct jdoc *d, int o);
 
 #endif

@@ -69,6 +69,10 @@ for p in json.load(sys.stdin):
 follower=$!
 track_pid $follower
 wait_for 10 test -s follow.txt
+# A follower of the node app's events by its script's path (relative to this directory):
+# the new program must resolve it as the old one did.
+"$NEW" events app.js >events-follow.txt 2>&1 &
+track_pid $!
 
 # Clients hammering the three ports.
 "$PY" - "$P1" "$P2" "$P3" >load.txt 2>&1 <<'PY' &
@@ -143,6 +147,9 @@ assert len(seen) > 100 and seen == list(range(seen[0], seen[0] + len(seen))), "t
 print(len(nums), "lines in the file,", len(seen), "followed")
 PY
 kill "$follower" 2>/dev/null
+! grep -q "node\[" events-follow.txt || fail "the events follower saw node change before the restart: $(head -c 300 events-follow.txt)"
+"$NEW" restart node -s || fail "restart node"
+wait_for 10 grep -q "node\[" events-follow.txt
 
 # The older build's commands still work with the newer daemon, and the update back.
 run "$OLD" jlist
