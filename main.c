@@ -121,6 +121,8 @@ static void print_applet_help(const char *help, FILE *f)
 	fputs(help, f);
 }
 
+static char **silent_argv;   /* apply_silent's copy: the applet's argv, freed after it */
+
 static bool is_silent_flag(const char *arg)
 {
 	return !strcmp(arg, "-s") || !strcmp(arg, "--silent");
@@ -155,7 +157,7 @@ static int apply_silent(const struct applet *t, int argc, char ***argvp)
 		return n;
 	if (own) {
 		static char dash_s[] = "-s";
-		char **v = xcalloc((size_t)n + 2, sizeof *v);
+		char **v = silent_argv = xcalloc((size_t)n + 2, sizeof *v);
 		v[0] = argv[0];
 		v[1] = dash_s;
 		memcpy(v + 2, argv + 1, (size_t)(n - 1) * sizeof *v);
@@ -192,7 +194,9 @@ static int run_applet(const struct applet *a, int argc, char **argv)
 		}
 	}
 	argc = apply_silent(target, argc, &argv);
-	return a->main(argc, argv);
+	int rc = a->main(argc, argv);
+	free(silent_argv);
+	return rc;
 }
 
 static int multicall(int argc, char **argv)
