@@ -1,11 +1,24 @@
 # Keep-alive HTTP clients (threads) against 127.0.0.1:PORT until the file "stop" exists;
 # prints "ok N errors N [first errors]". A response with "Connection: close" is followed
 # by a new connection, as any client does; anything else that goes wrong is an error.
+# "started" is made after the first answer; once the file "mark" exists, "marked" is made
+# after 100 more answers (a test's "the load went on after the reload", without a sleep).
 import http.client, os, sys, threading
 
 port, nthreads = int(sys.argv[1]), int(sys.argv[2])
 ok = [0] * nthreads
 errors = []
+after_mark = [0]
+lock = threading.Lock()
+
+
+def count_after_mark():
+    if not os.path.exists("mark"):
+        return
+    with lock:
+        after_mark[0] += 1
+        if after_mark[0] == 100:
+            open("marked", "w").close()
 
 def worker(i):
     conn = None
@@ -18,6 +31,7 @@ def worker(i):
             r.read()
             if r.status == 200:
                 ok[i] += 1
+                count_after_mark()
             else:
                 errors.append("status %d" % r.status)
             if r.will_close:

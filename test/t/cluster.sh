@@ -159,7 +159,7 @@ true
 # ---- rolling reload under load: zero failed requests ----------------------------------------
 cp "$TOP/test/t/cluster-client.py" client.py
 reload_under_load() { # APP PORT: two reloads while clients loop; no request may fail
-	rm -f stop
+	rm -f stop mark marked
 	"$PY" client.py "$2" 8 >load.txt 2>&1 &
 	client=$!
 	track_pid $client
@@ -169,7 +169,8 @@ reload_under_load() { # APP PORT: two reloads while clients loop; no request may
 	expect_rc 0
 	run "$TEND" reload "$1" -s
 	expect_rc 0
-	sleep 0.3
+	touch mark
+	wait_for 30 test -e marked
 	touch stop
 	wait "$client"
 	rm -f started

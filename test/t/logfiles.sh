@@ -8,6 +8,12 @@ cd "$T" || fail "cd $T"
 L=$TEND_HOME/logs
 # wait until FILE has at least N lines
 lines_in() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+# After an app made MARK (having printed first): two round trips to the daemon, so that
+# its loop has been through the app's output before what follows looks for files.
+ran() {
+	wait_for 10 test -e "$1"
+	"$TEND" ping >/dev/null && "$TEND" ping >/dev/null
+}
 
 # ---- paths ------------------------------------------------------------------------------
 "$TEND" start 'echo to-out; echo to-err >&2; exec sleep 1000' -n paths \
@@ -20,8 +26,8 @@ wait_for 5 lines_in "$T/both.log" 2
 grep -qx to-out "$T/both.log" && grep -qx to-err "$T/both.log" || fail "-l lacks a stream: $(cat "$T/both.log")"
 [ "$(jget paths 'e["pm_log_path"]')" = "$T/both.log" ] || fail "pm_log_path $(jget paths 'e["pm_log_path"]')"
 # /dev/null and NULL: nothing written, nothing created.
-"$TEND" start 'echo quiet; echo quiet >&2; exec sleep 1000' -n quiet -o /dev/null -e NULL -s || fail "start quiet"
-sleep 0.3
+"$TEND" start "echo quiet; echo quiet >&2; touch '$T/quiet.ran'; exec sleep 1000" -n quiet -o /dev/null -e NULL -s || fail "start quiet"
+ran "$T/quiet.ran"
 [ ! -e "$L/quiet-out.log" ] && [ ! -e "$L/quiet-error.log" ] && [ ! -e NULL ] || fail "/dev/null or NULL created a file"
 # Several instances: -ID per instance; merge_logs: one set of files.
 "$TEND" start 'echo "i=$NODE_APP_INSTANCE"; exec sleep 1000' -n multi -i 2 -s || fail "start multi"
@@ -95,14 +101,14 @@ cat >logs.json <<EOF
 [{"name": "declared", "script": "sh", "args": ["-c", "echo hello; exec sleep 1000"],
   "out_file": "logs/declared.out", "log_file": true, "time": true, "instances": 2,
   "merge_logs": true},
- {"name": "silent", "script": "sh", "args": ["-c", "echo nothing; exec sleep 1000"],
+ {"name": "silent", "script": "sh", "args": ["-c", "echo nothing; touch silent.ran; exec sleep 1000"],
   "disable_logs": true}]
 EOF
 "$TEND" start logs.json -s || fail "start logs.json"
 wait_for 5 lines_in "$T/logs/declared.out" 2
 wait_for 5 lines_in "$L/declared.log" 2
 [ "$(grep -c ': hello$' "$T/logs/declared.out")" = 2 ] || fail "declared.out: $(cat "$T/logs/declared.out")"
-sleep 0.3
+ran "$T/silent.ran"
 [ ! -e "$L/silent-out.log" ] || fail "disable_logs wrote $L/silent-out.log"
 "$TEND" delete all -s
 
@@ -138,13 +144,14 @@ expect_rc 1
 "$TEND" start 'while :; do echo tick; sleep 0.05; done' -n ticker -s || fail "start ticker"
 wait_for 5 lines_in "$L/ticker-out.log" 2
 mv "$L/ticker-out.log" "$L/ticker-out.log.1"
-sleep 0.2
+moved=$(wc -l <"$L/ticker-out.log.1")
+wait_for 10 lines_in "$L/ticker-out.log.1" $((moved + 2))   # still written, under its new name
 [ ! -e "$L/ticker-out.log" ] || fail "a new file appeared before reloadLogs"
 run "$TEND" reloadLogs
 expect_rc 0
 wait_for 5 lines_in "$L/ticker-out.log" 2
 size=$(wc -c <"$L/ticker-out.log.1")
-sleep 0.3
+wait_for 10 lines_in "$L/ticker-out.log" 6   # a few more lines went to the new file
 [ "$(wc -c <"$L/ticker-out.log.1")" = "$size" ] || fail "the renamed file still grows after reloadLogs"
 # SIGUSR2 does the same.
 mv "$L/ticker-out.log" "$L/ticker-out.log.2"

@@ -12,8 +12,8 @@ for sig in USR2 HUP; do
 	mv "$log" "$log.rotated"
 	kill -"$sig" "$dpid"
 	wait_for 5 test -s "$log"
-	n=$(grep -c . "$log.rotated")
-	sleep 0.2
+	n=$(grep -c . "$log.rotated") m=$(grep -c . "$log")
+	wait_for 10 sh -c "[ \$(grep -c . '$log') -ge $((m + 3)) ]"   # more lines, in the new file
 	[ "$(grep -c . "$log.rotated")" = "$n" ] || fail "SIG$sig: the renamed file still grows"
 	rm "$log.rotated"
 done

@@ -76,10 +76,12 @@ done
 wait $bg || fail "restart py failed"
 # With every instance stopped, a connection waits until one is started again.
 "$TEND" stop py -s
+accepted=$(jget py 'e["proxy_accepted"]')
+accepted_more() { [ "$(jget py 'e["proxy_accepted"]')" -gt "$accepted" ]; }
 get "$P1" >late.txt &
 bg=$!
 track_pid $bg
-sleep 0.5
+wait_for 10 accepted_more   # the proxy holds it
 "$TEND" start py -s || fail "start py again"
 wait $bg
 grep -q "^pid " late.txt || fail "a connection made while py was stopped was not answered once it started"
@@ -131,7 +133,7 @@ wait_for 10 sh -c "[ \$('$TEND' jlist | grep -o '\"proxy_connections\":0' | wc -
 "$TEND" ping >/dev/null || fail "the daemon died"
 
 # ---- reload under load: node through the preload, no request fails --------------------
-rm -f stop started
+rm -f stop started mark marked
 "$PY" "$TEND_TOP/test/t/cluster-client.py" "$P3" 8 >load.txt 2>&1 &
 client=$!
 track_pid $client
@@ -141,7 +143,8 @@ run "$TEND" reload many -s
 expect_rc 0
 run "$TEND" reload many -s
 expect_rc 0
-sleep 0.3
+touch mark
+wait_for 30 test -e marked
 touch stop
 wait $client
 grep -q '^ok [1-9][0-9]* errors 0 ' load.txt || fail "requests failed during reload through the proxy: $(cat load.txt)"

@@ -75,7 +75,7 @@ EOF
 run "$TEND" start eco.json -s
 expect_rc 0
 [ "$(get "$P3" | cut -d' ' -f2)" = one ] || fail "eco does not serve v one"
-rm -f stop started
+rm -f stop started mark marked
 "$PY" "$TEND_TOP/test/t/cluster-client.py" "$P3" 8 >load.txt 2>&1 &
 client=$!
 track_pid $client
@@ -87,7 +87,8 @@ sed 's/"two"/"three"/; s/}]}/}, {"name": "extra", "script": "app.js", "env": {"P
 	mv eco2.json eco.json
 run "$TEND" startOrReload eco.json -s
 expect_rc 0
-sleep 0.3
+touch mark
+wait_for 30 test -e marked
 touch stop
 wait $client
 grep -q '^ok [1-9][0-9]* errors 0 ' load.txt || fail "requests failed during the file reloads: $(cat load.txt)"

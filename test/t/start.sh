@@ -279,9 +279,11 @@ exec_failure() {
 	expect_rc 1
 	expect_err_line '^tend: start: badexec\[[0-9]+\] errored: exec .*badshebang: No such file or directory$'
 	status_is badexec errored || fail "badexec is $(jget badexec 'e["status"]')"
-	sleep 0.3
+	# a second one goes through the same failure meanwhile: time enough for a restart
+	run "$TEND" start "$T/badshebang" -n badexec2 -s
+	expect_rc 1
 	[ "$(jget badexec 'e["restart_time"]')" = 0 ] || fail "a failed exec was restarted"
-	"$TEND" delete badexec -s
+	"$TEND" delete badexec badexec2 -s
 }
 
 part "exec failure" exec_failure

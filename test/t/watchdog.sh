@@ -36,11 +36,14 @@ grep -q "hog\[.*memory .* over max_memory_restart 80.0mb: restarting" "$TEND_HOM
 "$TEND" start "sleep 1000" -n ticker --cron "*/1 * * * * *" -s || fail "start --cron"
 wait_for 10 restarts_at_least ticker 2
 [ "$(reason ticker)" = 'cron_restart "*/1 * * * * *"' ] || fail "cron reason: $(reason ticker)"
-# Stopped by the user: cron leaves it alone.
+# Stopped by the user: cron leaves it alone, while tock, on the same schedule, is
+# restarted twice meanwhile.
+"$TEND" start "sleep 1000" -n tock --cron "*/1 * * * * *" -s || fail "start tock"
 "$TEND" stop ticker -s
-sleep 2.2
+tocks=$(restarts tock)
+wait_for 10 restarts_at_least tock $((tocks + 2))
 status_is ticker stopped || fail "cron started an app the user stopped"
-"$TEND" delete ticker -s
+"$TEND" delete ticker tock -s
 # A job (autorestart off) that finished runs again at the next match.
 printf 'date +%%s%%N >>%s/runs\n' "$T" >job.sh
 "$TEND" start "$T/job.sh" -n job --no-autorestart --cron "*/1 * * * * *" -s || fail "start job"
@@ -52,40 +55,56 @@ expect_rc 2
 expect_err_line '^tend: start: --cron-restart: minute: 61 is out of range 0-59$'
 
 # ---- watch -------------------------------------------------------------------------------
+# What must not restart is checked without a sleep: a change that must restart comes
+# after it, and the daemon's log names the first change it counted for that restart
+# (for w while it watches); ws watches the same src/ and restarts on what w ignores
+# when it does not watch.
 W=$T/watched
 mkdir -p "$W/src" "$W/node_modules/dep" "$W/.git" "$W/logs"
 printf 'setInterval(() => {}, 1000);\n' >"$W/app.js"
 cat >watch.json <<EOF
 [{"name": "w", "script": "app.js", "cwd": "$W", "watch": true, "watch_delay": 300,
-  "ignore_watch": ["logs", "*.tmp"]}]
+  "ignore_watch": ["logs", "*.tmp"]},
+ {"name": "ws", "script": "app.js", "cwd": "$W", "watch": ["$W/src"], "watch_delay": 300}]
 EOF
+# counted_first PATH: w's latest watch restart began with PATH
+counted_first() {
+	got=$(grep "^[^ ]* w: .* changed; restarting" "$TEND_HOME/tend.log" | tail -n 1 | sed 's/^[^ ]* w: \(.*\) changed; restarting.*/\1/')
+	[ "$got" = "$1" ] || fail "w's restart began with a change to '$got', not $1"
+}
+# ws_restarted_since N: ws restarted since it had N restarts
+ws_restarted_since() { restarts_at_least ws $(($1 + 1)); }
 "$TEND" start watch.json -s || fail "start watch.json"
 [ "$(jget w 'e["watch"]')" = True ] || fail "watch not on"
-sleep 0.3
 echo change >"$W/src/a.txt"
 wait_for 5 restarts_are w 1
 [ "$(reason w)" = "watched files changed" ] || fail "watch reason: $(reason w)"
+counted_first src/a.txt
 status_is w online || fail "w not online after a watch restart"
-# A burst of 1,000 writes: one restart.
+# A burst of 1,000 writes: one restart, then a later change makes exactly one more.
 i=0
 while [ $i -lt 1000 ]; do echo $i >"$W/src/f$((i % 50))"; i=$((i + 1)); done
 wait_for 5 restarts_are w 2
-sleep 1
-[ "$(restarts w)" = 2 ] || fail "a burst of 1000 writes made $(( $(restarts w) - 1 )) restarts"
+echo x >"$W/src/after-burst"
+wait_for 5 restarts_at_least w 3
+counted_first src/after-burst
+[ "$(restarts w)" = 3 ] || fail "a burst of 1000 writes made $(( $(restarts w) - 2 )) restarts"
 # Ignored: node_modules, dot-directories, ignore_watch globs.
 echo x >"$W/node_modules/dep/index.js"
 echo x >"$W/.git/HEAD"
 echo x >"$W/logs/app.log"
 echo x >"$W/src/scratch.tmp"
-sleep 1
-[ "$(restarts w)" = 2 ] || fail "an ignored path restarted the app ($(restarts w))"
-# A directory made after the start is watched too.
+echo x >"$W/src/after-ignored"
+wait_for 5 restarts_at_least w 4
+counted_first src/after-ignored
+[ "$(restarts w)" = 4 ] || fail "an ignored path restarted the app ($(restarts w))"
+# A directory made after the start is watched too (making it is a change).
 mkdir -p "$W/new/deeper"
-sleep 0.8
-restarts_now=$(restarts w)
+wait_for 5 restarts_at_least w 5
+counted_first new
 echo x >"$W/new/deeper/file"
-wait_for 5 restarts_at_least w $((restarts_now + 1))
-sleep 0.8
+wait_for 5 restarts_at_least w 6
+counted_first new/deeper/file
 # stop turns watching off, as in PM2 7 (--watch is accepted too): changes do nothing,
 # and a start after it does not watch either.
 "$TEND" stop w -s || fail "stop"
@@ -93,23 +112,22 @@ sleep 0.8
 "$TEND" start w -s || fail "start after stop"
 [ "$(jget w 'e["watch"]')" = False ] || fail "start after stop turned watching on again"
 "$TEND" stop w --watch -s || fail "stop --watch"
-before=$(restarts w)
+ws_now=$(restarts ws)
 echo again >"$W/src/a.txt"
-sleep 1
+wait_for 5 ws_restarted_since "$ws_now"
 status_is w stopped || fail "a change started a stopped app"
 # restart --watch toggles it back on.
 "$TEND" restart w --watch -s || fail "restart --watch"
 [ "$(jget w 'e["watch"]')" = True ] || fail "restart --watch did not turn watch on"
-sleep 0.3
-before=$(restarts w)
+before=$(restarts w) ws_now=$(restarts ws)
 echo more >"$W/src/a.txt"
 wait_for 5 restarts_at_least w $((before + 1))
-sleep 0.8
+wait_for 5 ws_restarted_since "$ws_now"
 "$TEND" restart w --watch -s || fail "restart --watch (off)"
 [ "$(jget w 'e["watch"]')" = False ] || fail "restart --watch did not toggle watch off"
-before=$(restarts w)
+before=$(restarts w) ws_now=$(restarts ws)
 echo off >"$W/src/a.txt"
-sleep 1
+wait_for 5 ws_restarted_since "$ws_now"
 [ "$(restarts w)" = "$before" ] || fail "restart --watch off: a change still restarted"
 # Watching turned off is part of the declaration: save keeps it off.
 "$TEND" save >/dev/null || fail "save"
