@@ -76,6 +76,7 @@ static struct {
 	const char *health;
 	enum phase phase;
 	int sigfd, ready_fd;
+	int daemon_log;              /* the daemon's stdout and stderr: its log, read by us */
 	pid_t daemon, starter;
 	int daemon_status;
 	struct conn logs, events;
@@ -181,7 +182,7 @@ static void parse(int argc, char **argv)
 /* ---- children ------------------------------------------------------------------------------- */
 
 /* This program again: "tend APPLET ARGS..." (as "pm2" when run under PM2's names). */
-static pid_t spawn_self(const char *applet, char **args, int nargs, int ready_fd)
+static pid_t spawn_self(const char *applet, char **args, int nargs, int ready_fd, int log_fd)
 {
 	pid_t pid = fork();
 	if (pid != 0)
@@ -193,9 +194,11 @@ static pid_t spawn_self(const char *applet, char **args, int nargs, int ready_fd
 	int k = 0;
 	argv[k++] = home_is_pm2() ? "pm2" : "tend";
 	argv[k++] = (char *)applet;
-	if (ready_fd >= 0) {   /* the daemon: its own group, its log to stderr */
+	if (ready_fd >= 0) {   /* the daemon: its own group, its log to our pipe */
 		setpgid(0, 0);
-		dup2(2, 1);
+		dup2(log_fd, 1);
+		dup2(log_fd, 2);
+		fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);   /* a full pipe drops a line */
 		char fd[16];
 		snprintf(fd, sizeof fd, "%d", ready_fd);
 		setenv("TEND_READY_FD", fd, 1);
@@ -215,7 +218,7 @@ static void begin_stop(int code, const char *why)
 	if (R.phase == P_STOPPING)
 		return;
 	if (why)
-		fprintf(stderr, "tend: runtime: %s\n", why);
+		rt_say("%s", why);
 	R.phase = P_STOPPING;
 	R.code = code;
 	R.stop_step = 0;
@@ -256,8 +259,7 @@ static void kill_leftovers(void)
 static void stop_overdue(void)
 {
 	if (R.stop_step == 0 && R.daemon > 0) {
-		fprintf(stderr, "tend: runtime: the apps did not stop within %lld ms: killing them\n",
-		        (long long)R.stop_timeout_ms);
+		rt_say("the apps did not stop within %lld ms: killing them", (long long)R.stop_timeout_ms);
 		kill(R.daemon, SIGTERM);   /* asked twice: SIGKILL to every app now */
 		R.stop_step = 1;
 		R.deadline = mono_ms() + 1000;
@@ -297,8 +299,8 @@ static void reaped(pid_t pid, int status)
 		R.daemon_status = status;
 		RT.daemon_up = false;
 		if (R.phase != P_STOPPING) {
-			fprintf(stderr, "tend: runtime: the daemon ended (%s %d)\n", WIFSIGNALED(status) ? "signal" : "status",
-			        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			rt_say("the daemon ended (%s %d)", WIFSIGNALED(status) ? "signal" : "status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 			R.phase = P_STOPPING;
 			R.code = EXIT_FAIL;
 		}
@@ -313,7 +315,7 @@ static void reaped(pid_t pid, int status)
 			return;
 		}
 		if (!ok)
-			fprintf(stderr, "tend: runtime: not every app could start; the others run\n");
+			rt_say("not every app could start; the others run");
 		R.phase = P_RUNNING;
 		R.deadline = mono_ms() + 6000;   /* pm2-runtime: 4 s, then a check every 2 s */
 	}
@@ -420,7 +422,9 @@ static void subscribe(void)
 
 /* ---- the loop ------------------------------------------------------------------------------- */
 
-static size_t src_most(void) { return 5; }
+static const int out_fds[2] = {STDOUT_FILENO, STDERR_FILENO};   /* (poll tags) */
+
+static size_t src_most(void) { return 8; }
 
 static size_t src_fill(struct pollfd *fds, void **tags, size_t room, int64_t now)
 {
@@ -433,9 +437,18 @@ static size_t src_fill(struct pollfd *fds, void **tags, size_t room, int64_t now
 		fds[n] = (struct pollfd){.fd = R.ready_fd, .events = POLLIN};
 		tags[n++] = &R.ready_fd;
 	}
+	if (R.daemon_log >= 0) {
+		fds[n] = (struct pollfd){.fd = R.daemon_log, .events = POLLIN};
+		tags[n++] = &R.daemon_log;
+	}
+	for (int i = 0; i < 2; i++)
+		if (rt_out_events(out_fds[i])) {
+			fds[n] = (struct pollfd){.fd = out_fds[i], .events = POLLOUT};
+			tags[n++] = (void *)&out_fds[i];
+		}
 	struct conn *cs[] = {&R.logs, &R.events, &R.list};
 	for (int i = 0; i < 3; i++)
-		if (cs[i]->fd >= 0) {
+		if (cs[i]->fd >= 0 && !(cs[i] == &R.logs && rt_out_full())) {
 			fds[n] = (struct pollfd){.fd = cs[i]->fd, .events = conn_events(cs[i])};
 			tags[n++] = cs[i];
 		}
@@ -446,6 +459,11 @@ static void src_ready(struct pollfd *pfd, void *tag)
 {
 	if (tag == &R.sigfd) {
 		on_signal();
+	} else if (tag == &R.daemon_log) {
+		if (rt_daemon_log(R.daemon_log) < 0)
+			close_fd(&R.daemon_log);   /* the daemon and what it started are gone */
+	} else if (tag == &out_fds[0] || tag == &out_fds[1]) {
+		rt_out_flush();
 	} else if (tag == &R.ready_fd) {
 		/* the daemon writes its news, then "R" once it answers */
 		char buf[512];
@@ -471,7 +489,7 @@ static void src_fire(int64_t now)
 	switch (R.phase) {
 	case P_DELAY:
 		R.phase = P_STARTING;
-		R.starter = spawn_self("start", R.start_args, R.nstart, -1);
+		R.starter = spawn_self("start", R.start_args, R.nstart, -1, -1);
 		if (R.starter < 0)
 			begin_stop(EXIT_FAIL, "cannot fork");
 		break;
@@ -512,7 +530,7 @@ int runtime_main(int argc, char **argv)
 	if (!strncmp(base, "pm2-", 4))
 		home_use_pm2_names();   /* pm2-runtime: PM2_HOME and PM2's file names */
 	parse(argc, argv);
-	R.logs.fd = R.events.fd = R.list.fd = -1;   /* (not stdin: opened later) */
+	R.logs.fd = R.events.fd = R.list.fd = R.daemon_log = -1;   /* (not stdin: opened later) */
 	if (client_connect() >= 0)
 		die("a daemon already runs for %s: tend runtime runs its own (set %s)", home_dir(),
 		    home_is_pm2() ? "PM2_HOME" : "TEND_HOME");
@@ -531,15 +549,18 @@ int runtime_main(int argc, char **argv)
 	char err[300];
 	if (R.health && !rt_health_listen(R.health, err, sizeof err))
 		die("%s", err);
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC) < 0)
+	int ready[2], log[2];
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(log, O_CLOEXEC) < 0)
 		die("pipe: %s", strerror(errno));
 	fcntl(ready[1], F_SETFD, 0);   /* the daemon's, across exec */
-	R.daemon = spawn_self("daemon", NULL, 0, ready[1]);
+	R.daemon = spawn_self("daemon", NULL, 0, ready[1], log[1]);
 	if (R.daemon < 0)
 		die("fork: %s", strerror(errno));
 	close(ready[1]);
+	close(log[1]);
 	R.ready_fd = ready[0];
+	R.daemon_log = log[0];
+	fcntl(R.daemon_log, F_SETFL, O_NONBLOCK);
 	R.starter = -1;
 	struct loop l = {0};
 	loop_add_source(&l, &runtime_source);
@@ -549,7 +570,10 @@ int runtime_main(int argc, char **argv)
 	while (!R.done)
 		if (loop_pass(&l) < 0)
 			die("poll: %s", strerror(errno));
-	rt_out_flush();
+	while (R.daemon_log >= 0 && rt_daemon_log(R.daemon_log) > 0)
+		;   /* the daemon's last lines */
+	close_fd(&R.daemon_log);
+	rt_out_finish(1000);
 	conn_close(&R.logs);
 	conn_close(&R.events);
 	conn_close(&R.list);

@@ -35,6 +35,11 @@ void rt_event_line(struct conn *c, char *line, size_t len);   /* a line of the e
 void rt_take_list(const struct jdoc *d);   /* a list (one array): every state afresh */
 bool rt_any_alive(void);         /* an instance online or launching (pm2-runtime's test) */
 bool rt_health_listen(const char *spec, char *err, size_t errlen);   /* [ADDR:]PORT */
-void rt_out_flush(void);
+void rt_say(const char *fmt, ...) PRINTF_LIKE(1, 2);   /* "tend: runtime: ..." on stderr */
+void rt_out_flush(void);              /* write what stdout and stderr take now */
+void rt_out_finish(int64_t within_ms);   /* the rest, waiting at most that long */
+short rt_out_events(int fd);          /* POLLOUT for fd 1 or 2 while output waits */
+bool rt_out_full(void);               /* enough waits: do not read the logs stream */
+int rt_daemon_log(int fd);   /* read the daemon's log pipe: 1 read, 0 nothing now, -1 its end */
 
 #endif

@@ -8,7 +8,10 @@
 #include "lib/json.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +20,108 @@
 
 struct runtime_state RT = {.exit_from_code = -1};
 
-static struct buf out[2];   /* what goes to stdout, stderr: written after each pass */
+/* What goes to stdout and stderr, written as the container's log pipes take it: a
+ * runtime blocked in write() would not see the TERM of `docker stop`. While more than
+ * OUT_HELD_MAX waits, the logs stream is not read, and the daemon, which never waits for
+ * a subscriber, drops lines and says how many. The daemon's own log comes through a
+ * pipe of ours, never blocking it: lines past DAEMON_LOG_MAX held are dropped, counted. */
+enum { OUT_HELD_MAX = 1 << 16, DAEMON_LOG_MAX = 1 << 20 };
+
+static struct buf out[2];
+static struct buf daemon_line;        /* the daemon's log: the start of a line */
+static long long daemon_dropped;      /* its lines dropped since the last notice */
 static size_t name_width = 3;   /* --formatted: pm2's padding, which only grows */
+
+void rt_say(const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	buf_printf(&out[1], "tend: runtime: %s\n", text);
+}
+
+/* What fd 1 + i takes now. POLLOUT on a pipe means a free page: a write of at most
+ * PIPE_BUF then never blocks, even on a blocking fd shared with others. */
+static bool drain(int i, int timeout_ms)
+{
+	while (out[i].len) {
+		struct pollfd p = {.fd = 1 + i, .events = POLLOUT};
+		int r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			buf_reset(&out[i]);   /* the reader is gone: nobody to tell */
+			break;
+		}
+		ssize_t w = write(1 + i, out[i].data, out[i].len < PIPE_BUF ? out[i].len : PIPE_BUF);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w <= 0) {
+			buf_reset(&out[i]);
+			break;
+		}
+		buf_consume(&out[i], (size_t)w);
+	}
+	return true;
+}
 
 void rt_out_flush(void)
 {
-	/* (a container's log pipe that is gone: there is nothing to tell it with) */
-	for (int i = 0; i < 2; i++) {
-		if (out[i].len)
-			(void)!write_all(1 + i, out[i].data, out[i].len);
-		buf_reset(&out[i]);
+	if (daemon_dropped && out[1].len < OUT_HELD_MAX) {
+		rt_say("%lld lines of the daemon's log were dropped: stderr was not read", daemon_dropped);
+		daemon_dropped = 0;
 	}
+	for (int i = 0; i < 2; i++)
+		drain(i, 0);
+}
+
+void rt_out_finish(int64_t within_ms)
+{
+	int64_t end = mono_ms() + within_ms;
+	for (int i = 0; i < 2; i++) {
+		int64_t left = end - mono_ms();
+		drain(i, left > 0 ? (int)left : 0);
+	}
+}
+
+short rt_out_events(int fd)
+{
+	return out[fd - 1].len ? POLLOUT : 0;
+}
+
+bool rt_out_full(void)
+{
+	return out[0].len + out[1].len > OUT_HELD_MAX;
+}
+
+int rt_daemon_log(int fd)
+{
+	char chunk[8192];
+	ssize_t n = read(fd, chunk, sizeof chunk);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	buf_add(&daemon_line, chunk, (size_t)n);
+	char *last = memrchr(daemon_line.data, '\n', daemon_line.len);
+	if (last) {
+		size_t whole = (size_t)(last - daemon_line.data) + 1;
+		if (out[1].len + whole <= DAEMON_LOG_MAX)
+			buf_add(&out[1], daemon_line.data, whole);
+		else
+			for (size_t k = 0; k < whole; k++)
+				daemon_dropped += daemon_line.data[k] == '\n';
+		buf_consume(&daemon_line, whole);
+	} else if (daemon_line.len > 4096) {   /* (dlog writes lines under 2 KiB) */
+		buf_putc(&daemon_line, '\n');
+		buf_add(&out[1], daemon_line.data, daemon_line.len);
+		buf_reset(&daemon_line);
+	}
+	return 1;
 }
 
 /* UTC, milliseconds: JavaScript's Date.toISOString(), as pm2-runtime's JSON has it. */
@@ -101,7 +195,7 @@ void rt_log_line(struct conn *c, char *line, size_t len)
 	int log = json_get(&d, 0, "log");
 	long long missed = 0;
 	if (log < 0 && json_as_ll(&d, json_get(&d, 0, "missed"), &missed)) {
-		warn("%lld lines of the apps' output were dropped: the output was not read fast enough", missed);
+		rt_say("%lld lines of the apps' output were dropped: the output was not read fast enough", missed);
 	} else if (log >= 0) {
 		long long id = -1, at = 0;
 		json_as_ll(&d, json_get(&d, log, "id"), &id);
@@ -219,7 +313,7 @@ void rt_event_line(struct conn *c, char *line, size_t len)
 	if (!event && json_as_ll(&d, json_get(&d, 0, "missed"), &missed)) {
 		/* an exit or a delete may be among them: auto-exit and --exit-code-from must
 		 * not wait for news that will never come */
-		warn("%lld of the daemon's events were dropped: asking for the list", missed);
+		rt_say("%lld of the daemon's events were dropped: asking for the list", missed);
 		RT.resync = true;
 	}
 	if (event && name && id >= 0) {

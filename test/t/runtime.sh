@@ -158,6 +158,36 @@ rc=$?
 [ "$rc" = 7 ] || fail "after dropped events: exit status $rc, expected the app's 7: $(grep -v '^20' "$T/dropped.err" | tail -n 3)"
 has dropped.err "events were dropped: asking for the list"
 
+# ---- the container's stdout is not read any more: TERM still ends it (docker stop) -------------------
+# The runtime never blocks writing its output: with the reader stopped and the pipe full,
+# it still takes the signal, stops the apps and exits 0; what it could not write waits.
+mkfifo "$T/out.fifo"
+cat "$T/out.fifo" >"$T/stalled.txt" &
+reader=$!
+track_pid $reader
+"$TEND" runtime 'while :; do i=0; while [ $i -lt 100 ]; do echo "flood line $i ......................................................................"; i=$((i + 1)); done; sleep 0.01; done' \
+	--name flood >"$T/out.fifo" 2>"$T/stalled.err" &
+RPID=$!
+track_pid $RPID
+wait_for 20 test -s "$T/stalled.txt"
+kill -STOP $reader
+# bytes waiting in the pipe (FIONREAD), without reading them: past half its 64 KiB
+# (small writes fill its pages unevenly: "full" reads about 48 KiB)
+pipe_full() {
+	"$PY" -c 'import fcntl, os, struct, sys, termios
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+n = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+sys.exit(0 if n >= 32768 else 1)' "$T/out.fifo"
+}
+wait_for 20 pipe_full
+kill -TERM $RPID
+wait_for 30 dead $RPID
+wait $RPID
+rc=$?
+kill -CONT $reader
+[ "$rc" = 0 ] || fail "stopped by TERM with its stdout stalled: exit status $rc: $(tail -n 3 "$T/stalled.err")"
+wait_for 10 dead $reader
+
 # ---- an app that ignores SIGINT, with children: killed at its kill_timeout, children too --------------
 cat >stubborn.sh <<'EOF'
 #!/bin/sh
