@@ -204,6 +204,9 @@ void ctl_client_free(struct client *c)
 
 void ctl_client_sent(struct client *c)
 {
+	if (!c->missing)
+		return;   /* the usual case: nothing to tell */
+	c->missing = false;
 	if (logstream_subscribers)
 		logstream_caught_up(c);
 	if (events_subscribers)

@@ -34,6 +34,7 @@ struct client {
 	size_t in_scan;     /* in: no newline before this (from in_off) */
 	size_t out_off;     /* out: bytes before this were sent */
 	bool closing;       /* close once out is flushed */
+	bool missing;       /* a subscription of it misses messages (subscription.c) */
 	struct wait wait;
 };
 

@@ -89,8 +89,12 @@ static void notice_missed(struct subscription *s)
 
 void sub_caught_up(struct subscription *s)
 {
-	if (s->missed && !s->c->closing && client_queued(s->c) <= backlog_limit(s))
+	if (!s->missed || s->c->closing)
+		return;
+	if (client_queued(s->c) <= backlog_limit(s))
 		notice_missed(s);
+	else
+		s->c->missing = true;   /* still behind: ask again at its next write */
 }
 
 bool sub_room(struct subscription *s, long long messages, const char *what)
@@ -100,6 +104,7 @@ bool sub_room(struct subscription *s, long long messages, const char *what)
 		if (!s->missing_since)
 			s->missing_since = now;
 		s->missed += messages;
+		s->c->missing = true;
 		if (now - s->missing_since > GIVE_UP_MS) {
 			dlog("a subscriber missed %lld %s in %d s: disconnected", s->missed, what,
 			     GIVE_UP_MS / 1000);

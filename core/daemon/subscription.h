@@ -33,7 +33,7 @@ bool sub_matches(const struct subscription *s, const struct proc *p);
 bool sub_room(struct subscription *s, long long messages, const char *what);
 /* The connection sent some of its backlog: once it is under the cap again after a
  * miss, the {"missed":N} notice goes now, not with the next message, which may never
- * come (a crash loop that ended in errored). */
+ * come (a crash loop that ended in errored). Only asked while c->missing says so. */
 void sub_caught_up(struct subscription *s);
 /* "targets":[...] or null, and "cwd", for tend update (sub_init reads them back). */
 void sub_save_targets(struct buf *b, const struct subscription *s);
