@@ -205,6 +205,11 @@ static int multicall(int argc, char **argv)
 		print_help(stderr);
 		return EXIT_USAGE;
 	}
+	if (argc > 2 && is_silent_flag(argv[1])) {   /* "pm2 -s list": PM2's global -s */
+		char *s = argv[1];
+		argv[1] = argv[2];
+		argv[2] = s;
+	}
 	const char *arg = argv[1];
 	if (!strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "help")) {
 		if (argc > 2 && applet_find(argv[2]))

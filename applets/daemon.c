@@ -13,7 +13,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-//applet: daemon daemon_main daemon_help - run the supervisor daemon in the foreground
+//applet: daemon daemon_main daemon_help o run the supervisor daemon in the foreground
 //applet: kill kill_main kill_help c stop every app, then the daemon
 //applet: ping ping_main ping_help c start the daemon if needed and check it answers
 

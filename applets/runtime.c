@@ -371,30 +371,37 @@ static void on_list_line(struct conn *c, char *line, size_t len)
 
 static void on_list_done(struct conn *c, bool ok, int code, const char *error)
 {
-	(void)ok;
 	(void)code;
 	(void)error;
 	conn_close(c);
+	RT.listing = false;
+	RT.resync |= !ok;   /* asked again after the next pass */
 }
 
 static void on_list_gone(struct conn *c)
 {
-	(void)c;   /* the events stream's close says what there is to say */
+	(void)c;   /* cut off before its answer: asked again while the daemon is up */
+	RT.listing = false;
+	RT.resync = true;
 }
 
 /* Events were dropped: one list, asked without waiting for it, states every instance
- * afresh. Drops during it ask again once it is in. */
+ * afresh (but those an event speaks of meanwhile: rt_take_list). Drops during it ask
+ * again once it is in. */
 static void resync(void)
 {
-	if (!RT.resync || R.list.fd >= 0 || R.phase == P_STOPPING || !RT.daemon_up)
+	if (!RT.resync || RT.listing || R.phase == P_STOPPING || !RT.daemon_up)
 		return;
-	RT.resync = false;
 	struct buf req = {0};
 	req_begin(&req, "list");
 	req_end(&req);
+	conn_close(&R.list);   /* (what a connection cut off left) */
 	R.list = (struct conn){.fd = -1, .on_line = on_list_line, .on_reply = on_list_done,
 	                       .on_close = on_list_gone};
-	conn_open(&R.list, &req);
+	for (int i = 0; i < RT.ninsts; i++)
+		RT.insts[i].touched = false;
+	RT.listing = conn_open(&R.list, &req);
+	RT.resync = !RT.listing;
 	buf_free(&req);
 }
 
@@ -573,6 +580,7 @@ int runtime_main(int argc, char **argv)
 	while (R.daemon_log >= 0 && rt_daemon_log(R.daemon_log) > 0)
 		;   /* the daemon's last lines */
 	close_fd(&R.daemon_log);
+	rt_daemon_log_end();
 	rt_out_finish(1000);
 	conn_close(&R.logs);
 	conn_close(&R.events);

@@ -16,6 +16,7 @@ struct inst {
 	char status[24];
 	int last_code;     /* its last exit: the code, or 128 + the signal; -1 none yet */
 	bool gone;         /* deleted */
+	bool touched;      /* an event came for it since the pending list was asked for */
 };
 
 extern struct runtime_state {
@@ -27,6 +28,7 @@ extern struct runtime_state {
 	int ninsts;
 	bool daemon_up;             /* its socket answers and the streams are open */
 	bool resync;                /* events were dropped: the states need a fresh list */
+	bool listing;               /* that list is asked for and not in yet */
 } RT;
 
 /* runtime_out.c */
@@ -37,9 +39,10 @@ bool rt_any_alive(void);         /* an instance online or launching (pm2-runtime
 bool rt_health_listen(const char *spec, char *err, size_t errlen);   /* [ADDR:]PORT */
 void rt_say(const char *fmt, ...) PRINTF_LIKE(1, 2);   /* "tend: runtime: ..." on stderr */
 void rt_out_flush(void);              /* write what stdout and stderr take now */
-void rt_out_finish(int64_t within_ms);   /* the rest, waiting at most that long */
+void rt_out_finish(int64_t within_ms);   /* the rest, waiting at most that long in all */
 short rt_out_events(int fd);          /* POLLOUT for fd 1 or 2 while output waits */
 bool rt_out_full(void);               /* enough waits: do not read the logs stream */
 int rt_daemon_log(int fd);   /* read the daemon's log pipe: 1 read, 0 nothing now, -1 its end */
+void rt_daemon_log_end(void);   /* its end: a last line without a newline, and the count */
 
 #endif

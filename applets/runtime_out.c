@@ -42,13 +42,18 @@ void rt_say(const char *fmt, ...)
 	buf_printf(&out[1], "tend: runtime: %s\n", text);
 }
 
-/* What fd 1 + i takes now. POLLOUT on a pipe means a free page: a write of at most
- * PIPE_BUF then never blocks, even on a blocking fd shared with others. */
-static bool drain(int i, int timeout_ms)
+/* What fd 1 + i takes until the monotonic deadline (0: now). POLLOUT on a pipe means a
+ * free page: a write of at most PIPE_BUF then never blocks, even on a blocking fd shared
+ * with others. A terminal says POLLOUT with less room: smaller writes there. */
+static bool drain(int i, int64_t deadline)
 {
+	static int chunk[2];
+	if (!chunk[i])
+		chunk[i] = isatty(1 + i) ? 256 : PIPE_BUF;
 	while (out[i].len) {
 		struct pollfd p = {.fd = 1 + i, .events = POLLOUT};
-		int r = poll(&p, 1, timeout_ms);
+		int64_t left = deadline ? deadline - mono_ms() : 0;
+		int r = poll(&p, 1, left > 0 ? (int)left : 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -57,7 +62,7 @@ static bool drain(int i, int timeout_ms)
 			buf_reset(&out[i]);   /* the reader is gone: nobody to tell */
 			break;
 		}
-		ssize_t w = write(1 + i, out[i].data, out[i].len < PIPE_BUF ? out[i].len : PIPE_BUF);
+		ssize_t w = write(1 + i, out[i].data, out[i].len < (size_t)chunk[i] ? out[i].len : (size_t)chunk[i]);
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w <= 0) {
@@ -81,11 +86,10 @@ void rt_out_flush(void)
 
 void rt_out_finish(int64_t within_ms)
 {
+	rt_out_flush();
 	int64_t end = mono_ms() + within_ms;
-	for (int i = 0; i < 2; i++) {
-		int64_t left = end - mono_ms();
-		drain(i, left > 0 ? (int)left : 0);
-	}
+	for (int i = 0; i < 2; i++)
+		drain(i, end);
 }
 
 short rt_out_events(int fd)
@@ -117,11 +121,18 @@ int rt_daemon_log(int fd)
 				daemon_dropped += daemon_line.data[k] == '\n';
 		buf_consume(&daemon_line, whole);
 	} else if (daemon_line.len > 4096) {   /* (dlog writes lines under 2 KiB) */
-		buf_putc(&daemon_line, '\n');
-		buf_add(&out[1], daemon_line.data, daemon_line.len);
-		buf_reset(&daemon_line);
+		rt_daemon_log_end();
 	}
 	return 1;
+}
+
+void rt_daemon_log_end(void)
+{
+	if (daemon_line.len) {
+		buf_putc(&daemon_line, '\n');
+		buf_add(&out[1], daemon_line.data, daemon_line.len);
+	}
+	buf_free(&daemon_line);
 }
 
 /* UTC, milliseconds: JavaScript's Date.toISOString(), as pm2-runtime's JSON has it. */
@@ -240,12 +251,14 @@ static bool is_down(const char *status)
 	return !strcmp(status, "stopped") || !strcmp(status, "errored");
 }
 
+/* The list came on its own connection: an event read before it may be newer than the
+ * list, so an instance an event spoke of since the list was asked for keeps what the
+ * event said (later events all come, or another {"missed"}). */
 void rt_take_list(const struct jdoc *d)
 {
 	if (d->ntok < 1 || d->tok[0].type != JSMN_ARRAY)
 		return;
-	for (int i = 0; i < RT.ninsts; i++)
-		RT.insts[i].gone = true;   /* until the list names it */
+	bool *named = xcalloc((size_t)RT.ninsts + (size_t)d->tok[0].size + 1, sizeof *named);
 	for (int i = 0, a = 1; i < d->tok[0].size; i++, a = json_next(d, a)) {
 		int env = json_get(d, a, "pm2_env");
 		long long id = -1, code = -1;
@@ -259,6 +272,12 @@ void rt_take_list(const struct jdoc *d)
 				in = &RT.insts[k];
 		if (!in)
 			in = inst_of(id, name);
+		named[in - RT.insts] = true;
+		if (in->touched) {
+			free(name);
+			free(status);
+			continue;
+		}
 		in->gone = false;
 		if (status)
 			snprintf(in->status, sizeof in->status, "%s", status);
@@ -271,6 +290,10 @@ void rt_take_list(const struct jdoc *d)
 		free(name);
 		free(status);
 	}
+	for (int i = 0; i < RT.ninsts; i++)
+		if (!named[i] && !RT.insts[i].touched)
+			RT.insts[i].gone = true;   /* deleted while its events were dropped */
+	free(named);
 }
 
 bool rt_any_alive(void)
@@ -318,6 +341,7 @@ void rt_event_line(struct conn *c, char *line, size_t len)
 	}
 	if (event && name && id >= 0) {
 		struct inst *in = inst_of(id, name);
+		in->touched |= RT.listing;
 		if (!strcmp(event, "state")) {
 			char *to = json_dup(&d, json_get(&d, 0, "to"));
 			char *reason = json_dup(&d, json_get(&d, 0, "reason"));

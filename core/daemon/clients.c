@@ -387,8 +387,11 @@ bool clients_run(void)
 	bool more = serve_requests();
 	for (int i = nclients - 1; i >= 0; i--) {
 		struct client *c = clients[i];
-		if (c->fd >= 0)
+		if (c->fd >= 0) {
 			client_flush(c);
+			if (c->fd >= 0)
+				ctl_client_sent(c);
+		}
 		bool idle = c->wait.kind == WAIT_NONE && !(in_pending(c) && next_line(c));
 		if ((c->closing || c->fd < 0) && idle && (!client_queued(c) || c->fd < 0))
 			client_close(i);

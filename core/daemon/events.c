@@ -241,7 +241,7 @@ void events_restore(struct client *c, const struct jdoc *d, int arr)
 			continue;
 		json_as_ll(d, json_get(d, o, "missed"), &missed);
 		subs->sub.missed = missed;   /* the newest subscription is first */
-		c->missing |= missed > 0;
+		sub_caught_up(&subs->sub);   /* the notice now, if there is room for it */
 	}
 }
 

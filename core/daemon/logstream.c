@@ -130,6 +130,6 @@ void logstream_restore(struct client *c, const struct jdoc *d, int arr)
 		long long missed = 0;
 		json_as_ll(d, json_get(d, o, "missed"), &missed);
 		subs->sub.missed = missed;   /* the newest subscription is first */
-		c->missing |= missed > 0;
+		sub_caught_up(&subs->sub);   /* the notice now, if there is room for it */
 	}
 }

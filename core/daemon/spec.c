@@ -224,6 +224,32 @@ static char **get_env(struct reader *r, const struct spec *s)
 	return e.v;
 }
 
+/* "js,json" as --ext writes it, in a file too: one extension per entry, none empty;
+ * NULL (every file) when none is left. Takes v. */
+static char **extension_list(char **v)
+{
+	size_t n = 0;
+	for (char **e = v; e && *e; e++)
+		n += strlen(*e) + 1;
+	char **out = xcalloc(n + 1, sizeof *out);
+	size_t k = 0;
+	for (char **e = v; e && *e; e++) {
+		for (const char *p = *e; *p;) {
+			size_t len = strcspn(p, ", ");
+			if (len && !(len == 1 && *p == '.'))
+				out[k++] = xstrndup(p, len);
+			p += len + (p[len] != 0);
+		}
+		free(*e);
+	}
+	free(v);
+	if (!k) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 static void get_watchdogs(struct reader *r, struct spec *s)
 {
 	s->max_memory = get_key(r, "max_memory_restart");
@@ -237,11 +263,7 @@ static void get_watchdogs(struct reader *r, struct spec *s)
 	}
 	s->watch = get_strv(r, "watch");
 	s->ignore_watch = get_strv(r, "ignore_watch");
-	s->watch_ext = get_strv(r, "watch_ext");
-	if (s->watch_ext && !s->watch_ext[0]) {
-		free(s->watch_ext);   /* [] (or --ext ""): every file, as without it */
-		s->watch_ext = NULL;
-	}
+	s->watch_ext = extension_list(get_strv(r, "watch_ext"));
 	s->watch_delay_ms = get_key(r, "watch_delay");
 	s->watching = s->watch && get_bool(r, "watching", true);
 	for (char **w = s->watch; w && *w; w++)

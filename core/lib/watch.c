@@ -251,8 +251,6 @@ struct watcher *watch_open(char *const *roots, char *const *ignore, char *const 
 	return w;
 }
 
-/* A root named inside a watched directory: a single-file root, reported by name
- * even where the other root's rules would skip it. */
 static bool has_extension(const struct watcher *w, const char *name)
 {
 	size_t n = strlen(name);
@@ -275,6 +273,8 @@ void watch_only_extensions(struct watcher *w, char *const *exts)
 		w->exts[i] = xasprintf("%s%s", exts[i][0] == '.' ? "" : ".", exts[i]);
 }
 
+/* A root named inside a watched directory: a single-file root, reported by name
+ * even where the other root's rules would skip it. */
 static bool is_root(const struct watcher *w, const char *path)
 {
 	for (char **r = w->roots; *r; r++)

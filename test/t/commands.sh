@@ -438,6 +438,11 @@ silent_everywhere() {
 	[ -z "$OUT" ] || fail "restart with PM2_SILENT printed the table: $(_show "$OUT")"
 	run env PM2_SILENT=1 "$TEND" list
 	[ -z "$OUT" ] || fail "list with PM2_SILENT printed: $(_show "$OUT")"
+	run "$TEND" -s list   # before the applet, as "pm2 -s list"
+	expect_rc 0 "tend -s list"
+	[ -z "$OUT$ERR" ] || fail "tend -s list printed: $(_show "$OUT$ERR")"
+	run "$TEND" --silent jlist
+	expect_out_has '"name":"quiet"'
 	run "$TEND" describe no-such-app -s
 	expect_rc 1 "describe of a missing app with -s"
 	expect_err_has "no-such-app"

@@ -110,8 +110,9 @@ run "$TEND" runtime app.sh --delay x
 expect_rc 2
 
 # ---- --exit-code-from: the app's code, 128 + the signal that killed it; tini gives the same -----------
-run "$TEND" runtime "exit 3" --name three --no-autorestart --exit-code-from three
+run env PM2_SILENT=1 "$TEND" runtime "exit 3" --name three --no-autorestart --exit-code-from three
 expect_rc 3
+expect_err_has "started in"   # the daemon's log, even with PM2_SILENT
 run tini -s -- sh -c "exit 3"
 expect_rc 3
 rt killed "sleep 1000" --name victim --no-autorestart --exit-code-from victim

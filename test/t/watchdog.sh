@@ -161,3 +161,8 @@ grep "wext: .* changed; restarting" "$TEND_HOME/tend.log" | tail -n 1 | grep -q 
 	fail "--ext counted another file: $(grep 'wext: .* changed' "$TEND_HOME/tend.log" | tail -n 1)"
 "$TEND" describe wext | grep -q "watch extensions" || fail "describe lacks the watch extensions"
 "$TEND" delete wext -s
+# in a file, "ext" may be one string as --ext takes it
+printf '{"apps": [{"name": "wext2", "script": "app.js", "cwd": "%s", "watch": true, "ext": "js, .json"}]}\n' "$X" >"$T/ext.json"
+"$TEND" start "$T/ext.json" -s || fail "start ext.json"
+[ "$(jget wext2 'e["watch_ext"]')" = "['js', '.json']" ] || fail "ext as a string: $(jget wext2 'e.get("watch_ext")')"
+"$TEND" delete wext2 -s
