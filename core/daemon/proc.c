@@ -657,8 +657,29 @@ static void act_exited(struct proc *p)
 	}
 }
 
+/* The leader of a stopping process is gone: its children came to the daemon (the
+ * subreaper). Those still in its process group took the kill signal and ignored it (a
+ * shell's "cmd &" ignores SIGINT); the tree read at the stop may have come before they
+ * were forked, and without a cgroup (none here, or none could be made: no fds left)
+ * nothing else finds them. They join the tree, to be killed at kill_timeout. */
+static void tree_add_group_orphans(struct process *pr, pid_t pgid)
+{
+	pid_t *kids = NULL;
+	int n = procfs_children(getpid(), &kids);
+	for (int i = 0; i < n; i++) {
+		struct pstat st;
+		if (kids[i] != pgid && procfs_stat(kids[i], &st) && st.pgid == pgid) {
+			tree_add(pr, kids[i]);
+			tree_add_descendants(pr, kids[i]);
+		}
+	}
+	free(kids);
+}
+
 static void act_stopping_exited(struct proc *p)
 {
+	if (p->spec->treekill && p->run.pid > 0)
+		tree_add_group_orphans(&p->run, p->run.pid);
 	p->run.pid = 0;
 	if (process_stopped(p, &p->run))
 		stopped(p);
