@@ -1928,6 +1928,24 @@ class Fuzzer:
                     self.fuzzer_errors.add(kind)
                     print("protofuzz: internal error:\n" + traceback.format_exc(), file=sys.stderr)
 
+    def dump_daemon(self):
+        """What the daemon holds, for a stall no log explains (CI's seed 8357: connections
+        that never got a byte back): its fds, and the end of its log."""
+        if self.pid:
+            try:
+                fds = sorted(os.listdir("/proc/%d/fd" % self.pid), key=int)
+                print("daemon fds:", " ".join("%s:%s" % (fd, os.readlink("/proc/%d/fd/%s" % (self.pid, fd)))
+                                              for fd in fds if os.path.exists("/proc/%d/fd/%s" % (self.pid, fd))),
+                      file=sys.stderr)
+            except OSError as ex:
+                print("daemon fds: %s" % ex, file=sys.stderr)
+        try:
+            with open(os.path.join(self.home, "tend.log"), "rb") as f:
+                tail = f.read()[-6000:]
+            print("tend.log, the end:\n" + tail.decode("utf-8", "replace"), file=sys.stderr)
+        except OSError as ex:
+            print("tend.log: %s" % ex, file=sys.stderr)
+
     def daemon_alive(self):
         if not self.pid:
             return os.path.exists(self.sock_path)
@@ -2220,6 +2238,7 @@ class Fuzzer:
             if t.is_alive():
                 self.fail("a worker is still busy 110 s after the end")
                 faulthandler.dump_traceback(all_threads=True)
+                self.dump_daemon()
                 break
         self.hard_end = float("inf")
         self.stop.set()
