@@ -1291,7 +1291,11 @@ class Gen:
                 if isinstance(o.get("apps"), list) and o["apps"]:
                     o["apps"].append(copy.deepcopy(o["apps"][0]))
                 elif isinstance(o.get("targets"), list) and len(o["targets"]) < 100:
-                    o["targets"] = o["targets"] * r.choice([2, 50, 3000])
+                    # (a target already replaced by a 70,000-element list, times 3000: the
+                    # worker spent minutes encoding it, and the run failed as "still busy")
+                    k = r.choice([2, 50, 3000])
+                    if len(enc(o["targets"])) * k <= 4 << 20:
+                        o["targets"] = o["targets"] * k
         return o
 
     def pick_slot(self, o, dicts_only=False):
