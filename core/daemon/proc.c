@@ -785,6 +785,12 @@ static void process_reaped(struct proc *p, struct process *pr, int status)
 	buf_free(&pr->ipc_in);
 	pr->main_due = 0;
 	if (pr != &p->run) {   /* a reload's old process */
+		if (p->spec->treekill && pr->pid > 0) {
+			if (pr->stopping)
+				tree_add_group_orphans(pr, pr->pid);   /* killed at its kill_timeout */
+			else
+				kill(-pr->pid, SIGKILL);   /* what is left of its group dies with it */
+		}
 		pr->pid = 0;
 		if (!pr->stopping || process_stopped(p, pr))
 			reload_old_gone(p);
