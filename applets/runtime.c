@@ -198,7 +198,7 @@ static pid_t spawn_self(const char *applet, char **args, int nargs, int ready_fd
 		setpgid(0, 0);
 		dup2(log_fd, 1);
 		dup2(log_fd, 2);
-		fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);   /* a full pipe drops a line */
+		set_nonblock(1, true);   /* (fd 2 too: one pipe) a full pipe drops a line */
 		char fd[16];
 		snprintf(fd, sizeof fd, "%d", ready_fd);
 		setenv("TEND_READY_FD", fd, 1);
@@ -567,7 +567,7 @@ int runtime_main(int argc, char **argv)
 	close(log[1]);
 	R.ready_fd = ready[0];
 	R.daemon_log = log[0];
-	fcntl(R.daemon_log, F_SETFL, O_NONBLOCK);
+	set_nonblock(R.daemon_log, true);
 	R.starter = -1;
 	struct loop l = {0};
 	loop_add_source(&l, &runtime_source);

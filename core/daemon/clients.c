@@ -320,13 +320,18 @@ static void client_read(struct client *c)
 	}
 }
 
+/* Send what the socket takes, and tell its subscriptions (a {"missed"} notice). */
+static void client_flush_sent(struct client *c)
+{
+	client_flush(c);
+	if (c->fd >= 0)
+		ctl_client_sent(c);
+}
+
 void client_ready(struct client *c, short revents)
 {
-	if (revents & POLLOUT) {
-		client_flush(c);
-		if (c->fd >= 0)
-			ctl_client_sent(c);
-	}
+	if (revents & POLLOUT)
+		client_flush_sent(c);
 	if (revents & POLLIN)
 		client_read(c);
 	else if (revents & (POLLHUP | POLLERR))
@@ -387,11 +392,8 @@ bool clients_run(void)
 	bool more = serve_requests();
 	for (int i = nclients - 1; i >= 0; i--) {
 		struct client *c = clients[i];
-		if (c->fd >= 0) {
-			client_flush(c);
-			if (c->fd >= 0)
-				ctl_client_sent(c);
-		}
+		if (c->fd >= 0)
+			client_flush_sent(c);
 		bool idle = c->wait.kind == WAIT_NONE && !(in_pending(c) && next_line(c));
 		if ((c->closing || c->fd < 0) && idle && (!client_queued(c) || c->fd < 0))
 			client_close(i);
